@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"path/filepath"
+	"time"
+
+	"github.com/parleyhq/parley/internal/chat"
+	"github.com/parleyhq/parley/internal/demo"
+	"github.com/parleyhq/parley/internal/httpapi"
+	"github.com/parleyhq/parley/internal/realtime"
+	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/widget"
+)
+
+// shutdownTimeout bounds the graceful drain after SIGTERM.
+const shutdownTimeout = 15 * time.Second
+
+type serveOptions struct {
+	addr           string
+	trustedProxies string
+	noRateLimits   bool
+	demo           bool
+}
+
+func runServe(ctx context.Context, e env, args []string) error {
+	var g global
+	var o serveOptions
+	fs := newFlags("serve", e, &g)
+	fs.StringVar(&o.addr, "addr", envOr(e, "PARLEY_ADDR", DefaultAddr), "listen address HOST:PORT (env PARLEY_ADDR)")
+	fs.StringVar(&o.trustedProxies, "trusted-proxies", e.getenv("PARLEY_TRUSTED_PROXIES"), "comma-separated CIDRs of load balancers whose X-Forwarded-For is believed (env PARLEY_TRUSTED_PROXIES)")
+	fs.BoolVar(&o.noRateLimits, "no-rate-limits", false, "disable per-client rate limits (load tests only)")
+	fs.BoolVar(&o.demo, "demo", false, "also serve a demo shop at / (creates a demo workspace, key and agent on first run)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log, err := g.logger(e.stderr)
+	if err != nil {
+		return err
+	}
+	proxies, err := parsePrefixes(o.trustedProxies)
+	if err != nil {
+		return err
+	}
+	st, err := g.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	hub := realtime.NewHub()
+	svc := chat.New(chat.Config{Store: st, Events: hub, Logger: log})
+	assets, err := widget.Load()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.addr, err)
+	}
+	defer ln.Close()
+	base := baseURL(ln.Addr())
+	var site http.Handler
+	if o.demo {
+		if site, err = startDemo(ctx, e, &g, svc, hub, log, base); err != nil {
+			return err
+		}
+	}
+	limits := httpapi.DefaultLimits()
+	if o.noRateLimits {
+		limits = httpapi.Limits{}
+	}
+	api := httpapi.New(httpapi.Config{
+		Chat: svc, Events: hub, Logger: log, Limits: limits, TrustedProxies: proxies, Widget: assets, Site: site,
+		Ready: func(ctx context.Context) error { _, err := st.Workspaces(ctx); return err },
+	})
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "url", base)
+
+	go purgeReplayRecords(ctx, st, log)
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining requests and closing sockets")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	// In-flight requests finish (every acknowledged message is already committed); sockets get a close
+	// frame telling clients to reconnect, and they resume from their last message id.
+	sockets := make(chan error, 1)
+	go func() { sockets <- api.Shutdown(sctx) }()
+	err = srv.Shutdown(sctx)
+	err = errors.Join(err, <-sockets)
+	if err != nil {
+		log.Warn("shutdown incomplete", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// baseURL is the address people can open: a wildcard listen address is shown as loopback.
+func baseURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// startDemo prepares the demo workspace, key and agent (first run only), starts the demo agent's
+// greeter and returns the demo site.
+func startDemo(ctx context.Context, e env, g *global, svc *chat.Service, hub *realtime.Hub, log *slog.Logger, base string) (http.Handler, error) {
+	setup, created, err := demo.Ensure(ctx, svc, agentCreator{svc}, filepath.Join(g.data, "demo.json"), base)
+	if err != nil {
+		return nil, err
+	}
+	w := e.stdout
+	if created {
+		fmt.Fprintln(w, "Created the demo workspace, signing key and agent (remembered in "+filepath.Join(g.data, "demo.json")+").")
+	}
+	fmt.Fprintf(w, "Parley demo: open %s/\n", base)
+	fmt.Fprintf(w, "  workspace  %s\n", setup.WorkspaceID)
+	fmt.Fprintf(w, "  key        %s (HS256) — the demo shop's back end signs logins with it\n", setup.KeyID)
+	if setup.AgentEmail != "" {
+		fmt.Fprintf(w, "  agent      %s  password %s\n", setup.AgentEmail, setup.AgentPassword)
+	}
+	go demo.Greet(ctx, svc, hub, setup, log)
+	return demo.Handler(setup)
+}
+
+// agentCreator adapts the service to what the demo needs.
+type agentCreator struct{ svc *chat.Service }
+
+func (a agentCreator) CreateAgent(ctx context.Context, workspaceID, email, name, role, password string) (string, error) {
+	agent, err := a.svc.CreateAgent(ctx, workspaceID, email, name, role, password)
+	return agent.ID, err
+}
+
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range splitList(s) {
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(part)
+			if aerr != nil {
+				return nil, usagef("--trusted-proxies: %q is not a CIDR or address", part)
+			}
+			p = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// purgeReplayRecords forgets used token ids once their tokens have expired, every few minutes.
+func purgeReplayRecords(ctx context.Context, st store.Store, log *slog.Logger) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			err := st.Update(ctx, func(tx store.Tx) error {
+				_, err := tx.PurgeJTIs(ctx, time.Now())
+				return err
+			})
+			if err != nil && ctx.Err() == nil {
+				log.Warn("purge replay records", "err", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,185 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/parleyhq/parley/internal/problem"
+	"github.com/parleyhq/parley/internal/realtime"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// Message limits.
+const (
+	MaxMessageLength  = 4000 // characters
+	maxClientIDLength = 64
+	// DefaultPageSize is how many messages one read returns unless asked for fewer.
+	DefaultPageSize = 500
+)
+
+// MessageID renders a message's sequence number as its public id. Fixed-width hex makes the ids sort
+// as strings in the same order as the numbers, i.e. in commit order.
+func MessageID(seq int64) string { return fmt.Sprintf("msg_%016x", seq) }
+
+// ParseMessageID is the inverse of MessageID.
+func ParseMessageID(id string) (int64, error) {
+	hex, ok := strings.CutPrefix(id, "msg_")
+	if !ok || len(hex) != 16 {
+		return 0, errors.New("not a message id")
+	}
+	n, err := strconv.ParseUint(hex, 16, 63)
+	if err != nil || strings.ToLower(hex) != hex {
+		return 0, errors.New("not a message id")
+	}
+	return int64(n), nil
+}
+
+func validateBody(body string) error {
+	if strings.TrimSpace(body) == "" {
+		return problem.InvalidField("body", "must not be empty")
+	}
+	return checkText("body", body, MaxMessageLength, true)
+}
+
+func validateClientID(id string) error {
+	if len(id) > maxClientIDLength {
+		return problem.InvalidField("client_id", "must be at most %d characters", maxClientIDLength)
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+			return problem.InvalidField("client_id", "may contain only letters, digits and - _ . :")
+		}
+	}
+	return nil
+}
+
+// PostMessage appends a customer message to the visitor's open conversation, starting one if there is
+// none. A client id the session already used returns the earlier message instead (created is false), so
+// retries never duplicate. The message is trusted only if the session is verified right now.
+func (s *Service) PostMessage(ctx context.Context, v *Visitor, body, clientID string) (msg store.Message, created bool, err error) {
+	if err := validateBody(body); err != nil {
+		return msg, false, err
+	}
+	if err := validateClientID(clientID); err != nil {
+		return msg, false, err
+	}
+	sess := v.Session
+	if err := s.mayChat(v); err != nil {
+		// A retry of a message sent before the rules changed still gets its answer.
+		if m, rerr := s.store.MessageByClientID(ctx, sess.ID, clientID); clientID != "" && rerr == nil {
+			return m, false, nil
+		}
+		return msg, false, err
+	}
+	err = s.update(ctx, func(tx store.Tx, out *outbox) error {
+		msg = store.Message{
+			Sender: store.SenderCustomer, SessionID: sess.ID, Body: body,
+			Trusted: sess.Level == store.LevelVerified, ClientID: clientID, CreatedAt: s.clock(),
+		}
+		conv, err := tx.AppendToOpenConversation(ctx, v.Owner(), &msg)
+		if isNotFound(err) {
+			if conv, err = s.startConversation(ctx, tx, out, v); err == nil {
+				msg.ConversationID = conv.ID
+				err = tx.AppendMessage(ctx, &msg)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		out.add(realtime.Event{Type: EventMessage, Data: msg}, conversationTopics(conv)...)
+		return nil
+	})
+	if errors.Is(err, store.ErrConflict) && clientID != "" {
+		// The session already sent this client id: a retry. Its first message is the answer. The unique
+		// index decides, so new messages — nearly all of them — cost no extra read. (The store reports
+		// this failure only after the batch that held the first send has committed.)
+		m, rerr := s.store.MessageByClientID(ctx, sess.ID, clientID)
+		return m, false, rerr
+	}
+	return msg, err == nil, err
+}
+
+// mayChat applies the workspace's identity requirements to sending.
+func (s *Service) mayChat(v *Visitor) error {
+	st := v.Workspace.Settings
+	level := v.Session.Level
+	if level == store.LevelVerified {
+		return nil
+	}
+	if !AnonymousChatAllowed(st) {
+		msg := "this workspace requires a verified login to chat; sign in on the website first"
+		if st.LoginURL != "" {
+			msg += " (" + st.LoginURL + ")"
+		}
+		return forbidden("verification_required", "%s", msg)
+	}
+	if st.Onboarding && level == store.LevelAnonymous {
+		return forbidden("identification_required", "this workspace asks for your name and email before the first message; send them with POST /v1/widget/identify")
+	}
+	return nil
+}
+
+// startConversation starts a new conversation for the visitor.
+func (s *Service) startConversation(ctx context.Context, tx store.Tx, out *outbox, v *Visitor) (store.Conversation, error) {
+	now := s.clock()
+	sess := v.Session
+	conv := store.Conversation{
+		ID: newID("cv_"), WorkspaceID: sess.WorkspaceID, CustomerID: sess.CustomerID, SessionID: sess.ID,
+		Status: store.StatusOpen, ClaimedName: sess.ClaimedName, ClaimedEmail: sess.ClaimedEmail,
+		CreatedAt: now, UpdatedAt: now,
+	}
+	if err := tx.CreateConversation(ctx, &conv); err != nil {
+		return conv, err
+	}
+	data := map[string]string{"level": sess.Level, "session_id": sess.ID}
+	if sess.Level == store.LevelVerified {
+		data["key_id"] = sess.KeyID
+	}
+	if err := s.addEvent(ctx, tx, out, conv, "started", data); err != nil {
+		return conv, err
+	}
+	out.add(realtime.Event{Type: EventConversation, Data: conv}, conversationTopics(conv)...)
+	return conv, nil
+}
+
+// addEvent appends a timeline event and queues it for agents.
+func (s *Service) addEvent(ctx context.Context, tx store.Tx, out *outbox, conv store.Conversation, typ string, data map[string]string) error {
+	e := store.Event{ConversationID: conv.ID, Type: typ, Data: data, CreatedAt: s.clock()}
+	if err := tx.AppendEvent(ctx, &e); err != nil {
+		return err
+	}
+	out.add(realtime.Event{Type: "timeline", Data: e}, WorkspaceTopic(conv.WorkspaceID))
+	return nil
+}
+
+// Conversations lists the visitor's conversations, newest first.
+func (s *Service) Conversations(ctx context.Context, v *Visitor) ([]store.Conversation, error) {
+	return s.store.Conversations(ctx, v.Owner())
+}
+
+// Messages returns the messages of one of the visitor's conversations after a message id ("" for the
+// start), oldest first. Conversations the visitor may not see do not exist for them.
+func (s *Service) Messages(ctx context.Context, v *Visitor, conversationID, after string, limit int) ([]store.Message, error) {
+	var afterSeq int64
+	if after != "" {
+		var err error
+		if afterSeq, err = ParseMessageID(after); err != nil {
+			return nil, problem.InvalidField("after", "must be a message id such as msg_00000000000000a1")
+		}
+	}
+	conv, err := s.store.Conversation(ctx, conversationID)
+	if (err == nil && !v.canSee(conv)) || isNotFound(err) {
+		return nil, problem.NotFound("conversation_not_found", "no conversation %q for this session", conversationID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > DefaultPageSize {
+		limit = DefaultPageSize
+	}
+	return s.store.Messages(ctx, conv.ID, afterSeq, limit)
+}

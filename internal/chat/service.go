@@ -1,0 +1,154 @@
+// Package chat is Parley's domain: workspaces, visitor sessions and their identity levels, customers,
+// conversations, messages and the timeline — and the rules of DESIGN.md that tie them together.
+//
+// Every rule that decides who may see or claim what lives here, above the store (plain SQL) and below
+// the HTTP layer (shapes and status codes). Failures a client can act on are *problem.Error.
+package chat
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/parleyhq/parley/internal/identity"
+	"github.com/parleyhq/parley/internal/password"
+	"github.com/parleyhq/parley/internal/realtime"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// Publisher delivers events to live connections after the write that caused them has committed.
+type Publisher interface {
+	Publish(ev realtime.Event, topics ...string)
+}
+
+// Config wires a Service.
+type Config struct {
+	Store  store.Store
+	Events Publisher
+	Logger *slog.Logger
+	// Now reads the clock; nil means time.Now.
+	Now func() time.Time
+	// Leeway absorbs clock skew when checking token times; zero means identity.DefaultLeeway.
+	Leeway time.Duration
+	// Passwords hashes and verifies agents' passwords, bounding how many run at once; nil means a
+	// Hasher of its own that runs two at a time.
+	Passwords *password.Hasher
+}
+
+// Service runs the domain rules against a store.
+type Service struct {
+	store  store.Store
+	events Publisher
+	log    *slog.Logger
+	now    func() time.Time
+	leeway time.Duration
+	hasher *password.Hasher
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	s := &Service{store: cfg.Store, events: cfg.Events, log: cfg.Logger, now: cfg.Now, leeway: cfg.Leeway, hasher: cfg.Passwords}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.leeway == 0 {
+		s.leeway = identity.DefaultLeeway
+	}
+	if s.events == nil {
+		s.events = realtime.NewHub()
+	}
+	if s.hasher == nil {
+		s.hasher = password.NewHasher(2)
+	}
+	return s
+}
+
+// Store exposes the underlying store for read-only views (the agent console, tests).
+func (s *Service) Store() store.Store { return s.store }
+
+// clock returns the current time at the precision the stores keep.
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// Topics name what a live connection subscribes to.
+
+// SessionTopic carries events for one widget session: its anonymous conversations, its end.
+func SessionTopic(sessionID string) string { return "session:" + sessionID }
+
+// CustomerTopic carries events for every conversation of a verified customer, on every device.
+func CustomerTopic(customerID string) string { return "customer:" + customerID }
+
+// WorkspaceTopic carries every conversation event of a workspace, for agents.
+func WorkspaceTopic(workspaceID string) string { return "workspace:" + workspaceID }
+
+// Event types published on the topics above.
+const (
+	EventMessage      = "message"      // Data: store.Message
+	EventConversation = "conversation" // Data: store.Conversation
+	EventSessionEnded = "session_ended"
+)
+
+// SessionEnded is the Data of a session_ended event.
+type SessionEnded struct {
+	SessionID string
+	// Reason is "logged_out", "revoked" (by the business's back end), "rotated" (a new token replaced
+	// this one: the client should pick it up) or "replaced" (another identity took over the browser).
+	Reason string
+}
+
+// outbox collects the events of one transaction so they are published only after it commits.
+type outbox []pending
+
+type pending struct {
+	ev     realtime.Event
+	topics []string
+}
+
+func (o *outbox) add(ev realtime.Event, topics ...string) { *o = append(*o, pending{ev, topics}) }
+
+func (s *Service) flush(o outbox) {
+	for _, p := range o {
+		s.events.Publish(p.ev, p.topics...)
+	}
+}
+
+// conversationTopics are the topics that see a conversation's events.
+func conversationTopics(c store.Conversation) []string {
+	owner := SessionTopic(c.SessionID)
+	if c.CustomerID != "" {
+		owner = CustomerTopic(c.CustomerID)
+	}
+	return []string{owner, WorkspaceTopic(c.WorkspaceID)}
+}
+
+// update runs fn in a write transaction and publishes its events once committed. fn gets a fresh
+// outbox on every run, since the store may run it more than once.
+func (s *Service) update(ctx context.Context, fn func(tx store.Tx, out *outbox) error) error {
+	var out outbox
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		out = out[:0]
+		return fn(tx, &out)
+	})
+	if err != nil {
+		return err
+	}
+	s.flush(out)
+	return nil
+}
+
+// newID returns a random identifier with a type prefix, e.g. "cv_5k2q…". 80 random bits make ids
+// unguessable enough that a mistaken authorization check is not also an enumeration.
+func newID(prefix string) string {
+	b := make([]byte, 10)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return prefix + base32Lower.EncodeToString(b)
+}
+
+var base32Lower = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

@@ -1,0 +1,475 @@
+package chat
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley/internal/identity"
+	"github.com/parleyhq/parley/internal/problem"
+	"github.com/parleyhq/parley/internal/realtime"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// Visitor is an authenticated widget session and its workspace.
+type Visitor struct {
+	Session   store.Session
+	Workspace store.Workspace
+}
+
+// Owner returns whose conversations the visitor sees: the verified customer's (from any device), or
+// only the ones this session started while unverified (rule 6: unverified claims grant nothing).
+func (v *Visitor) Owner() store.Owner {
+	if v.Session.Level == store.LevelVerified {
+		return store.Owner{CustomerID: v.Session.CustomerID}
+	}
+	return store.Owner{SessionID: v.Session.ID}
+}
+
+// Topics are what the visitor's live connection subscribes to.
+func (v *Visitor) Topics() []string {
+	if v.Session.Level == store.LevelVerified {
+		return []string{SessionTopic(v.Session.ID), CustomerTopic(v.Session.CustomerID)}
+	}
+	return []string{SessionTopic(v.Session.ID)}
+}
+
+// canSee reports whether a conversation is visible to the visitor.
+func (v *Visitor) canSee(c store.Conversation) bool {
+	if c.WorkspaceID != v.Workspace.ID {
+		return false
+	}
+	if v.Session.Level == store.LevelVerified {
+		return c.CustomerID == v.Session.CustomerID
+	}
+	return c.CustomerID == "" && c.SessionID == v.Session.ID
+}
+
+// Identity describes who a visitor is, as the widget shows it.
+type Identity struct {
+	Level      string
+	CustomerID string
+	Email      string
+	Name       string
+	FirstName  string
+}
+
+// Session tokens are opaque bearer strings: a prefix (so they are recognisable in logs and secret
+// scanners) and 256 random bits. Only their SHA-256 is stored; with that much entropy a slow hash adds
+// nothing.
+const sessionTokenPrefix = "pst_"
+
+var sessionTokenLen = len(sessionTokenPrefix) + base64.RawURLEncoding.EncodedLen(32)
+
+func newSessionToken() (token string, hash []byte) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	token = sessionTokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	return token, hashToken(token)
+}
+
+func hashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+func sessionInvalid() *problem.Error {
+	return problem.New(http.StatusUnauthorized, "session_invalid",
+		"the session token is missing, expired or revoked; create a new session with POST /v1/widget/sessions")
+}
+
+// CreateSession starts an anonymous widget session in a workspace.
+func (s *Service) CreateSession(ctx context.Context, workspaceID string) (string, *Visitor, error) {
+	w, err := s.Workspace(ctx, workspaceID)
+	if err != nil {
+		return "", nil, err
+	}
+	token, hash := newSessionToken()
+	now := s.clock()
+	sess := store.Session{ID: newID("se_"), WorkspaceID: w.ID, TokenHash: hash, Level: store.LevelAnonymous, CreatedAt: now, UpdatedAt: now}
+	if err := s.store.Update(ctx, func(tx store.Tx) error { return tx.CreateSession(ctx, &sess) }); err != nil {
+		return "", nil, err
+	}
+	return token, &Visitor{Session: sess, Workspace: w}, nil
+}
+
+// Authenticate resolves a session token to its live session.
+func (s *Service) Authenticate(ctx context.Context, token string) (*Visitor, error) {
+	if len(token) != sessionTokenLen || !strings.HasPrefix(token, sessionTokenPrefix) {
+		return nil, sessionInvalid()
+	}
+	sess, w, err := s.store.SessionAndWorkspace(ctx, hashToken(token))
+	if isNotFound(err) {
+		return nil, sessionInvalid()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Visitor{Session: sess, Workspace: w}, nil
+}
+
+// Identity returns the visitor's identity; for a verified visitor it reads the customer profile.
+func (s *Service) Identity(ctx context.Context, v *Visitor) (Identity, error) {
+	sess := v.Session
+	switch sess.Level {
+	case store.LevelVerified:
+		c, err := s.store.Customer(ctx, sess.CustomerID)
+		if err != nil {
+			return Identity{}, err
+		}
+		return customerIdentity(c), nil
+	case store.LevelIdentified:
+		return Identity{Level: sess.Level, Email: sess.ClaimedEmail, Name: sess.ClaimedName, FirstName: firstName(sess.ClaimedName)}, nil
+	default:
+		return Identity{Level: store.LevelAnonymous}, nil
+	}
+}
+
+func customerIdentity(c store.Customer) Identity {
+	first := c.FirstName
+	if first == "" {
+		first = firstName(c.Name)
+	}
+	return Identity{Level: store.LevelVerified, CustomerID: c.ID, Email: c.Email, Name: c.Name, FirstName: first}
+}
+
+// firstName guesses a greeting name from a full name: its first word.
+func firstName(name string) string {
+	name = strings.TrimSpace(name)
+	if i := strings.IndexFunc(name, func(r rune) bool { return r == ' ' || r == '\t' }); i > 0 {
+		return name[:i]
+	}
+	return name
+}
+
+// Claims are what a visitor says about themself (onboarding form or setUser). They are never trusted.
+type Claims struct {
+	Name  string
+	Email string
+	Phone string
+}
+
+func (c *Claims) normalize() error {
+	c.Name = strings.TrimSpace(c.Name)
+	c.Phone = strings.TrimSpace(c.Phone)
+	if err := checkText("name", c.Name, maxNameLength, false); err != nil {
+		return err
+	}
+	if err := checkText("phone", c.Phone, 40, false); err != nil {
+		return err
+	}
+	if strings.TrimSpace(c.Email) != "" {
+		email, err := identity.CanonicalEmail(c.Email)
+		if err != nil {
+			return problem.InvalidField("email", "%s", err)
+		}
+		c.Email = email
+	} else {
+		c.Email = ""
+	}
+	if c.Name == "" && c.Email == "" && c.Phone == "" {
+		return problem.InvalidField("name", "give at least a name, an email or a phone number")
+	}
+	return nil
+}
+
+// Identify records the identity a visitor claims. It returns the visitor's (possibly new) token: the
+// token rotates when the level changes, and a claim of a different email than before is a different
+// person, who gets a fresh session that cannot see the previous one's conversations.
+func (s *Service) Identify(ctx context.Context, v *Visitor, c Claims) (string, *Visitor, error) {
+	if err := c.normalize(); err != nil {
+		return "", nil, err
+	}
+	old := v.Session
+	if old.Level == store.LevelVerified {
+		return "", nil, conflict("already_verified", "this session is verified by a signed login; claims cannot change it — call logout first to switch users")
+	}
+	differentPerson := old.Level == store.LevelIdentified && old.ClaimedEmail != "" && c.Email != "" && c.Email != old.ClaimedEmail
+	now := s.clock()
+	var token string
+	next := old
+	err := s.update(ctx, func(tx store.Tx, out *outbox) error {
+		token = ""
+		next = old
+		if differentPerson {
+			var err error
+			if token, next, err = s.replaceSession(ctx, tx, out, old, "replaced"); err != nil {
+				return err
+			}
+		} else if old.Level != store.LevelIdentified {
+			var hash []byte
+			token, hash = newSessionToken()
+			next.TokenHash = hash
+			out.add(realtime.Event{Type: EventSessionEnded, Data: SessionEnded{SessionID: old.ID, Reason: "rotated"}, Final: true}, SessionTopic(old.ID))
+		}
+		next.Level = store.LevelIdentified
+		next.ClaimedName = firstNonEmpty(c.Name, next.ClaimedName)
+		next.ClaimedEmail = firstNonEmpty(c.Email, next.ClaimedEmail)
+		next.ClaimedPhone = firstNonEmpty(c.Phone, next.ClaimedPhone)
+		next.UpdatedAt = now
+		if err := tx.UpdateSession(ctx, &next); err != nil {
+			return err
+		}
+		// The open conversation shows agents who the visitor claims to be.
+		conv, err := tx.OpenConversation(ctx, store.Owner{SessionID: next.ID})
+		if isNotFound(err) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		conv.ClaimedName, conv.ClaimedEmail, conv.UpdatedAt = next.ClaimedName, next.ClaimedEmail, now
+		if err := tx.UpdateConversation(ctx, &conv); err != nil {
+			return err
+		}
+		return s.addEvent(ctx, tx, out, conv, "identified", map[string]string{"name": next.ClaimedName, "email": next.ClaimedEmail, "phone": next.ClaimedPhone})
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return token, &Visitor{Session: next, Workspace: v.Workspace}, nil
+}
+
+// replaceSession revokes old and creates a fresh session in its place, for when another person takes
+// over the browser. The caller fills in the new session's identity and stores it with UpdateSession.
+func (s *Service) replaceSession(ctx context.Context, tx store.Tx, out *outbox, old store.Session, reason string) (string, store.Session, error) {
+	now := s.clock()
+	revoked := old
+	revoked.RevokedAt, revoked.UpdatedAt = now, now
+	if err := tx.UpdateSession(ctx, &revoked); err != nil {
+		return "", store.Session{}, err
+	}
+	out.add(realtime.Event{Type: EventSessionEnded, Data: SessionEnded{SessionID: old.ID, Reason: reason}, Final: true}, SessionTopic(old.ID))
+	token, hash := newSessionToken()
+	fresh := store.Session{ID: newID("se_"), WorkspaceID: old.WorkspaceID, TokenHash: hash, Level: store.LevelAnonymous, CreatedAt: now, UpdatedAt: now}
+	if err := tx.CreateSession(ctx, &fresh); err != nil {
+		return "", store.Session{}, err
+	}
+	return token, fresh, nil
+}
+
+// Login verifies a signed token and upgrades the visitor's session to verified (rules 1, 6, 7). The
+// session token always rotates.
+func (s *Service) Login(ctx context.Context, v *Visitor, rawToken string) (string, *Visitor, Identity, error) {
+	w := v.Workspace
+	keys, err := s.store.SigningKeys(ctx, w.ID)
+	if err != nil {
+		return "", nil, Identity{}, err
+	}
+	now := s.clock()
+	verified, err := identity.Verify(rawToken, verificationKeys(keys), identity.Policy{
+		Workspace: w.ID, MaxLifetime: MaxLifetime(w.Settings), Leeway: s.leeway, Now: now,
+	})
+	if err != nil {
+		s.logLoginFailure(w.ID, err)
+		return "", nil, Identity{}, err
+	}
+	return s.completeLogin(ctx, v, verified.Claims, verified.Key.ID)
+}
+
+func (s *Service) logLoginFailure(workspaceID string, err error) {
+	code := "internal"
+	if p, ok := problem.As(err); ok {
+		code = p.Code
+	}
+	s.log.Info("login refused", "workspace", workspaceID, "code", code)
+}
+
+// completeLogin applies verified claims to the visitor's session.
+func (s *Service) completeLogin(ctx context.Context, v *Visitor, claims *identity.Claims, keyID string) (string, *Visitor, Identity, error) {
+	w := v.Workspace
+	if domains := w.Settings.AllowedEmailDomains; len(domains) > 0 {
+		if claims.Email == "" {
+			return "", nil, Identity{}, forbidden("email_domain_not_allowed", "this workspace only admits verified emails of %s; the token carries no email", strings.Join(domains, ", "))
+		}
+		if domain := identity.EmailDomain(claims.Email); !containsString(domains, domain) {
+			return "", nil, Identity{}, forbidden("email_domain_not_allowed", "this workspace only admits verified emails of %s, not %s", strings.Join(domains, ", "), domain)
+		}
+	}
+	old := v.Session
+	now := s.clock()
+	var token string
+	var next store.Session
+	var customer store.Customer
+	err := s.update(ctx, func(tx store.Tx, out *outbox) error {
+		if claims.JTI != "" {
+			if err := tx.UseJTI(ctx, w.ID, claims.JTI, claims.ExpiresAt.Add(s.leeway), now); err != nil {
+				if errors.Is(err, store.ErrConflict) {
+					return problem.New(http.StatusUnauthorized, "token_replayed", "token id (jti) %q was already used; sign a new token for every login", claims.JTI)
+				}
+				return err
+			}
+		}
+		var err error
+		if customer, err = s.upsertCustomer(ctx, tx, w.ID, claims, now); err != nil {
+			return err
+		}
+		if keyID != "" {
+			if err := tx.TouchSigningKey(ctx, w.ID, keyID, now); err != nil {
+				return err
+			}
+		}
+		// Rule 7: a verified identity different from the one claimed (or verified) before is another
+		// person; they get a fresh session, and what the previous person started stays theirs.
+		differentPerson := (old.Level == store.LevelVerified && old.CustomerID != customer.ID) ||
+			(old.Level == store.LevelIdentified && old.ClaimedEmail != "" && old.ClaimedEmail != claims.Email)
+		next = old
+		if differentPerson {
+			if token, next, err = s.replaceSession(ctx, tx, out, old, "replaced"); err != nil {
+				return err
+			}
+		} else {
+			var hash []byte
+			token, hash = newSessionToken()
+			next.TokenHash = hash
+			out.add(realtime.Event{Type: EventSessionEnded, Data: SessionEnded{SessionID: old.ID, Reason: "rotated"}, Final: true}, SessionTopic(old.ID))
+		}
+		next.Level, next.CustomerID, next.KeyID, next.VerifiedAt, next.UpdatedAt = store.LevelVerified, customer.ID, keyID, now, now
+		if err := tx.UpdateSession(ctx, &next); err != nil {
+			return err
+		}
+		if differentPerson {
+			return nil
+		}
+		// The conversations this browser started anonymously (or as the same person it now proves to
+		// be) move to the verified customer; the session stays on them as the participant who began them.
+		adopted, err := tx.AdoptConversations(ctx, old.ID, customer.ID, now)
+		if err != nil {
+			return err
+		}
+		for _, id := range adopted {
+			conv, err := tx.Conversation(ctx, id)
+			if err != nil {
+				return err
+			}
+			data := map[string]string{"customer_id": customer.ID, "email": customer.Email, "external_id": customer.ExternalID, "name": customer.Name, "key_id": keyID}
+			if err := s.addEvent(ctx, tx, out, conv, "authenticated", data); err != nil {
+				return err
+			}
+			out.add(realtime.Event{Type: EventConversation, Data: conv}, conversationTopics(conv)...)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", nil, Identity{}, err
+	}
+	return token, &Visitor{Session: next, Workspace: w}, customerIdentity(customer), nil
+}
+
+// upsertCustomer finds the customer a verified token names — by sub when present, else by email — and
+// refreshes the profile from the token, which is the business's current word on it.
+func (s *Service) upsertCustomer(ctx context.Context, tx store.Tx, workspaceID string, claims *identity.Claims, now time.Time) (store.Customer, error) {
+	var c store.Customer
+	var err error
+	if claims.Subject != "" {
+		c, err = tx.CustomerByExternalID(ctx, workspaceID, claims.Subject)
+	} else {
+		c, err = tx.CustomerByEmail(ctx, workspaceID, claims.Email)
+	}
+	if isNotFound(err) {
+		c = store.Customer{
+			ID: newID("cu_"), WorkspaceID: workspaceID, ExternalID: claims.Subject, Email: claims.Email,
+			Name: claims.Name, FirstName: claims.FirstName, Phone: claims.Phone, CreatedAt: now, UpdatedAt: now,
+		}
+		return c, tx.CreateCustomer(ctx, &c)
+	}
+	if err != nil {
+		return c, err
+	}
+	changed := false
+	set := func(field *string, v string) {
+		if v != "" && *field != v {
+			*field, changed = v, true
+		}
+	}
+	set(&c.Email, claims.Email)
+	set(&c.Name, claims.Name)
+	set(&c.FirstName, claims.FirstName)
+	set(&c.Phone, claims.Phone)
+	if changed {
+		c.UpdatedAt = now
+		err = tx.UpdateCustomer(ctx, &c)
+	}
+	return c, err
+}
+
+// Logout revokes the visitor's session and returns a fresh anonymous one that sees nothing of the
+// previous user (rule 9).
+func (s *Service) Logout(ctx context.Context, v *Visitor) (string, *Visitor, error) {
+	old := v.Session
+	var token string
+	var fresh store.Session
+	err := s.update(ctx, func(tx store.Tx, out *outbox) error {
+		if err := s.noteLogout(ctx, tx, out, v); err != nil {
+			return err
+		}
+		var err error
+		token, fresh, err = s.replaceSession(ctx, tx, out, old, "logged_out")
+		return err
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return token, &Visitor{Session: fresh, Workspace: v.Workspace}, nil
+}
+
+// noteLogout records "logged out" on the visitor's open conversation.
+func (s *Service) noteLogout(ctx context.Context, tx store.Tx, out *outbox, v *Visitor) error {
+	conv, err := tx.OpenConversation(ctx, v.Owner())
+	if isNotFound(err) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return s.addEvent(ctx, tx, out, conv, "logged_out", map[string]string{"session_id": v.Session.ID})
+}
+
+// LogoutCustomer revokes every live session of a verified customer — the business's back end saw them
+// log out — and returns how many ended. Their open sockets receive session_ended.
+func (s *Service) LogoutCustomer(ctx context.Context, workspaceID, customerID string) (int, error) {
+	var n int
+	err := s.update(ctx, func(tx store.Tx, out *outbox) error {
+		n = 0
+		c, err := tx.Customer(ctx, customerID)
+		if err != nil || c.WorkspaceID != workspaceID {
+			return problem.NotFound("customer_not_found", "no customer %q", customerID)
+		}
+		sessions, err := tx.LiveSessionsOfCustomer(ctx, customerID)
+		if err != nil {
+			return err
+		}
+		now := s.clock()
+		for _, sess := range sessions {
+			sess.RevokedAt, sess.UpdatedAt = now, now
+			if err := tx.UpdateSession(ctx, &sess); err != nil {
+				return err
+			}
+			out.add(realtime.Event{Type: EventSessionEnded, Data: SessionEnded{SessionID: sess.ID, Reason: "revoked"}, Final: true}, SessionTopic(sess.ID))
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

@@ -1,0 +1,85 @@
+package httpapi
+
+import (
+	"time"
+
+	"github.com/parleyhq/parley/internal/chat"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// The public shapes of API.md. Fields may be added; none may be renamed or removed.
+
+type identityJSON struct {
+	Level      string `json:"level"`
+	CustomerID string `json:"customer_id,omitempty"`
+	Email      string `json:"email,omitempty"`
+	Name       string `json:"name,omitempty"`
+	FirstName  string `json:"first_name,omitempty"`
+}
+
+type conversationJSON struct {
+	ID            string `json:"id"`
+	Status        string `json:"status"`
+	CreatedAt     string `json:"created_at"`
+	LastMessageAt string `json:"last_message_at,omitempty"`
+}
+
+type messageJSON struct {
+	ID             string `json:"id"`
+	ConversationID string `json:"conversation_id"`
+	Sender         string `json:"sender"`
+	Body           string `json:"body"`
+	Trusted        bool   `json:"trusted"`
+	CreatedAt      string `json:"created_at"`
+	ClientID       string `json:"client_id,omitempty"`
+}
+
+type configJSON struct {
+	Workspace           string   `json:"workspace"`
+	Name                string   `json:"name"`
+	Onboarding          bool     `json:"onboarding"`
+	FirstMessage        string   `json:"first_message"`
+	LoginURL            string   `json:"login_url"`
+	HideUntilLogin      bool     `json:"hide_until_login"`
+	AllowedEmailDomains []string `json:"allowed_email_domains"`
+	RequireVerified     bool     `json:"require_verified"`
+	// AnonymousChat is false when the visitor must log in before sending (derived from the above).
+	AnonymousChat    bool `json:"anonymous_chat"`
+	MaxMessageLength int  `json:"max_message_length"`
+}
+
+// timestamp renders an RFC 3339 UTC time with millisecond precision and a fixed width.
+func timestamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}
+
+func identityShape(i chat.Identity) identityJSON {
+	return identityJSON{Level: i.Level, CustomerID: i.CustomerID, Email: i.Email, Name: i.Name, FirstName: i.FirstName}
+}
+
+func conversationShape(c store.Conversation) conversationJSON {
+	return conversationJSON{ID: c.ID, Status: c.Status, CreatedAt: timestamp(c.CreatedAt), LastMessageAt: timestamp(c.LastMessage)}
+}
+
+func messageShape(m store.Message) messageJSON {
+	return messageJSON{
+		ID: chat.MessageID(m.Seq), ConversationID: m.ConversationID, Sender: m.Sender, Body: m.Body,
+		Trusted: m.Trusted, CreatedAt: timestamp(m.CreatedAt), ClientID: m.ClientID,
+	}
+}
+
+func configShape(w store.Workspace) configJSON {
+	s := w.Settings
+	domains := s.AllowedEmailDomains
+	if domains == nil {
+		domains = []string{}
+	}
+	return configJSON{
+		Workspace: w.ID, Name: w.Name, Onboarding: s.Onboarding, FirstMessage: s.FirstMessage, LoginURL: s.LoginURL,
+		HideUntilLogin: s.HideUntilLogin, AllowedEmailDomains: domains, RequireVerified: s.RequireVerified,
+		AnonymousChat: chat.AnonymousChatAllowed(s), MaxMessageLength: chat.MaxMessageLength,
+	}
+}

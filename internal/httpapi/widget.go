@@ -1,0 +1,187 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/parleyhq/parley/internal/chat"
+	"github.com/parleyhq/parley/internal/problem"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// The widget HTTP API of API.md.
+
+func (a *API) createSession(w http.ResponseWriter, r *http.Request) {
+	if err := a.sessionLimit.allow(clientIP(r, a.trusted)); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	var req struct {
+		Workspace string `json:"workspace"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if req.Workspace == "" || len(req.Workspace) > 64 {
+		a.writeError(w, r, problem.InvalidField("workspace", "must be the workspace id from your embed snippet"))
+		return
+	}
+	ws, err := a.chat.Workspace(r.Context(), req.Workspace)
+	if err == nil && !chat.OriginAllowed(ws.Settings, r.Header.Get("Origin")) {
+		err = checkOrigin(r, &chat.Visitor{Workspace: ws})
+	}
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	token, v, err := a.chat.CreateSession(r.Context(), req.Workspace)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{
+		"session_token": token,
+		"identity":      identityJSON{Level: v.Session.Level},
+		"config":        configShape(v.Workspace),
+	})
+}
+
+func (a *API) getSession(w http.ResponseWriter, r *http.Request) {
+	v := visitorFrom(r)
+	id, err := a.chat.Identity(r.Context(), v)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"identity": identityShape(id), "config": configShape(v.Workspace)})
+}
+
+func (a *API) identify(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name  string `json:"name"`
+		Email string `json:"email"`
+		Phone string `json:"phone"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	token, v, err := a.chat.Identify(r.Context(), visitorFrom(r), chat.Claims{Name: req.Name, Email: req.Email, Phone: req.Phone})
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if token == "" {
+		token = bearer(r) // the level did not change, so neither did the token
+	}
+	id, err := a.chat.Identity(r.Context(), v)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"identity": identityShape(id), "session_token": token})
+}
+
+func (a *API) login(w http.ResponseWriter, r *http.Request) {
+	if err := a.loginLimit.allow(clientIP(r, a.trusted)); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	v, err := a.chat.Authenticate(r.Context(), bearer(r))
+	if err == nil {
+		err = checkOrigin(r, v)
+	}
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	var req struct {
+		Token string `json:"token"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	token, _, id, err := a.chat.Login(r.Context(), v, req.Token)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"session_token": token, "identity": identityShape(id)})
+}
+
+func (a *API) logout(w http.ResponseWriter, r *http.Request) {
+	token, v, err := a.chat.Logout(r.Context(), visitorFrom(r))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"session_token": token, "identity": identityJSON{Level: v.Session.Level}})
+}
+
+func (a *API) listConversations(w http.ResponseWriter, r *http.Request) {
+	convs, err := a.chat.Conversations(r.Context(), visitorFrom(r))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	out := make([]conversationJSON, len(convs))
+	for i, c := range convs {
+		out[i] = conversationShape(c)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"conversations": out})
+}
+
+func (a *API) postMessage(w http.ResponseWriter, r *http.Request) {
+	v := visitorFrom(r)
+	var req struct {
+		Body     string `json:"body"`
+		ClientID string `json:"client_id"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if err := a.messageLimit.allow(v.Session.ID); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	msg, created, err := a.chat.PostMessage(r.Context(), v, req.Body, req.ClientID)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	status := http.StatusCreated
+	if !created {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, map[string]any{"message": messageShape(msg)})
+}
+
+func (a *API) listMessages(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit := 0
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > chat.DefaultPageSize {
+			a.writeError(w, r, problem.InvalidField("limit", "must be a number from 1 to %d", chat.DefaultPageSize))
+			return
+		}
+		limit = n
+	}
+	msgs, err := a.chat.Messages(r.Context(), visitorFrom(r), r.PathValue("id"), q.Get("after"), limit)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": messageShapes(msgs)})
+}
+
+func messageShapes(msgs []store.Message) []messageJSON {
+	out := make([]messageJSON, len(msgs))
+	for i, m := range msgs {
+		out[i] = messageShape(m)
+	}
+	return out
+}

@@ -1,0 +1,192 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/parleyhq/parley/internal/chat"
+	"github.com/parleyhq/parley/internal/jsonstrict"
+	"github.com/parleyhq/parley/internal/realtime"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// WebSocket close codes. 4xxx mirror the HTTP statuses a client already knows how to handle.
+const (
+	closeBadFrame      websocket.StatusCode = 4400 // the first frame was not a valid auth frame
+	closeSessionEnded  websocket.StatusCode = 4401 // invalid, revoked or rotated session
+	closeOriginRefused websocket.StatusCode = 4403
+)
+
+const (
+	authTimeout    = 10 * time.Second
+	writeTimeout   = 10 * time.Second
+	pingInterval   = 30 * time.Second
+	socketBuffer   = 256 // events queued per socket before it counts as too slow
+	maxClientFrame = 4 << 10
+)
+
+// widgetSocket serves GET /v1/widget/ws. Browsers cannot put headers on a WebSocket, so the session
+// token arrives in the first frame; the workspace — and with it the allowed origins — is known only
+// then, which is why the Origin is checked after authentication rather than by Accept.
+func (a *API) widgetSocket(w http.ResponseWriter, r *http.Request) {
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		return // Accept has written the HTTP error
+	}
+	a.sockets.Add(1)
+	defer a.sockets.Done()
+	defer c.CloseNow()
+	c.SetReadLimit(maxClientFrame)
+
+	// ctx ends the socket's work: on shutdown or when the reader sees the client go. Frames are read and
+	// written under connCtx instead, which shutdown does not cancel: coder/websocket drops the connection
+	// without a close frame when the context of a Read or Write in progress (or one that has just
+	// returned) ends, and that would race the 1001 close that tells clients to reconnect elsewhere.
+	ctx, cancel := context.WithCancel(a.socketCtx)
+	defer cancel()
+	connCtx, closeConn := context.WithCancel(context.WithoutCancel(ctx))
+	defer closeConn()
+	if ctx.Err() != nil {
+		c.Close(websocket.StatusGoingAway, "server shutting down; reconnect")
+		return
+	}
+
+	v, code, reason := a.authenticateSocket(ctx, c, r)
+	if v == nil {
+		c.Close(code, reason)
+		return
+	}
+	sub := a.events.Subscribe(socketBuffer, v.Topics()...)
+	defer sub.Close()
+	// The session may have been revoked between authentication and subscription; look again now that
+	// no session_ended can be missed.
+	if _, err := a.chat.Authenticate(ctx, v.tokenForRecheck); err != nil {
+		c.Close(closeSessionEnded, "session_invalid")
+		return
+	}
+	id, err := a.chat.Identity(ctx, &v.Visitor)
+	if err != nil {
+		a.log.Error("socket identity", "err", err)
+		c.Close(websocket.StatusInternalError, "internal_error")
+		return
+	}
+	if err := writeFrame(connCtx, c, map[string]any{"type": "ready", "identity": identityShape(id)}); err != nil {
+		return
+	}
+
+	// The reader runs on its own so control frames (ping, close) are processed; a client may send
+	// {"type":"ping"} and gets {"type":"pong"}.
+	go func() {
+		defer cancel()
+		for {
+			_, data, err := c.Read(connCtx)
+			if err != nil {
+				return
+			}
+			var f struct {
+				Type string `json:"type"`
+			}
+			if json.Unmarshal(data, &f) == nil && f.Type == "ping" {
+				if writeFrame(connCtx, c, map[string]string{"type": "pong"}) != nil {
+					return
+				}
+			}
+		}
+	}()
+
+	ping := time.NewTicker(pingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case ev := <-sub.Events():
+			frame, ok := widgetFrame(ev)
+			if ok {
+				if err := writeFrame(connCtx, c, frame); err != nil {
+					return
+				}
+			}
+			if ev.Final {
+				c.Close(closeSessionEnded, "session_ended")
+				return
+			}
+		case <-sub.Done():
+			if errors.Is(sub.Err(), realtime.ErrOverflow) {
+				c.Close(websocket.StatusTryAgainLater, "too slow; reconnect and resume with ?after=")
+			} else {
+				c.Close(websocket.StatusGoingAway, "server shutting down; reconnect")
+			}
+			return
+		case <-ping.C:
+			pctx, pcancel := context.WithTimeout(connCtx, writeTimeout)
+			err := c.Ping(pctx)
+			pcancel()
+			if err != nil {
+				return
+			}
+		case <-ctx.Done():
+			if a.socketCtx.Err() != nil {
+				c.Close(websocket.StatusGoingAway, "server shutting down; reconnect")
+			}
+			return
+		}
+	}
+}
+
+// socketVisitor is an authenticated socket's visitor and the token it presented.
+type socketVisitor struct {
+	chat.Visitor
+	tokenForRecheck string
+}
+
+// authenticateSocket reads the auth frame. On failure it returns the close code and reason.
+func (a *API) authenticateSocket(ctx context.Context, c *websocket.Conn, r *http.Request) (*socketVisitor, websocket.StatusCode, string) {
+	actx, cancel := context.WithTimeout(ctx, authTimeout)
+	defer cancel()
+	typ, data, err := c.Read(actx)
+	if err != nil {
+		return nil, closeSessionEnded, "no auth frame"
+	}
+	var f struct {
+		Type         string `json:"type"`
+		SessionToken string `json:"session_token"`
+	}
+	if typ != websocket.MessageText || jsonstrict.Unmarshal(data, &f) != nil || f.Type != "auth" {
+		return nil, closeBadFrame, `the first frame must be {"type":"auth","session_token":"…"}`
+	}
+	v, err := a.chat.Authenticate(ctx, f.SessionToken)
+	if err != nil {
+		return nil, closeSessionEnded, "session_invalid"
+	}
+	if checkOrigin(r, v) != nil {
+		return nil, closeOriginRefused, "origin_not_allowed"
+	}
+	return &socketVisitor{Visitor: *v, tokenForRecheck: f.SessionToken}, 0, ""
+}
+
+// widgetFrame renders an event for a widget; events meant for agents only are skipped.
+func widgetFrame(ev realtime.Event) (any, bool) {
+	switch d := ev.Data.(type) {
+	case store.Message:
+		return map[string]any{"type": "message", "message": messageShape(d)}, true
+	case store.Conversation:
+		return map[string]any{"type": "conversation", "conversation": conversationShape(d)}, true
+	case chat.SessionEnded:
+		return map[string]any{"type": "session_ended", "reason": d.Reason}, true
+	}
+	return nil, false
+}
+
+func writeFrame(ctx context.Context, c *websocket.Conn, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	return c.Write(wctx, websocket.MessageText, data)
+}

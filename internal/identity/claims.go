@@ -1,0 +1,252 @@
+package identity
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/parleyhq/parley/internal/jsonstrict"
+	"github.com/parleyhq/parley/internal/problem"
+)
+
+// Claims are the identity claims of a login token after strict, typed parsing.
+type Claims struct {
+	Subject   string // sub: the business's own user id
+	Email     string // canonical
+	Name      string // name, or displayName
+	FirstName string // given_name, or first_name
+	Phone     string
+	Audience  []string
+	JTI       string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	NotBefore time.Time // zero when absent
+}
+
+// exactClaimName returns the exact spelling of a claim Parley reads, given any casing of it, so that a
+// claim with the wrong case is reported instead of silently ignored.
+func exactClaimName(name string) (string, bool) {
+	switch strings.ToLower(name) {
+	case "sub":
+		return "sub", true
+	case "email":
+		return "email", true
+	case "name":
+		return "name", true
+	case "displayname":
+		return "displayName", true
+	case "given_name":
+		return "given_name", true
+	case "first_name":
+		return "first_name", true
+	case "phone":
+		return "phone", true
+	case "aud":
+		return "aud", true
+	case "jti":
+		return "jti", true
+	case "iat":
+		return "iat", true
+	case "exp":
+		return "exp", true
+	case "nbf":
+		return "nbf", true
+	case "iss":
+		return "iss", true
+	}
+	return "", false
+}
+
+// ParseClaims decodes a token payload strictly: a JSON object, no duplicate members, exact-case names,
+// typed values. It does not check times; see Verify.
+func ParseClaims(payload []byte) (*Claims, error) {
+	if !jsonstrict.IsObject(payload) {
+		return nil, malformed("payload is not a JSON object")
+	}
+	members, err := jsonstrict.Object(payload)
+	if err != nil {
+		return nil, claimsInvalid("payload: %s", err)
+	}
+	for name := range members {
+		if exact, ok := exactClaimName(name); ok && exact != name {
+			return nil, claimsInvalid("claim %q is not recognised (claim names are case-sensitive); use %q", name, exact)
+		}
+	}
+
+	var c Claims
+	str := func(name string, max int) string {
+		if err != nil {
+			return ""
+		}
+		var s string
+		s, err = stringClaim(members, name, max)
+		return s
+	}
+	c.Subject = str("sub", 255)
+	email := str("email", 254)
+	name := str("name", 200)
+	displayName := str("displayName", 200)
+	givenName := str("given_name", 100)
+	firstName := str("first_name", 100)
+	c.Phone = str("phone", 40)
+	c.JTI = str("jti", 255)
+	str("iss", 1024) // typed even though unused, so a malformed issuer is not silently accepted
+	if err != nil {
+		return nil, err
+	}
+	if raw, ok := members["sub"]; ok && c.Subject == "" && len(raw) > 0 {
+		return nil, claimsInvalid(`"sub" must not be empty`)
+	}
+	if _, ok := members["jti"]; ok && c.JTI == "" {
+		return nil, claimsInvalid(`"jti" must not be empty`)
+	}
+	if email != "" {
+		if c.Email, err = CanonicalEmail(email); err != nil {
+			return nil, claimsInvalid(`"email" %s`, err)
+		}
+	} else if _, ok := members["email"]; ok {
+		return nil, claimsInvalid(`"email" must not be empty`)
+	}
+	if c.Subject == "" && c.Email == "" {
+		return nil, claimsInvalid(`the token must carry "sub" (your user id), "email", or both`)
+	}
+	c.Name = firstNonEmpty(name, displayName)
+	c.FirstName = firstNonEmpty(givenName, firstName)
+
+	if c.IssuedAt, err = timeClaim(members, "iat", true); err != nil {
+		return nil, err
+	}
+	if c.ExpiresAt, err = timeClaim(members, "exp", true); err != nil {
+		return nil, err
+	}
+	if c.NotBefore, err = timeClaim(members, "nbf", false); err != nil {
+		return nil, err
+	}
+	if !c.ExpiresAt.After(c.IssuedAt) {
+		return nil, claimsInvalid(`"exp" (%s) must be after "iat" (%s)`, stamp(c.ExpiresAt), stamp(c.IssuedAt))
+	}
+	if c.Audience, err = audienceClaim(members); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func stringClaim(members map[string]json.RawMessage, name string, max int) (string, error) {
+	raw, ok := members[name]
+	if !ok {
+		return "", nil
+	}
+	if bytes.Equal(raw, []byte("null")) {
+		return "", claimsInvalid("%q must be a string, not null (leave it out instead)", name)
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", claimsInvalid("%q must be a string", name)
+	}
+	if utf8.RuneCountInString(s) > max {
+		return "", claimsInvalid("%q is longer than %d characters", name, max)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return "", claimsInvalid("%q contains a control character", name)
+		}
+	}
+	return strings.TrimSpace(s), nil
+}
+
+// maxTimestamp keeps seconds-since-epoch arithmetic far away from overflow (year 5138).
+const maxTimestamp = 1e11
+
+func timeClaim(members map[string]json.RawMessage, name string, required bool) (time.Time, error) {
+	raw, ok := members[name]
+	if !ok {
+		if required {
+			return time.Time{}, claimsInvalid("%q is required: seconds since the Unix epoch, as a JSON number", name)
+		}
+		return time.Time{}, nil
+	}
+	// raw is one valid JSON value (jsonstrict checked it); a leading '-' or digit makes it a number, whose
+	// grammar strconv.ParseFloat accepts. A string of digits ("1700000000") is not a JWT time.
+	if len(raw) == 0 || !(raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
+		return time.Time{}, claimsInvalid("%q must be a JSON number of seconds since the Unix epoch, not %s", name, truncate(string(raw), 40))
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err == nil && f > 1e11 && f < 1e15 {
+		return time.Time{}, claimsInvalid("%q is %s, which looks like milliseconds; JWT times are in seconds", name, truncate(string(raw), 40))
+	}
+	if err != nil || math.IsNaN(f) || f <= 0 || f > maxTimestamp {
+		return time.Time{}, claimsInvalid("%q is out of range: %s", name, truncate(string(raw), 40))
+	}
+	// Round to the microsecond rather than truncate: float64 holds Date.now()/1000 only to about 0.2 µs,
+	// so truncating turned .000001 into 0.000000953 s and lost the microsecond half the time.
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3).UTC(), nil
+}
+
+func audienceClaim(members map[string]json.RawMessage) ([]string, error) {
+	raw, ok := members["aud"]
+	if !ok {
+		return nil, nil
+	}
+	if string(raw) == "null" { // encoding/json would decode it as "" without an error
+		return nil, claimsInvalid(`"aud" must be a string or a non-empty array of strings, not null (leave it out instead)`)
+	}
+	var one string
+	if err := json.Unmarshal(raw, &one); err == nil {
+		return []string{one}, nil
+	}
+	var many []string
+	if err := json.Unmarshal(raw, &many); err != nil || len(many) == 0 {
+		return nil, claimsInvalid(`"aud" must be a string or a non-empty array of strings`)
+	}
+	return many, nil
+}
+
+// The methods below let golang-jwt's validator check the times independently of Parley's own checks.
+
+func (c *Claims) GetExpirationTime() (*jwt.NumericDate, error) { return numeric(c.ExpiresAt), nil }
+func (c *Claims) GetIssuedAt() (*jwt.NumericDate, error)       { return numeric(c.IssuedAt), nil }
+func (c *Claims) GetNotBefore() (*jwt.NumericDate, error)      { return numeric(c.NotBefore), nil }
+func (c *Claims) GetIssuer() (string, error)                   { return "", nil }
+func (c *Claims) GetSubject() (string, error)                  { return c.Subject, nil }
+func (c *Claims) GetAudience() (jwt.ClaimStrings, error)       { return c.Audience, nil }
+
+func numeric(t time.Time) *jwt.NumericDate {
+	if t.IsZero() {
+		return nil
+	}
+	// Not jwt.NewNumericDate: it truncates to whole seconds, which made golang-jwt refuse a fractional exp
+	// up to a second before Parley's own check (and with a vaguer code) while still inside the leeway.
+	return &jwt.NumericDate{Time: t}
+}
+
+func claimsInvalid(format string, args ...any) *problem.Error {
+	return &problem.Error{Status: http.StatusUnauthorized, Code: "token_claims_invalid", Message: fmt.Sprintf(format, args...)}
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }

@@ -1,0 +1,140 @@
+// Package identity verifies the signed login tokens that businesses issue for their customers.
+//
+// Verification happens in layers, each refusing what it can before the next runs: ParseCompact (size,
+// characters, segments, base64url, header), ParseClaims (typed claims), key selection, the signature
+// (golang-jwt's cryptography), then times and audience. Every refusal is a *problem.Error with a stable
+// code from API.md and a message that tells the integrator what to fix, without revealing secrets.
+package identity
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/parleyhq/parley/internal/problem"
+)
+
+// DefaultLeeway absorbs clock skew between the business's servers and Parley.
+const DefaultLeeway = 60 * time.Second
+
+// DefaultMaxLifetime is the longest exp − iat a workspace accepts unless configured otherwise.
+const DefaultMaxLifetime = 10 * time.Minute
+
+// Policy is what a workspace requires of its tokens.
+type Policy struct {
+	Workspace   string        // a token's "aud", when present, must name it
+	MaxLifetime time.Duration // upper bound for exp − iat
+	Leeway      time.Duration
+	Now         time.Time
+}
+
+// Verified is the outcome of a successful verification.
+type Verified struct {
+	Claims *Claims
+	Key    Key // the key whose signature matched
+}
+
+// Verify checks a login token against a workspace's keys and policy.
+func Verify(raw string, keys []Key, p Policy) (*Verified, error) {
+	tok, err := ParseCompact(raw)
+	if err != nil {
+		return nil, err
+	}
+	candidates, err := selectKeys(keys, tok.Header)
+	if err != nil {
+		return nil, err
+	}
+	claims, err := ParseClaims(tok.Payload)
+	if err != nil {
+		return nil, err
+	}
+	var key Key
+	for _, k := range candidates {
+		if VerifySignature(tok, k) == nil {
+			key = k
+			break
+		}
+	}
+	if key.ID == "" {
+		if len(candidates) == 1 {
+			return nil, badSignature("signature does not match key %q: sign with that key's secret, passed unchanged as the key string, and %s", candidates[0].ID, tok.Header.Alg)
+		}
+		return nil, badSignature("signature matches none of this workspace's active %s keys (%s): sign with the secret of an active key, passed unchanged as the key string", tok.Header.Alg, keyIDs(candidates))
+	}
+	if err := checkTimes(claims, p); err != nil {
+		return nil, err
+	}
+	if len(claims.Audience) > 0 && !slices.Contains(claims.Audience, p.Workspace) {
+		return nil, problem.New(http.StatusUnauthorized, "token_audience_mismatch",
+			"token audience is %s; it must name this workspace (%q) or be left out", quoteList(claims.Audience), p.Workspace)
+	}
+	return &Verified{Claims: claims, Key: key}, nil
+}
+
+func checkTimes(c *Claims, p Policy) error {
+	now, leeway := p.Now, p.Leeway
+	// RFC 7519 §4.1.4: the token is valid only before exp (+ leeway), so the instant itself is expired.
+	if !now.Before(c.ExpiresAt.Add(leeway)) {
+		return problem.New(http.StatusUnauthorized, "token_expired",
+			"token expired %s ago (exp %s); leeway is %s — sign a fresh token for each login", human(now.Sub(c.ExpiresAt)), clock(c.ExpiresAt, now), human(leeway))
+	}
+	if !c.NotBefore.IsZero() && now.Add(leeway).Before(c.NotBefore) {
+		return problem.New(http.StatusUnauthorized, "token_not_yet_valid",
+			"token is not valid until %s (nbf, %s from now); leeway is %s — check your server's clock", clock(c.NotBefore, now), human(c.NotBefore.Sub(now)), human(leeway))
+	}
+	if now.Add(leeway).Before(c.IssuedAt) {
+		return problem.New(http.StatusUnauthorized, "token_not_yet_valid",
+			"token was issued %s in the future (iat %s); leeway is %s — check your server's clock", human(c.IssuedAt.Sub(now)), clock(c.IssuedAt, now), human(leeway))
+	}
+	// A millisecond of tolerance absorbs float rounding in Date.now()/1000 arithmetic.
+	if lifetime := c.ExpiresAt.Sub(c.IssuedAt); lifetime > p.MaxLifetime+time.Millisecond {
+		return problem.New(http.StatusUnauthorized, "token_lifetime_too_long",
+			"token lifetime (exp − iat) is %s; this workspace accepts at most %s — issue shorter-lived tokens", human(lifetime), human(p.MaxLifetime))
+	}
+	// A second, independent opinion from golang-jwt: if it disagrees with the checks above, refuse.
+	v := jwt.NewValidator(jwt.WithLeeway(leeway), jwt.WithExpirationRequired(), jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(func() time.Time { return now }))
+	if err := v.Validate(c); err != nil {
+		return claimsInvalid("token times are not valid: %s", err)
+	}
+	return nil
+}
+
+// human formats a duration the way people read it: 42s, 90s, 3m05s, 2h03m, 3d04h.
+func human(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	s := int64(d.Round(time.Second) / time.Second)
+	switch {
+	case s < 100:
+		return fmt.Sprintf("%ds", s)
+	case s < 3600:
+		return fmt.Sprintf("%dm%02ds", s/60, s%60)
+	case s < 86400:
+		return fmt.Sprintf("%dh%02dm", s/3600, s%3600/60)
+	default:
+		return fmt.Sprintf("%dd%02dh", s/86400, s%86400/3600)
+	}
+}
+
+// clock formats t as a time of day when it is near now, and as a full timestamp otherwise.
+func clock(t, now time.Time) string {
+	t = t.UTC()
+	if t.Sub(now).Abs() < 12*time.Hour {
+		return t.Format("15:04:05Z")
+	}
+	return t.Format("2006-01-02T15:04:05Z")
+}
+
+func quoteList(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}

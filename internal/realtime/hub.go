@@ -1,0 +1,159 @@
+// Package realtime fans events out to live connections by topic.
+//
+// A subscriber that cannot keep up is cut off rather than slowing everyone else down: its subscription
+// ends with ErrOverflow and the client reconnects and resumes from the last message id it saw, which the
+// HTTP API answers without gaps. Delivery here is therefore best-effort by design; completeness comes
+// from the database.
+package realtime
+
+import (
+	"errors"
+	"sync"
+)
+
+// Why a subscription ended.
+var (
+	ErrOverflow = errors.New("realtime: subscriber too slow")
+	ErrShutdown = errors.New("realtime: shutting down")
+)
+
+// Event is one thing that happened. Data is a record the receiver renders for its audience; it must
+// not be modified once published.
+type Event struct {
+	Type string
+	Data any
+	// Final tells the receiver to end its subscription once it has delivered the event (a revoked
+	// session's sockets get "session_ended" and then close).
+	Final bool
+}
+
+// Hub is an in-process topic router.
+type Hub struct {
+	mu     sync.RWMutex
+	topics map[string]map[*Subscription]struct{}
+	closed bool
+}
+
+// NewHub returns an empty hub.
+func NewHub() *Hub {
+	return &Hub{topics: make(map[string]map[*Subscription]struct{})}
+}
+
+// Subscription receives the events of its topics until it ends.
+type Subscription struct {
+	hub    *Hub
+	topics []string
+	ch     chan Event
+	done   chan struct{}
+	once   sync.Once
+	mu     sync.Mutex
+	err    error
+}
+
+// Subscribe registers for events on topics, buffering up to buffer undelivered events.
+func (h *Hub) Subscribe(buffer int, topics ...string) *Subscription {
+	s := &Subscription{hub: h, topics: topics, ch: make(chan Event, buffer), done: make(chan struct{})}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		s.end(ErrShutdown)
+		return s
+	}
+	for _, t := range topics {
+		subs := h.topics[t]
+		if subs == nil {
+			subs = make(map[*Subscription]struct{})
+			h.topics[t] = subs
+		}
+		subs[s] = struct{}{}
+	}
+	h.mu.Unlock()
+	return s
+}
+
+// Publish delivers ev to every subscriber of any of topics, once per subscriber. It never blocks.
+func (h *Hub) Publish(ev Event, topics ...string) {
+	h.mu.RLock()
+	var overflowed []*Subscription
+	var seen map[*Subscription]struct{}
+	if len(topics) > 1 {
+		seen = make(map[*Subscription]struct{})
+	}
+	for _, t := range topics {
+		for s := range h.topics[t] {
+			if seen != nil {
+				if _, dup := seen[s]; dup {
+					continue
+				}
+				seen[s] = struct{}{}
+			}
+			select {
+			case s.ch <- ev:
+			default:
+				overflowed = append(overflowed, s)
+			}
+		}
+	}
+	h.mu.RUnlock()
+	for _, s := range overflowed {
+		s.end(ErrOverflow)
+	}
+}
+
+// Shutdown ends every subscription; later subscriptions end at once.
+func (h *Hub) Shutdown() {
+	h.mu.Lock()
+	h.closed = true
+	var all []*Subscription
+	for _, subs := range h.topics {
+		for s := range subs {
+			all = append(all, s)
+		}
+	}
+	h.mu.Unlock()
+	for _, s := range all {
+		s.end(ErrShutdown)
+	}
+}
+
+// Subscribers counts live subscriptions to a topic.
+func (h *Hub) Subscribers(topic string) int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.topics[topic])
+}
+
+// Events delivers the subscription's events.
+func (s *Subscription) Events() <-chan Event { return s.ch }
+
+// Done is closed when the subscription ends; Err says why.
+func (s *Subscription) Done() <-chan struct{} { return s.done }
+
+// Err returns why the subscription ended, or nil while it is live or after Close.
+func (s *Subscription) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Close ends the subscription.
+func (s *Subscription) Close() { s.end(nil) }
+
+func (s *Subscription) end(err error) {
+	s.once.Do(func() {
+		s.mu.Lock()
+		s.err = err
+		s.mu.Unlock()
+		s.hub.mu.Lock()
+		for _, t := range s.topics {
+			if subs := s.hub.topics[t]; subs != nil {
+				delete(subs, s)
+				if len(subs) == 0 {
+					delete(s.hub.topics, t)
+				}
+			}
+		}
+		s.hub.mu.Unlock()
+		close(s.done)
+	})
+}

@@ -1,0 +1,762 @@
+// Parley chat widget. Plain JavaScript, no framework, rendered in a Shadow DOM.
+// Every string from the server or the visitor is inserted with textContent, never as HTML.
+(() => {
+  'use strict';
+
+  const script = document.currentScript;
+  if (!script || (window.Parley && window.Parley.loaded)) return;
+  const base = new URL(script.src).origin;
+  const workspace = script.dataset.workspace || '';
+  const cssURL = script.dataset.css || '';
+  const cssIntegrity = script.dataset.cssIntegrity || '';
+  const prefix = 'parley:' + workspace + ':';
+  const TOKEN = 'token';
+
+  // Plain-language messages for the visitor; integrators get the server's own message on .message.
+  const FRIENDLY = {
+    network_error: 'You seem to be offline. Your messages will be sent when the connection is back.',
+    rate_limited: 'You are sending messages quickly. Please wait a moment.',
+    verification_required: 'Please sign in to chat with us.',
+    identification_required: 'Please tell us your name and email first.',
+    origin_not_allowed: 'Chat is not available on this website.',
+    workspace_not_found: 'Chat is not available right now.',
+    internal_error: 'Something went wrong on our side. We will keep trying.',
+    invalid_field: 'That message could not be sent. Please check it and try again.',
+  };
+  const friendly = (e) => FRIENDLY[e.code] || (e.status >= 500 ? FRIENDLY.internal_error : 'Something went wrong: ' + e.message);
+
+  // ---------------------------------------------------------------- storage
+
+  const storage = {
+    get(k) { try { return localStorage.getItem(prefix + k); } catch (_) { return null; } },
+    set(k, v) { try { localStorage.setItem(prefix + k, v); } catch (_) { /* private mode: keep it in memory */ } },
+    wipe() {
+      try {
+        for (let i = localStorage.length - 1; i >= 0; i--) {
+          const k = localStorage.key(i);
+          if (k && k.startsWith(prefix)) localStorage.removeItem(k);
+        }
+      } catch (_) { /* nothing stored */ }
+    },
+  };
+
+  // ---------------------------------------------------------------- state
+
+  const state = {
+    token: storage.get(TOKEN),
+    identity: { level: 'anonymous' },
+    config: null,
+    convs: new Map(), // id → {id, status, created_at, msgs: [message]}
+    byId: new Map(), // message id → element
+    pending: [], // {clientId, body, el, state}
+    open: false,
+    unread: 0,
+    ready: false,
+    listeners: { ready: [], message: [], login: [], logout: [], error: [] },
+    ws: null,
+    wsAttempts: 0,
+    wsTimer: 0,
+    retryTimer: 0,
+    retryDelay: 1000,
+    flushing: false,
+    generation: 0, // bumps whenever the person behind the widget changes; stale responses are dropped
+  };
+
+  const emit = (ev, arg) => {
+    for (const fn of state.listeners[ev] || []) {
+      try { fn(arg); } catch (err) { setTimeout(() => { throw err; }); }
+    }
+  };
+
+  // ---------------------------------------------------------------- server
+
+  class ParleyError extends Error {
+    constructor(status, code, message, retryAfter) {
+      super(message);
+      this.name = 'ParleyError';
+      this.status = status;
+      this.code = code;
+      this.retryAfter = retryAfter;
+    }
+  }
+
+  async function call(method, path, body) {
+    const headers = {};
+    const token = state.token;
+    if (token) headers.Authorization = 'Bearer ' + token;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    let res;
+    try {
+      res = await fetch(base + path, {
+        method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: 'omit', cache: 'no-store',
+      });
+    } catch (_) {
+      throw new ParleyError(0, 'network_error', 'Could not reach the chat server.');
+    }
+    let data = null;
+    try { data = await res.json(); } catch (_) { /* not JSON */ }
+    if (!res.ok) {
+      const e = (data && data.error) || {};
+      const retry = Number(res.headers.get('Retry-After')) || 0;
+      const err = new ParleyError(res.status, e.code || 'http_' + res.status, e.message || 'The chat server answered ' + res.status + '.', retry);
+      err.token = token;
+      throw err;
+    }
+    return data || {};
+  }
+
+  function setToken(token) {
+    state.token = token;
+    if (token) storage.set(TOKEN, token);
+  }
+
+  async function newSession() {
+    state.token = null;
+    const data = await call('POST', '/v1/widget/sessions', { workspace });
+    setToken(data.session_token);
+    state.identity = data.identity;
+    state.config = data.config;
+  }
+
+  // ensureSession resumes the stored session, or starts a new one if there is none or it has ended.
+  async function ensureSession() {
+    if (state.token) {
+      try {
+        const data = await call('GET', '/v1/widget/session');
+        state.identity = data.identity;
+        state.config = data.config;
+        return;
+      } catch (e) {
+        if (e.code !== 'session_invalid') throw e;
+        storage.wipe();
+      }
+    }
+    await newSession();
+  }
+
+  // ---------------------------------------------------------------- DOM
+
+  const h = (tag, attrs, ...children) => {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === false || v == null) continue;
+      if (k === 'class') el.className = v;
+      else if (k === 'text') el.textContent = v;
+      else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+      else el.setAttribute(k, v === true ? '' : v);
+    }
+    for (const c of children) if (c) el.append(c);
+    return el;
+  };
+
+  const host = document.createElement('parley-chat');
+  // The page's CSS can still reach the host element itself; inline !important wins over any stylesheet.
+  for (const [p, v] of [['display', 'block'], ['position', 'fixed'], ['z-index', '2147483000'], ['inset', 'auto 0 0 auto'],
+    ['width', '0'], ['height', '0'], ['margin', '0'], ['padding', '0'], ['border', '0'], ['visibility', 'visible'], ['opacity', '1'], ['transform', 'none']]) {
+    host.style.setProperty(p, v, 'important');
+  }
+  const root = host.attachShadow({ mode: 'open' });
+  const ui = {};
+
+  function build() {
+    const link = h('link', { rel: 'stylesheet', href: cssURL });
+    if (cssIntegrity) { link.integrity = cssIntegrity; link.crossOrigin = 'anonymous'; }
+    const frame = h('div', { class: 'frame', hidden: true });
+    link.addEventListener('load', () => { frame.hidden = false; });
+    link.addEventListener('error', () => { frame.hidden = false; });
+
+    ui.badge = h('span', { class: 'badge', hidden: true });
+    ui.launcher = h('button', { class: 'launcher', type: 'button', 'aria-label': 'Open chat', 'aria-expanded': 'false', 'aria-haspopup': 'dialog', onclick: () => (state.open ? close() : open()) },
+      h('span', { class: 'launcher-icon', 'aria-hidden': 'true' }), ui.badge);
+
+    ui.title = h('h2', { class: 'title', id: 'parley-title' });
+    ui.who = h('p', { class: 'who', hidden: true });
+    ui.closeBtn = h('button', { class: 'close', type: 'button', 'aria-label': 'Close chat', onclick: () => close() }, h('span', { 'aria-hidden': 'true', text: '×' }));
+    ui.status = h('p', { class: 'status', role: 'status' });
+    ui.error = h('p', { class: 'error', role: 'alert', hidden: true });
+    ui.greeting = h('div', { class: 'greeting' });
+    ui.log = h('div', { class: 'log', role: 'log', 'aria-label': 'Messages', 'aria-live': 'polite', tabindex: '0' });
+    ui.footer = h('div', { class: 'footer' });
+    ui.panel = h('div', { class: 'panel', role: 'dialog', 'aria-labelledby': 'parley-title', hidden: true, onkeydown: onPanelKey },
+      h('header', { class: 'head' }, h('div', null, ui.title, ui.who), ui.closeBtn),
+      ui.body = h('div', { class: 'body' }, ui.greeting, ui.log),
+      ui.status, ui.error, ui.footer);
+    frame.append(ui.panel, ui.launcher);
+    root.append(link, frame);
+  }
+
+  function onPanelKey(ev) {
+    if (ev.key === 'Escape') { ev.preventDefault(); close(); }
+  }
+
+  function composer() {
+    const input = h('textarea', { class: 'input', rows: '2', 'aria-label': 'Message', placeholder: 'Type your message…', maxlength: String((state.config && state.config.max_message_length) || 4000) });
+    input.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); form.requestSubmit(); }
+    });
+    const form = h('form', { class: 'composer', 'aria-label': 'Send a message' }, input, h('button', { type: 'submit', class: 'send', text: 'Send' }));
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const body = input.value;
+      if (!body.trim()) return;
+      input.value = '';
+      send(body);
+      input.focus();
+    });
+    return form;
+  }
+
+  function onboarding() {
+    const nameErr = h('span', { class: 'field-error', id: 'parley-name-err', role: 'alert' });
+    const emailErr = h('span', { class: 'field-error', id: 'parley-email-err', role: 'alert' });
+    const name = h('input', { id: 'parley-name', type: 'text', autocomplete: 'name', required: true, maxlength: '200', 'aria-describedby': 'parley-name-err' });
+    const email = h('input', { id: 'parley-email', type: 'email', autocomplete: 'email', required: true, maxlength: '254', 'aria-describedby': 'parley-email-err' });
+    const form = h('form', { class: 'onboarding', 'aria-label': 'Introduce yourself', novalidate: true },
+      h('p', { class: 'hint', text: 'Tell us who you are so we can help.' }),
+      h('label', { for: 'parley-name', text: 'Name' }), name, nameErr,
+      h('label', { for: 'parley-email', text: 'Email' }), email, emailErr,
+      h('button', { type: 'submit', class: 'send', text: 'Start chat' }));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      nameErr.textContent = name.value.trim() ? '' : 'Please enter your name.';
+      emailErr.textContent = /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email.value.trim()) ? '' : 'Please enter a valid email address.';
+      name.setAttribute('aria-invalid', String(!!nameErr.textContent));
+      email.setAttribute('aria-invalid', String(!!emailErr.textContent));
+      if (nameErr.textContent || emailErr.textContent) {
+        (nameErr.textContent ? name : email).focus();
+        return;
+      }
+      try {
+        await changeIdentity(() => identify({ name: name.value.trim(), email: email.value.trim() }));
+        focusInput();
+      } catch (e) {
+        if (e.code === 'invalid_field') emailErr.textContent = 'Please check your name and email.';
+        else showError(friendly(e));
+      }
+    });
+    return form;
+  }
+
+  function signInPrompt() {
+    const box = h('div', { class: 'signin' }, h('p', { text: 'Please sign in to chat with us.' }));
+    const url = safeURL(state.config && state.config.login_url);
+    if (url) box.append(h('a', { class: 'button', href: url, target: '_top', text: 'Sign in' }));
+    return box;
+  }
+
+  function safeURL(u) {
+    try {
+      const url = new URL(u, location.href);
+      return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : '';
+    } catch (_) { return ''; }
+  }
+
+  function firstName() {
+    const id = state.identity;
+    return id.first_name || (id.name || '').trim().split(/\s+/)[0] || '';
+  }
+
+  // render redraws everything that depends on the config and identity.
+  function render() {
+    const c = state.config;
+    if (!c) return;
+    const id = state.identity;
+    const verified = id.level === 'verified';
+    ui.title.textContent = c.name || 'Chat';
+    ui.panel.setAttribute('aria-label', 'Chat with ' + (c.name || 'us'));
+    ui.panel.removeAttribute('aria-labelledby');
+    ui.who.hidden = !verified;
+    ui.who.textContent = verified ? 'Signed in as ' + (id.name || id.email) + (id.name && id.email ? ' (' + id.email + ')' : '') : '';
+
+    const name = firstName();
+    ui.greeting.replaceChildren(h('p', { class: 'hello', text: name ? 'Hi ' + name + '!' : 'Hi there!' }));
+    if (c.first_message) ui.greeting.append(h('p', { class: 'first', text: c.first_message }));
+    const login = safeURL(c.login_url);
+    if (login && !verified && c.anonymous_chat) ui.greeting.append(h('a', { class: 'login-link', href: login, target: '_top', text: 'Sign in' }));
+
+    const hadFocus = root.activeElement && ui.footer.contains(root.activeElement);
+    if (!c.anonymous_chat && !verified) ui.footer.replaceChildren(signInPrompt());
+    else if (c.onboarding && id.level === 'anonymous') ui.footer.replaceChildren(onboarding());
+    else if (!ui.footer.querySelector('.composer')) ui.footer.replaceChildren(composer());
+    if (hadFocus) focusInput();
+
+    const show = visible();
+    host.style.setProperty('display', show ? 'block' : 'none', 'important');
+    if (!show && state.open) close();
+  }
+
+  // visible applies the workspace's rules on who sees the widget; the server enforces them as well.
+  function visible() {
+    const c = state.config;
+    if (!c) return false;
+    const id = state.identity;
+    const verified = id.level === 'verified';
+    if (c.hide_until_login && !verified) return false;
+    const domains = c.allowed_email_domains || [];
+    if (domains.length) {
+      if (!verified || !id.email) return false;
+      return domains.includes(id.email.slice(id.email.lastIndexOf('@') + 1));
+    }
+    return true;
+  }
+
+  function focusInput() {
+    const el = ui.footer.querySelector('textarea, input, a, button');
+    if (el) el.focus();
+  }
+
+  function open() {
+    if (!visible()) return;
+    state.open = true;
+    ui.panel.hidden = false;
+    ui.launcher.setAttribute('aria-expanded', 'true');
+    ui.launcher.setAttribute('aria-label', 'Close chat');
+    state.unread = 0;
+    renderBadge();
+    ui.body.scrollTop = ui.body.scrollHeight;
+    focusInput();
+  }
+
+  function close() {
+    const wasOpen = state.open;
+    state.open = false;
+    ui.panel.hidden = true;
+    ui.launcher.setAttribute('aria-expanded', 'false');
+    ui.launcher.setAttribute('aria-label', 'Open chat');
+    if (wasOpen) ui.launcher.focus();
+  }
+
+  function renderBadge() {
+    ui.badge.hidden = state.unread === 0;
+    ui.badge.textContent = String(state.unread);
+    ui.badge.setAttribute('aria-label', state.unread + ' unread message' + (state.unread === 1 ? '' : 's'));
+  }
+
+  let errorTimer = 0;
+  function showError(text) {
+    ui.error.textContent = text;
+    ui.error.hidden = false;
+    clearTimeout(errorTimer);
+    errorTimer = setTimeout(() => { ui.error.hidden = true; }, 8000);
+  }
+
+  function setStatus(text) { ui.status.textContent = text; }
+
+  // ---------------------------------------------------------------- messages
+
+  const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+
+  function bubble(sender, body, stateName) {
+    const el = h('div', { class: 'msg from-' + sender, 'data-sender': sender, 'data-state': stateName },
+      h('span', { class: 'sr-only', text: sender === 'customer' ? 'You: ' : sender === 'agent' ? 'Agent: ' : '' }),
+      h('p', { class: 'text', text: body }),
+      h('span', { class: 'meta' }));
+    return el;
+  }
+
+  function markSent(el, m) {
+    el.dataset.state = 'sent';
+    el.dataset.id = m.id;
+    el.dataset.conversation = m.conversation_id;
+    const t = new Date(m.created_at);
+    el.querySelector('.meta').textContent = isNaN(t) ? '' : timeFmt.format(t);
+  }
+
+  function conv(id, created) {
+    let c = state.convs.get(id);
+    if (!c) {
+      c = { id, status: 'open', created_at: created || new Date().toISOString(), msgs: [] };
+      state.convs.set(id, c);
+    }
+    return c;
+  }
+
+  // addMessage shows a stored message once, in order: by conversation, then by id.
+  function addMessage(m, live) {
+    if (!m || !m.id || state.byId.has(m.id)) return false;
+    const c = conv(m.conversation_id, m.created_at);
+    let el = null;
+    if (m.client_id) {
+      const p = state.pending.find((x) => x.clientId === m.client_id);
+      if (p) { el = p.el; state.pending.splice(state.pending.indexOf(p), 1); }
+      else el = ui.log.querySelector('[data-client-id="' + CSS.escape(m.client_id) + '"]');
+    }
+    if (!el) el = bubble(m.sender, m.body, 'sent');
+    if (m.client_id) el.dataset.clientId = m.client_id;
+    markSent(el, m);
+    state.byId.set(m.id, el);
+    let i = c.msgs.length;
+    while (i > 0 && c.msgs[i - 1].id > m.id) i--;
+    c.msgs.splice(i, 0, m);
+    const next = c.msgs[i + 1] ? state.byId.get(c.msgs[i + 1].id) : nextConversationStart(c);
+    if (el.parentNode !== ui.log || next) ui.log.insertBefore(el, next || pendingStart());
+    if (live) {
+      emit('message', m);
+      if (m.sender !== 'customer' && !state.open) { state.unread++; renderBadge(); }
+    }
+    ui.body.scrollTop = ui.body.scrollHeight;
+    return true;
+  }
+
+  function pendingStart() {
+    return state.pending.length ? state.pending[0].el : null;
+  }
+
+  // nextConversationStart returns the first element of a conversation started after c, if any.
+  function nextConversationStart(c) {
+    let best = null;
+    for (const o of state.convs.values()) {
+      if (o === c || !o.msgs.length || o.created_at < c.created_at || (o.created_at === c.created_at && o.id < c.id)) continue;
+      if (!best || o.created_at < best.created_at) best = o;
+    }
+    return best ? state.byId.get(best.msgs[0].id) : null;
+  }
+
+  // resetMessages clears the conversation view. Messages still waiting to be sent stay when the same
+  // person continues (a login upgrading them); they are dropped when someone else takes over.
+  function resetMessages(keepPending) {
+    state.convs.clear();
+    state.byId.clear();
+    if (!keepPending) {
+      for (const p of state.pending) p.dropped = true;
+      state.pending = [];
+    }
+    ui.log.replaceChildren(...state.pending.map((p) => p.el));
+    state.unread = 0;
+    renderBadge();
+  }
+
+  // sync loads every message the visitor may see that is not on screen yet (after a start, a login or a
+  // reconnect); ?after= makes it a resume, not a reload.
+  async function sync() {
+    const gen = state.generation;
+    const { conversations } = await call('GET', '/v1/widget/conversations');
+    if (gen !== state.generation) return;
+    const list = (conversations || []).slice(0, 20).reverse(); // oldest first
+    for (const c of list) {
+      const known = conv(c.id, c.created_at);
+      known.status = c.status;
+      known.created_at = c.created_at;
+      let after = known.msgs.length ? known.msgs[known.msgs.length - 1].id : '';
+      for (;;) {
+        const q = after ? '?after=' + encodeURIComponent(after) : '';
+        const { messages } = await call('GET', '/v1/widget/conversations/' + encodeURIComponent(c.id) + '/messages' + q);
+        if (gen !== state.generation) return;
+        for (const m of messages || []) addMessage(m, false);
+        if (!messages || messages.length < 500) break;
+        after = messages[messages.length - 1].id;
+      }
+    }
+  }
+
+  function newClientId() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  }
+
+  function send(body) {
+    const item = { clientId: newClientId(), body, el: bubble('customer', body, 'pending') };
+    item.el.dataset.clientId = item.clientId;
+    state.pending.push(item);
+    ui.log.append(item.el);
+    ui.body.scrollTop = ui.body.scrollHeight;
+    flush();
+  }
+
+  // flush sends queued messages in order. A message is retried with the same client_id until the server
+  // answers, so it is stored exactly once however often the connection drops.
+  async function flush() {
+    if (state.flushing) return;
+    state.flushing = true;
+    clearTimeout(state.retryTimer);
+    try {
+      while (state.pending.length) {
+        const item = state.pending[0];
+        if (item.failed) { state.pending.shift(); continue; }
+        const gen = state.generation;
+        try {
+          const { message } = await call('POST', '/v1/widget/messages', { body: item.body, client_id: item.clientId });
+          if (gen !== state.generation || item.dropped) continue;
+          state.retryDelay = 1000;
+          setStatus('');
+          if (!addMessage(message, true)) {
+            const i = state.pending.indexOf(item);
+            if (i >= 0) state.pending.splice(i, 1);
+          }
+        } catch (e) {
+          if (gen !== state.generation || item.dropped) continue;
+          if (e.status === 0 || e.status >= 500 || e.status === 429) {
+            setStatus(e.status === 0 ? 'Offline. Waiting to send…' : 'Waiting to send…');
+            const wait = Math.max(state.retryDelay, (e.retryAfter || 0) * 1000);
+            state.retryDelay = Math.min(state.retryDelay * 2, 30000);
+            state.retryTimer = setTimeout(flush, wait + Math.random() * 250);
+            return;
+          }
+          if (e.code === 'session_invalid') {
+            setStatus('Waiting to send…');
+            sessionRefused(e.token).then(() => { if (state.token !== e.token) flush(); });
+            return;
+          }
+          state.pending.shift();
+          item.failed = true;
+          item.el.dataset.state = 'failed';
+          item.el.querySelector('.meta').textContent = 'Not sent';
+          showError(friendly(e));
+          emit('error', e);
+        }
+      }
+    } finally {
+      state.flushing = false;
+    }
+  }
+
+  // ---------------------------------------------------------------- live connection
+
+  function connect() {
+    if (state.ws || !state.token || !state.config) return;
+    clearTimeout(state.wsTimer);
+    const ws = new WebSocket(base.replace(/^http/, 'ws') + '/v1/widget/ws');
+    const token = state.token;
+    state.ws = ws;
+    ws.onopen = () => ws.send(JSON.stringify({ type: 'auth', session_token: token }));
+    ws.onmessage = (ev) => {
+      let f;
+      try { f = JSON.parse(ev.data); } catch (_) { return; }
+      if (ws !== state.ws) return;
+      if (f.type === 'ready') {
+        state.wsAttempts = 0;
+        setStatus('');
+        sync().catch(() => { /* the next reconnect resumes */ });
+        flush();
+      } else if (f.type === 'message') {
+        addMessage(f.message, true);
+      } else if (f.type === 'conversation' && f.conversation) {
+        conv(f.conversation.id, f.conversation.created_at).status = f.conversation.status;
+      }
+    };
+    ws.onclose = (ev) => {
+      if (ws !== state.ws) return;
+      state.ws = null;
+      if (ev.code === 4403) { showError(FRIENDLY.origin_not_allowed); return; }
+      if (ev.code === 4401) { sessionRefused(token); return; }
+      state.wsAttempts++;
+      if (state.wsAttempts > 1) setStatus('Reconnecting…');
+      const delay = Math.min(30000, 500 * 2 ** Math.min(state.wsAttempts, 6)) * (0.75 + Math.random() / 2);
+      state.wsTimer = setTimeout(connect, state.wsAttempts === 1 ? 200 : delay);
+    };
+  }
+
+  function reconnect() {
+    const ws = state.ws;
+    state.ws = null;
+    if (ws) ws.close(1000);
+    connect();
+  }
+
+  // sessionRefused runs when the server refused token (a socket closed with 4401, a call answered
+  // session_invalid). That alone does not mean the person is gone: our own login or identify may have
+  // rotated the token a moment before its answer arrived, or another tab may have. So wait for identity
+  // changes in flight, then follow the newer token, and only if there is none ask the server.
+  async function sessionRefused(token) {
+    await idle();
+    if (state.token !== token) { if (!state.ws) connect(); return; }
+    const stored = storage.get(TOKEN);
+    if (stored && stored !== token) { adopt(stored); return; }
+    try {
+      await call('GET', '/v1/widget/session');
+      if (!state.ws) connect();
+    } catch (e) {
+      if (state.token !== token) return;
+      if (e.code === 'session_invalid') sessionLost();
+      else setTimeout(() => sessionRefused(token), 2000);
+    }
+  }
+
+  // Identity changes (login, identify, logout) are serialized, and sessionRefused waits for them.
+  let changing = Promise.resolve();
+  let inFlight = 0;
+  const waiting = [];
+  function changeIdentity(fn) {
+    inFlight++;
+    const run = changing.then(fn);
+    changing = run.catch(() => {}).then(() => {
+      if (--inFlight === 0) waiting.splice(0).forEach((resolve) => resolve());
+    });
+    return run;
+  }
+  const idle = () => (inFlight ? new Promise((resolve) => waiting.push(resolve)) : Promise.resolve());
+
+  // sessionLost handles a session the server no longer accepts (logged out elsewhere, revoked by the
+  // business): forget everything of the previous person and continue anonymously.
+  async function sessionLost() {
+    const wasVerified = state.identity.level === 'verified';
+    forget();
+    try {
+      await newSession();
+      render();
+      reconnect();
+    } catch (e) {
+      showError(friendly(e));
+    }
+    if (wasVerified) emit('logout');
+  }
+
+  // adopt takes over a token another tab stored.
+  function adopt(token) {
+    state.generation++;
+    state.token = token;
+    resetMessages();
+    ensureSession().then(() => { render(); reconnect(); return sync(); }).catch((e) => showError(friendly(e)));
+  }
+
+  // forget wipes every trace of the current person from the page and from storage.
+  function forget() {
+    state.generation++;
+    storage.wipe();
+    state.token = null;
+    state.identity = { level: 'anonymous' };
+    resetMessages();
+    const ws = state.ws;
+    state.ws = null;
+    if (ws) ws.close(1000);
+  }
+
+  // ---------------------------------------------------------------- public API
+
+  async function identify(claims) {
+    const data = await call('POST', '/v1/widget/identify', claims);
+    const changed = !!data.session_token && data.session_token !== state.token;
+    if (changed) setToken(data.session_token);
+    state.identity = data.identity;
+    render();
+    if (changed) reconnect();
+    return data.identity;
+  }
+
+  function setUser(user) { return changeIdentity(() => doSetUser(user)); }
+  async function doSetUser(user) {
+    await started;
+    if (state.identity.level === 'verified') return state.identity;
+    const claims = {};
+    for (const k of ['name', 'email', 'phone']) if (user && typeof user[k] === 'string' && user[k].trim()) claims[k] = user[k].trim();
+    if (!Object.keys(claims).length) throw new ParleyError(0, 'invalid_field', 'setUser needs a name, an email or a phone number');
+    const before = state.token;
+    const id = await identify(claims);
+    if (state.token !== before) {
+      // A new token: either the level changed (same conversations) or a different person took over
+      // (none of the previous one's). Reload what this session may see.
+      state.generation++;
+      resetMessages();
+      await sync();
+    }
+    return id;
+  }
+
+  function login(token) { return changeIdentity(() => doLogin(token)); }
+  async function doLogin(token) {
+    await started;
+    if (typeof token !== 'string' || !token) throw new ParleyError(0, 'token_malformed', 'login needs the token your back end signed');
+    const data = await call('POST', '/v1/widget/login', { token });
+    const prev = state.identity;
+    const samePerson = prev.level !== 'verified' || prev.customer_id === data.identity.customer_id;
+    state.generation++;
+    setToken(data.session_token);
+    state.identity = data.identity;
+    resetMessages(samePerson);
+    render();
+    reconnect();
+    await sync();
+    emit('login', state.identity);
+    return state.identity;
+  }
+
+  function logout() { return changeIdentity(doLogout); }
+  async function doLogout() {
+    await started;
+    const old = state.token;
+    forget();
+    let failure = null;
+    try {
+      state.token = old;
+      const data = await call('POST', '/v1/widget/logout');
+      state.token = null;
+      setToken(data.session_token);
+      state.identity = data.identity;
+      state.config = state.config || data.config;
+    } catch (e) {
+      failure = e;
+      state.token = null;
+      try { await newSession(); } catch (_) { /* shown below */ }
+    }
+    storage.wipe();
+    if (state.token) storage.set(TOKEN, state.token);
+    render();
+    reconnect();
+    emit('logout');
+    if (failure && failure.code !== 'session_invalid') { emit('error', failure); throw failure; }
+  }
+
+  function on(event, fn) {
+    if (!state.listeners[event]) throw new ParleyError(0, 'invalid_event', 'unknown event ' + event);
+    if (typeof fn === 'function') state.listeners[event].push(fn);
+    if (event === 'ready' && state.ready) fn(state.identity);
+  }
+
+  // ---------------------------------------------------------------- start
+
+  let resolveStarted;
+  const started = new Promise((resolve) => { resolveStarted = resolve; });
+
+  async function start() {
+    build();
+    (document.body || document.documentElement).append(host);
+    try {
+      await ensureSession();
+    } catch (e) {
+      host.style.setProperty('display', 'none', 'important');
+      console.error('Parley: ' + e.message);
+      emit('error', e);
+      resolveStarted();
+      return;
+    }
+    render();
+    try { await sync(); } catch (e) { if (e.code === 'session_invalid') sessionRefused(e.token); }
+    connect();
+    state.ready = true;
+    resolveStarted();
+    emit('ready', state.identity);
+  }
+
+  addEventListener('online', () => { if (!state.ws) connect(); flush(); });
+  addEventListener('storage', (ev) => {
+    if (ev.key !== prefix + TOKEN || ev.newValue === state.token) return;
+    // Another tab logged in or out: follow it, so no tab keeps showing the previous person's chats.
+    if (!ev.newValue) { forget(); newSession().then(() => { render(); reconnect(); }).catch(() => {}); return; }
+    adopt(ev.newValue);
+  });
+
+  const api = {
+    loaded: true,
+    setUser, clearUser: logout, login, logout, on,
+    open: () => started.then(() => open()),
+    close: () => started.then(() => close()),
+  };
+  const queued = (window.Parley && Array.isArray(window.Parley.q)) ? window.Parley.q : [];
+  window.Parley = api;
+
+  const begin = () => {
+    start();
+    // Calls made before the script loaded run now, in order; stubs that returned a promise get its result.
+    for (const entry of queued) {
+      const [name, args, resolve, reject] = entry;
+      const fn = api[name];
+      const list = args ? Array.from(args) : [];
+      const p = fn ? Promise.resolve().then(() => fn(...list)) : Promise.reject(new ParleyError(0, 'invalid_call', 'Parley has no ' + name));
+      p.then((v) => resolve && resolve(v), (e) => { if (reject) reject(e); else emit('error', e); });
+    }
+  };
+  if (document.body) begin();
+  else document.addEventListener('DOMContentLoaded', begin, { once: true });
+})();

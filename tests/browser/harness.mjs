@@ -1,0 +1,374 @@
+// Shared harness of the widget's browser tests: the real parley binary, its CLI, a second website on
+// another origin, signed tokens, headless Chromium, and small helpers that read the widget the way a
+// visitor (or a screen reader) does — through the roles and names of docs/widget.md.
+import assert from 'node:assert/strict';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+import jwt from 'jsonwebtoken';
+import { chromium } from 'playwright-core';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+// Everything this process started, so nothing outlives it even when a test forgets its teardown.
+const children = new Set();
+const tempDirs = new Set();
+process.on('exit', () => {
+  for (const c of children) { try { c.kill('SIGKILL'); } catch { /* gone */ } }
+  for (const d of tempDirs) { try { rmSync(d, { recursive: true, force: true }); } catch { /* gone */ } }
+});
+
+function tempDir(prefix) {
+  const d = mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.add(d);
+  return d;
+}
+
+// ------------------------------------------------------------------ the binary
+
+let bin = null;
+
+// parleyBin is $PARLEY_BIN, or a binary built once for this process from the work tree (the Go build
+// cache makes the second and later builds a link step).
+export function parleyBin() {
+  if (bin) return bin;
+  if (process.env.PARLEY_BIN) {
+    bin = path.resolve(process.env.PARLEY_BIN);
+    return bin;
+  }
+  const out = path.join(tempDir('parley-bin-'), 'parley');
+  const r = spawnSync('go', ['build', '-o', out, './cmd/parley'], { cwd: repoRoot, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error('go build ./cmd/parley failed:\n' + r.stdout + r.stderr);
+  bin = out;
+  return bin;
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// startParley runs `parley serve` on a fresh data folder and a port of its own, which restart() reuses.
+export async function startParley({ demo = true, extraArgs = [] } = {}) {
+  const dataDir = tempDir('parley-data-');
+  const port = await freePort();
+  const args = ['serve', ...(demo ? ['--demo'] : []), '--data', dataDir, '--addr', `127.0.0.1:${port}`, '--no-rate-limits', ...extraArgs];
+  let child = null;
+  let exited = null;
+  let log = '';
+
+  async function launch() {
+    const c = spawn(parleyBin(), args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PARLEY_LOG_LEVEL: 'info' } });
+    children.add(c);
+    child = c;
+    exited = new Promise((resolve) => c.once('exit', (code, signal) => { children.delete(c); resolve({ code, signal }); }));
+    let addr;
+    try {
+      addr = await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('parley did not start listening within 20s')), 20000);
+        let buf = '';
+        const onData = (d) => {
+          buf += d;
+          log = (log + d).slice(-20000);
+          if (process.env.PARLEY_TEST_VERBOSE) process.stderr.write(d);
+          const m = /msg=listening addr=(\S+)/.exec(buf);
+          if (m) { clearTimeout(timer); resolve(m[1]); }
+        };
+        c.stdout.setEncoding('utf8').on('data', (d) => { log = (log + d).slice(-20000); });
+        c.stderr.setEncoding('utf8').on('data', onData);
+        c.once('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`parley exited (${code ?? signal}) before listening`)); });
+      });
+    } catch (err) {
+      c.kill('SIGKILL');
+      err.message += '\n' + log;
+      throw err;
+    }
+    assert.equal(addr, `127.0.0.1:${port}`);
+  }
+
+  async function stop(signal = 'SIGTERM') {
+    const c = child;
+    if (!c) return;
+    child = null;
+    if (c.exitCode === null && c.signalCode === null) c.kill(signal);
+    const timer = setTimeout(() => c.kill('SIGKILL'), 10000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  await launch();
+  const url = `http://127.0.0.1:${port}`;
+  const demoSetup = demo ? JSON.parse(readFileSync(path.join(dataDir, 'demo.json'), 'utf8')) : null;
+  return {
+    url,
+    dataDir,
+    demo: demoSetup,
+    stop,
+    async restart() { await stop(); await launch(); },
+    log: () => log,
+    // close stops the server and removes its data folder: call it in teardown.
+    async close() { await stop('SIGKILL'); rmSync(dataDir, { recursive: true, force: true }); tempDirs.delete(dataDir); },
+  };
+}
+
+const execFileP = promisify(execFile);
+
+// cli runs `parley <args> --json --data <dataDir>` and returns the parsed JSON.
+export async function cli(dataDir, ...args) {
+  let out;
+  try {
+    out = await execFileP(parleyBin(), [...args, '--json', '--data', dataDir], { encoding: 'utf8' });
+  } catch (err) {
+    throw new Error(`parley ${args.join(' ')} failed: ${err.stdout || ''}${err.stderr || ''}`);
+  }
+  return JSON.parse(out.stdout);
+}
+
+// workspace creates a workspace with a signing key and the given settings (CLI flags of `workspace update`).
+export async function workspace(dataDir, name, ...settings) {
+  const { id } = await cli(dataDir, 'workspace', 'create', '--name', name);
+  const key = await cli(dataDir, 'key', 'create', '--workspace', id);
+  if (settings.length) await cli(dataDir, 'workspace', 'update', '--workspace', id, ...settings);
+  return { id, kid: key.kid, secret: key.secret };
+}
+
+// ------------------------------------------------------------------ tokens
+
+// signToken signs an HS256 login token the way a business's back end does. claims may override iat/exp.
+export function signToken({ secret, kid }, claims, { lifetime = 300 } = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  const payload = { iat: now, exp: now + lifetime, ...claims };
+  return jwt.sign(payload, secret, { algorithm: 'HS256', keyid: kid });
+}
+
+// ------------------------------------------------------------------ another website
+
+// startSite serves pages from http://localhost:<port>, an origin other than Parley's 127.0.0.1.
+export async function startSite(pages = {}) {
+  const routes = new Map(Object.entries(pages));
+  const server = http.createServer((req, res) => {
+    const page = routes.get(new URL(req.url, 'http://x').pathname);
+    if (page === undefined) { res.writeHead(404, { 'Content-Type': 'text/plain' }); res.end('not found'); return; }
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+    res.end(page);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://localhost:${server.address().port}`;
+  return {
+    url,
+    // set adds or replaces the page at path and returns its URL.
+    set(p, html) { routes.set(p, html); return url + p; },
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
+  };
+}
+
+// embedPage is a plain website with the widget embedded. head goes before the embed (e.g. the queue
+// stub and Parley calls), body into <body>.
+export function embedPage(parleyURL, ws, { head = '', body = '', title = 'A website' } = {}) {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+${head}
+<script src="${parleyURL}/widget.js" data-workspace="${ws}" async></script>
+</head>
+<body>
+<main>
+<h1>${title}</h1>
+${body || '<p>Welcome to our site.</p>'}
+</main>
+</body>
+</html>`;
+}
+
+// The queue stub of docs/widget.md, for pages that call Parley before the widget has loaded.
+export const QUEUE_STUB = `<script>
+  window.Parley = window.Parley || { q: [] };
+  ['setUser', 'clearUser', 'login', 'logout', 'open', 'close', 'on'].forEach(function (m) {
+    window.Parley[m] = window.Parley[m] || function () {
+      var a = arguments;
+      return new Promise(function (resolve, reject) { window.Parley.q.push([m, a, resolve, reject]); });
+    };
+  });
+</script>`;
+
+// ------------------------------------------------------------------ browser
+
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+export function launchBrowser() {
+  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+// newPage opens a page in a fresh context (a fresh device: its own localStorage) and records the
+// page's script errors (uncaught exceptions, console.error), which tests assert on. Failed HTTP
+// responses are not errors of the page: the widget meets some by design (a rotated session token),
+// and handles them.
+export async function newPage(browser, options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
+  context.setDefaultTimeout(15000);
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push('pageerror: ' + e.message));
+  page.on('console', (m) => {
+    const network = /^(Failed to load resource:|WebSocket connection to .* failed)/.test(m.text());
+    if (m.type() === 'error' && !network) page.errors.push(`console: ${m.text()} (${m.location().url})`);
+  });
+  return page;
+}
+
+// ------------------------------------------------------------------ waiting
+
+// eventually retries fn (an assertion) until it passes or the time is up, then throws its last error.
+export async function eventually(fn, { timeout = 10000, interval = 50 } = {}) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > end) throw err;
+    }
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ------------------------------------------------------------------ the widget
+
+export const widget = (page) => page.locator('parley-chat');
+// The launcher's name is "Open chat"; it may go on with the unread count ("Open chat, 2 unread messages").
+export const launcher = (page) => widget(page).getByRole('button', { name: /^Open chat\b/ });
+export const panel = (page) => widget(page).getByRole('dialog');
+export const messageBox = (page) => widget(page).getByRole('textbox', { name: 'Message', exact: true });
+export const sendButton = (page) => widget(page).getByRole('button', { name: 'Send', exact: true });
+export const messageLog = (page) => widget(page).getByRole('log', { name: 'Messages' });
+export const connectionStatus = (page) => widget(page).getByRole('status', { includeHidden: true }); // empty (and hidden) when all is well
+
+// whenReady resolves with the identity once the widget has started (Parley.on('ready')), even if it is
+// called before the loader has run.
+export function whenReady(page) {
+  return page.evaluate(() => new Promise((resolve, reject) => {
+    const P = window.Parley = window.Parley || { q: [] };
+    if (!P.q) P.q = [];
+    const t = setTimeout(() => reject(new Error('the widget did not become ready')), 10000);
+    const done = (id) => { clearTimeout(t); resolve(id); };
+    if (typeof P.on === 'function') P.on('ready', done);
+    else P.q.push(['on', ['ready', done]]);
+  }));
+}
+
+export async function openChat(page) {
+  await launcher(page).click();
+  await panel(page).waitFor({ state: 'visible' });
+  await settled(panel(page));
+}
+
+// settled waits until the element's animations (the panel rising into place) have finished.
+export function settled(locator) {
+  return locator.evaluate((el) => Promise.all(el.getAnimations({ subtree: true }).map((a) => a.finished)));
+}
+
+// bubbles reads the message bubbles as the visitor sees them.
+export function bubbles(page) {
+  return widget(page).locator('[data-sender]').evaluateAll((els) => els.map((el) => ({
+    sender: el.dataset.sender,
+    state: el.dataset.state,
+    text: (el.querySelector('.text') || el).textContent,
+    id: el.dataset.id || null,
+    conversation: el.dataset.conversation || null,
+  })));
+}
+
+// send types a message and presses Send; with wait (the default) it waits until its bubble is stored.
+export async function send(page, text, { wait = true } = {}) {
+  await messageBox(page).fill(text);
+  await sendButton(page).click();
+  if (!wait) return null;
+  return eventually(async () => {
+    const mine = (await bubbles(page)).filter((b) => b.sender === 'customer' && b.text === text);
+    assert.equal(mine.length, 1, `one bubble "${text}"`);
+    assert.equal(mine[0].state, 'sent');
+    assert.ok(mine[0].id, 'the bubble has its message id');
+    return mine[0];
+  });
+}
+
+export async function waitForBubble(page, predicate, what = 'a matching bubble', timeout = 10000) {
+  return eventually(async () => {
+    const found = (await bubbles(page)).find(predicate);
+    assert.ok(found, 'waiting for ' + what);
+    return found;
+  }, { timeout });
+}
+
+// shadowText returns the text of each element inside the widget that matches selector.
+export async function shadowText(page, selector) {
+  return widget(page).locator(selector).evaluateAll((els) => els.map((e) => e.textContent));
+}
+
+// ------------------------------------------------------------------ the API view
+
+export const tokenKey = (ws) => `parley:${ws}:token`;
+
+export function widgetToken(page, ws) {
+  return page.evaluate((k) => localStorage.getItem(k), tokenKey(ws));
+}
+
+export async function api(parleyURL, token, p, init = {}) {
+  const res = await fetch(parleyURL + p, {
+    ...init,
+    headers: { ...(token ? { Authorization: 'Bearer ' + token } : {}), ...(init.body ? { 'Content-Type': 'application/json' } : {}), ...init.headers },
+  });
+  const data = await res.json().catch(() => null);
+  return { status: res.status, data };
+}
+
+// apiView is what the widget's session may see through the HTTP API: its identity and every
+// conversation with its messages (trust flags included).
+export async function apiView(page, parleyURL, ws) {
+  const token = await widgetToken(page, ws);
+  assert.ok(token, 'the widget stored a session token');
+  const s = await api(parleyURL, token, '/v1/widget/session');
+  assert.equal(s.status, 200, JSON.stringify(s.data));
+  const c = await api(parleyURL, token, '/v1/widget/conversations');
+  assert.equal(c.status, 200, JSON.stringify(c.data));
+  const conversations = [];
+  for (const conv of c.data.conversations) {
+    const m = await api(parleyURL, token, `/v1/widget/conversations/${encodeURIComponent(conv.id)}/messages`);
+    assert.equal(m.status, 200, JSON.stringify(m.data));
+    conversations.push({ ...conv, messages: m.data.messages });
+  }
+  return { token, identity: s.data.identity, conversations };
+}
+
+// ------------------------------------------------------------------ screenshots
+
+// Screenshots go to docs/screenshots/ with PARLEY_SCREENSHOTS=1, otherwise to a temporary folder so
+// that ordinary runs do not change the work tree.
+export const screenshotDir = process.env.PARLEY_SCREENSHOTS === '1'
+  ? path.join(repoRoot, 'docs', 'screenshots')
+  : path.join(os.tmpdir(), 'parley-screenshots');
+
+export async function screenshot(page, name) {
+  mkdirSync(screenshotDir, { recursive: true });
+  const file = path.join(screenshotDir, name + '.png');
+  await page.screenshot({ path: file, animations: 'disabled' });
+  return file;
+}
