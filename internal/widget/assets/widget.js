@@ -80,9 +80,8 @@
     }
   }
 
-  async function call(method, path, body) {
+  async function call(method, path, body, token = state.token) {
     const headers = {};
-    const token = state.token;
     if (token) headers.Authorization = 'Bearer ' + token;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     let res;
@@ -151,8 +150,10 @@
   };
 
   const host = document.createElement('parley-chat');
+  // Hidden until the workspace's config says who may see it (render decides).
+  host.setAttribute('data-hidden', '');
   // The page's CSS can still reach the host element itself; inline !important wins over any stylesheet.
-  for (const [p, v] of [['display', 'block'], ['position', 'fixed'], ['z-index', '2147483000'], ['inset', 'auto 0 0 auto'],
+  for (const [p, v] of [['position', 'fixed'], ['z-index', '2147483000'], ['inset', 'auto 0 0 auto'],
     ['width', '0'], ['height', '0'], ['margin', '0'], ['padding', '0'], ['border', '0'], ['visibility', 'visible'], ['opacity', '1'], ['transform', 'none']]) {
     host.style.setProperty(p, v, 'important');
   }
@@ -166,7 +167,8 @@
     link.addEventListener('load', () => { frame.hidden = false; });
     link.addEventListener('error', () => { frame.hidden = false; });
 
-    ui.badge = h('span', { class: 'badge', hidden: true });
+    // The count is part of the launcher's accessible name; the badge itself is decoration.
+    ui.badge = h('span', { class: 'badge', hidden: true, 'aria-hidden': 'true' });
     ui.launcher = h('button', { class: 'launcher', type: 'button', 'aria-label': 'Open chat', 'aria-expanded': 'false', 'aria-haspopup': 'dialog', onclick: () => (state.open ? close() : open()) },
       h('span', { class: 'launcher-icon', 'aria-hidden': 'true' }), ui.badge);
 
@@ -246,6 +248,7 @@
   }
 
   function safeURL(u) {
+    if (typeof u !== 'string' || !u.trim()) return '';
     try {
       const url = new URL(u, location.href);
       return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : '';
@@ -277,12 +280,14 @@
 
     const hadFocus = root.activeElement && ui.footer.contains(root.activeElement);
     if (!c.anonymous_chat && !verified) ui.footer.replaceChildren(signInPrompt());
-    else if (c.onboarding && id.level === 'anonymous') ui.footer.replaceChildren(onboarding());
-    else if (!ui.footer.querySelector('.composer')) ui.footer.replaceChildren(composer());
+    else if (c.onboarding && id.level === 'anonymous' && !inFlight) {
+      // Keep a form the visitor is typing into; while the page is identifying them, do not ask.
+      if (!ui.footer.querySelector('.onboarding')) ui.footer.replaceChildren(onboarding());
+    } else if (!ui.footer.querySelector('.composer')) ui.footer.replaceChildren(composer());
     if (hadFocus) focusInput();
 
     const show = visible();
-    host.style.setProperty('display', show ? 'block' : 'none', 'important');
+    host.toggleAttribute('data-hidden', !show);
     if (!show && state.open) close();
   }
 
@@ -311,7 +316,6 @@
     state.open = true;
     ui.panel.hidden = false;
     ui.launcher.setAttribute('aria-expanded', 'true');
-    ui.launcher.setAttribute('aria-label', 'Close chat');
     state.unread = 0;
     renderBadge();
     ui.body.scrollTop = ui.body.scrollHeight;
@@ -323,14 +327,17 @@
     state.open = false;
     ui.panel.hidden = true;
     ui.launcher.setAttribute('aria-expanded', 'false');
-    ui.launcher.setAttribute('aria-label', 'Open chat');
+    renderBadge();
     if (wasOpen) ui.launcher.focus();
   }
 
   function renderBadge() {
-    ui.badge.hidden = state.unread === 0;
-    ui.badge.textContent = String(state.unread);
-    ui.badge.setAttribute('aria-label', state.unread + ' unread message' + (state.unread === 1 ? '' : 's'));
+    const n = state.unread;
+    ui.badge.hidden = n === 0;
+    ui.badge.textContent = n > 99 ? '99+' : String(n);
+    let label = state.open ? 'Close chat' : 'Open chat';
+    if (n && !state.open) label += ', ' + n + ' unread message' + (n === 1 ? '' : 's');
+    ui.launcher.setAttribute('aria-label', label);
   }
 
   let errorTimer = 0;
@@ -534,13 +541,15 @@
         addMessage(f.message, true);
       } else if (f.type === 'conversation' && f.conversation) {
         conv(f.conversation.id, f.conversation.created_at).status = f.conversation.status;
+      } else if (f.type === 'session_ended') {
+        ws.endedReason = f.reason; // the 4401 close follows
       }
     };
     ws.onclose = (ev) => {
       if (ws !== state.ws) return;
       state.ws = null;
       if (ev.code === 4403) { showError(FRIENDLY.origin_not_allowed); return; }
-      if (ev.code === 4401) { sessionRefused(token); return; }
+      if (ev.code === 4401) { sessionRefused(token, ws.endedReason); return; }
       state.wsAttempts++;
       if (state.wsAttempts > 1) setStatus('Reconnecting…');
       const delay = Math.min(30000, 500 * 2 ** Math.min(state.wsAttempts, 6)) * (0.75 + Math.random() / 2);
@@ -559,19 +568,37 @@
   // session_invalid). That alone does not mean the person is gone: our own login or identify may have
   // rotated the token a moment before its answer arrived, or another tab may have. So wait for identity
   // changes in flight, then follow the newer token, and only if there is none ask the server.
-  async function sessionRefused(token) {
+  // reason is the socket's session_ended reason: after "rotated" or "logged_out" another tab is about
+  // to store its new token (storage reaches other tabs asynchronously), so give it a moment.
+  async function sessionRefused(token, reason) {
     await idle();
     if (state.token !== token) { if (!state.ws) connect(); return; }
-    const stored = storage.get(TOKEN);
-    if (stored && stored !== token) { adopt(stored); return; }
+    const wait = reason === 'rotated' || reason === 'logged_out' ? 3000 : 0;
+    const stored = await storedTokenOtherThan(token, wait);
+    if (state.token !== token) return; // the storage event got there first
+    if (stored) { adopt(stored); return; }
     try {
       await call('GET', '/v1/widget/session');
       if (!state.ws) connect();
     } catch (e) {
       if (state.token !== token) return;
-      if (e.code === 'session_invalid') sessionLost();
+      if (e.code === 'session_invalid') sessionLost(token);
       else setTimeout(() => sessionRefused(token), 2000);
     }
+  }
+
+  // storedTokenOtherThan resolves with the token stored in place of old within ms, or null.
+  function storedTokenOtherThan(old, ms) {
+    const deadline = Date.now() + ms;
+    return new Promise((resolve) => {
+      const check = () => {
+        const t = storage.get(TOKEN);
+        if (t && t !== old) resolve(t);
+        else if (Date.now() >= deadline) resolve(null);
+        else setTimeout(check, 100);
+      };
+      check();
+    });
   }
 
   // Identity changes (login, identify, logout) are serialized, and sessionRefused waits for them.
@@ -582,15 +609,20 @@
     inFlight++;
     const run = changing.then(fn);
     changing = run.catch(() => {}).then(() => {
-      if (--inFlight === 0) waiting.splice(0).forEach((resolve) => resolve());
+      if (--inFlight > 0) return;
+      render(); // onboarding waits while the page identifies the visitor
+      waiting.splice(0).forEach((resolve) => resolve());
     });
     return run;
   }
   const idle = () => (inFlight ? new Promise((resolve) => waiting.push(resolve)) : Promise.resolve());
 
   // sessionLost handles a session the server no longer accepts (logged out elsewhere, revoked by the
-  // business): forget everything of the previous person and continue anonymously.
-  async function sessionLost() {
+  // business): forget everything of the previous person and continue anonymously. If another tab has
+  // stored a newer token meanwhile, follow it instead of wiping it.
+  async function sessionLost(refused) {
+    const stored = storage.get(TOKEN);
+    if (stored && stored !== refused) { adopt(stored); return; }
     const wasVerified = state.identity.level === 'verified';
     forget();
     try {
@@ -603,12 +635,20 @@
     if (wasVerified) emit('logout');
   }
 
-  // adopt takes over a token another tab stored.
+  // adopt takes over a token another tab stored, with the identity behind it.
   function adopt(token) {
+    const before = state.identity;
     state.generation++;
     state.token = token;
     resetMessages();
-    ensureSession().then(() => { render(); reconnect(); return sync(); }).catch((e) => showError(friendly(e)));
+    ensureSession().then(() => {
+      render();
+      reconnect();
+      const now = state.identity;
+      if (before.level === 'verified' && (now.level !== 'verified' || now.customer_id !== before.customer_id)) emit('logout');
+      if (now.level === 'verified' && now.customer_id !== before.customer_id) emit('login', now);
+      return sync();
+    }).catch((e) => showError(friendly(e)));
   }
 
   // forget wipes every trace of the current person from the page and from storage.
@@ -676,22 +716,28 @@
   async function doLogout() {
     await started;
     const old = state.token;
-    forget();
+    // The previous person's chats leave the screen at once. Storage is written once, at the end, so
+    // other tabs see one change (to the new anonymous token) and follow it.
+    state.generation++;
+    state.token = null;
+    state.identity = { level: 'anonymous' };
+    resetMessages();
+    const ws = state.ws;
+    state.ws = null;
+    if (ws) ws.close(1000);
     let failure = null;
     try {
-      state.token = old;
-      const data = await call('POST', '/v1/widget/logout');
-      state.token = null;
-      setToken(data.session_token);
+      const data = await call('POST', '/v1/widget/logout', undefined, old);
+      state.token = data.session_token;
       state.identity = data.identity;
       state.config = state.config || data.config;
     } catch (e) {
       failure = e;
-      state.token = null;
       try { await newSession(); } catch (_) { /* shown below */ }
     }
-    storage.wipe();
+    // Without a new session the old token must still leave this browser.
     if (state.token) storage.set(TOKEN, state.token);
+    else storage.wipe();
     render();
     reconnect();
     emit('logout');
@@ -715,7 +761,7 @@
     try {
       await ensureSession();
     } catch (e) {
-      host.style.setProperty('display', 'none', 'important');
+      host.setAttribute('data-hidden', '');
       console.error('Parley: ' + e.message);
       emit('error', e);
       resolveStarted();
@@ -733,7 +779,13 @@
   addEventListener('storage', (ev) => {
     if (ev.key !== prefix + TOKEN || ev.newValue === state.token) return;
     // Another tab logged in or out: follow it, so no tab keeps showing the previous person's chats.
-    if (!ev.newValue) { forget(); newSession().then(() => { render(); reconnect(); }).catch(() => {}); return; }
+    if (!ev.newValue) {
+      // Only our own token's removal concerns us (another tab lost the session we share).
+      if (ev.oldValue !== state.token) return;
+      forget();
+      newSession().then(() => { render(); reconnect(); }).catch(() => {});
+      return;
+    }
     adopt(ev.newValue);
   });
 
