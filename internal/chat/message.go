@@ -142,6 +142,17 @@ func (s *Service) startConversation(ctx context.Context, tx store.Tx, out *outbo
 	if err := s.addEvent(ctx, tx, out, conv, "started", data); err != nil {
 		return conv, err
 	}
+	email := sess.ClaimedEmail
+	if sess.CustomerID != "" {
+		c, err := tx.Customer(ctx, sess.CustomerID)
+		if err != nil {
+			return conv, err
+		}
+		email = c.Email
+	}
+	if err := s.route(ctx, tx, out, &conv, sess.Level, email); err != nil {
+		return conv, err
+	}
 	out.add(realtime.Event{Type: EventConversation, Data: conv}, conversationTopics(conv)...)
 	return conv, nil
 }

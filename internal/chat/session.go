@@ -266,9 +266,16 @@ func (s *Service) Login(ctx context.Context, v *Visitor, rawToken string) (strin
 	})
 	if err != nil {
 		s.logLoginFailure(w.ID, err)
+		s.recordLoginFailure(ctx, w.ID, rawToken, err)
 		return "", nil, Identity{}, err
 	}
-	return s.completeLogin(ctx, v, verified.Claims, verified.Key.ID)
+	token, next, id, err := s.completeLogin(ctx, v, verified.Claims, verified.Key.ID)
+	if p, ok := problem.As(err); ok && p.Status < 500 {
+		// A valid signature refused for what it says (a replayed jti, a domain not allowed).
+		s.logLoginFailure(w.ID, err)
+		s.recordLoginFailure(ctx, w.ID, rawToken, err)
+	}
+	return token, next, id, err
 }
 
 func (s *Service) logLoginFailure(workspaceID string, err error) {

@@ -52,27 +52,113 @@ func Verify(raw string, keys []Key, p Policy) (*Verified, error) {
 	if err != nil {
 		return nil, err
 	}
-	var key Key
-	for _, k := range candidates {
-		if VerifySignature(tok, k) == nil {
-			key = k
-			break
-		}
-	}
-	if key.ID == "" {
-		if len(candidates) == 1 {
-			return nil, badSignature("signature does not match key %q: sign with that key's secret, passed unchanged as the key string, and %s", candidates[0].ID, tok.Header.Alg)
-		}
-		return nil, badSignature("signature matches none of this workspace's active %s keys (%s): sign with the secret of an active key, passed unchanged as the key string", tok.Header.Alg, keyIDs(candidates))
+	key, err := matchSignature(tok, candidates)
+	if err != nil {
+		return nil, err
 	}
 	if err := checkTimes(claims, p); err != nil {
 		return nil, err
 	}
-	if len(claims.Audience) > 0 && !slices.Contains(claims.Audience, p.Workspace) {
-		return nil, problem.New(http.StatusUnauthorized, "token_audience_mismatch",
-			"token audience is %s; it must name this workspace (%q) or be left out", quoteList(claims.Audience), p.Workspace)
+	if err := checkAudience(claims, p); err != nil {
+		return nil, err
 	}
 	return &Verified{Claims: claims, Key: key}, nil
+}
+
+// matchSignature returns the candidate key whose signature matches.
+func matchSignature(tok *Token, candidates []Key) (Key, error) {
+	for _, k := range candidates {
+		if VerifySignature(tok, k) == nil {
+			return k, nil
+		}
+	}
+	if len(candidates) == 1 {
+		return Key{}, badSignature("signature does not match key %q: sign with that key's secret, passed unchanged as the key string, and %s", candidates[0].ID, tok.Header.Alg)
+	}
+	return Key{}, badSignature("signature matches none of this workspace's active %s keys (%s): sign with the secret of an active key, passed unchanged as the key string", tok.Header.Alg, keyIDs(candidates))
+}
+
+func checkAudience(claims *Claims, p Policy) error {
+	if len(claims.Audience) > 0 && !slices.Contains(claims.Audience, p.Workspace) {
+		return problem.New(http.StatusUnauthorized, "token_audience_mismatch",
+			"token audience is %s; it must name this workspace (%q) or be left out", quoteList(claims.Audience), p.Workspace)
+	}
+	return nil
+}
+
+// Check is one step of CheckSteps: what was checked, whether it passed, and the message.
+type Check struct {
+	Name    string
+	OK      bool
+	Code    string // the API error code when it failed
+	Message string
+}
+
+// CheckSteps runs Verify's checks one by one for a person debugging their integration, with the very
+// messages Verify returns. It stops at the first failure of a step the later ones depend on (a token
+// that does not parse has no claims to check) and returns the claims when they could be read.
+func CheckSteps(raw string, keys []Key, p Policy) ([]Check, *Claims) {
+	var out []Check
+	step := func(name string, err error, okMsg string) bool {
+		c := Check{Name: name, OK: err == nil, Message: okMsg}
+		if err != nil {
+			c.Message = err.Error()
+			if pe, ok := problem.As(err); ok {
+				c.Code, c.Message = pe.Code, pe.Message
+			}
+		}
+		out = append(out, c)
+		return err == nil
+	}
+	tok, err := ParseCompact(raw)
+	if !step("Format", err, "a compact JWS: three base64url parts and a JSON header") {
+		return out, nil
+	}
+	candidates, err := selectKeys(keys, tok.Header)
+	keyMsg := ""
+	if err == nil {
+		keyMsg = fmt.Sprintf("alg %s, key %s", tok.Header.Alg, keyIDs(candidates))
+	}
+	keyOK := step("Algorithm and key", err, keyMsg)
+	claims, err := ParseClaims(tok.Payload)
+	claimsMsg := ""
+	if err == nil {
+		claimsMsg = "claims are well-formed: " + describeSubject(claims)
+	}
+	if !step("Claims", err, claimsMsg) {
+		claims = nil
+	}
+	if keyOK {
+		key, err := matchSignature(tok, candidates)
+		step("Signature", err, fmt.Sprintf("signed with key %q", key.ID))
+	}
+	if claims != nil {
+		step("Times", checkTimes(claims, p), fmt.Sprintf("issued %s, expires %s (lifetime %s, at most %s)",
+			clock(claims.IssuedAt, p.Now), clock(claims.ExpiresAt, p.Now), human(claims.ExpiresAt.Sub(claims.IssuedAt)), human(p.MaxLifetime)))
+		audMsg := "no audience (allowed)"
+		if len(claims.Audience) > 0 {
+			audMsg = "audience names this workspace"
+		}
+		step("Audience", checkAudience(claims, p), audMsg)
+	}
+	return out, claims
+}
+
+func describeSubject(c *Claims) string {
+	var parts []string
+	if c.Subject != "" {
+		parts = append(parts, fmt.Sprintf("sub %q", c.Subject))
+	}
+	if c.Email != "" {
+		parts = append(parts, fmt.Sprintf("email %q", c.Email))
+	}
+	if c.Name != "" {
+		parts = append(parts, fmt.Sprintf("name %q", c.Name))
+	}
+	if c.JTI != "" {
+		parts = append(parts, "jti (single use)")
+	}
+	return strings.Join(parts, ", ")
 }
 
 func checkTimes(c *Claims, p Policy) error {

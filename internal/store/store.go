@@ -116,6 +116,7 @@ type Conversation struct {
 	ClaimedName  string // the identity the visitor claimed, for agents' eyes only
 	ClaimedEmail string
 	AssigneeID   string
+	InboxID      string // the inbox routing put it in; empty before routing ran (or with no inboxes)
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	LastMessage  time.Time // the newest message's CreatedAt (derived, not stored); zero before the first
@@ -170,6 +171,73 @@ type AgentSession struct {
 	RevokedAt time.Time // zero while live
 }
 
+// Inbox is a queue of conversations that a set of agents (its members) answer.
+type Inbox struct {
+	ID          string
+	WorkspaceID string
+	Name        string
+	Members     []string // agent ids, in no particular order
+	CreatedAt   time.Time
+}
+
+// RoutingRule sends a new conversation to an inbox. A workspace's rules are tried in Position order;
+// the first whose conditions all hold wins. An empty condition matches anything.
+type RoutingRule struct {
+	ID          string
+	WorkspaceID string
+	Position    int
+	Level       string // LevelAnonymous, LevelIdentified, LevelVerified or "" (any)
+	EmailDomain string // canonical domain of the customer's (verified) or claimed email, or "" (any)
+	InboxID     string
+	CreatedAt   time.Time
+}
+
+// LoginFailure is a refused widget login, kept for the workspace's identity log. The token itself is
+// never stored.
+type LoginFailure struct {
+	Seq         int64
+	WorkspaceID string
+	Code        string // the API.md error code
+	Message     string // the message the API answered
+	KeyID       string // the token header's kid, when it named one (as sent, so possibly unknown)
+	Alg         string // the token header's alg, when it could be read
+	At          time.Time
+}
+
+// ConversationFilter selects conversations of one workspace for the agent console's inbox.
+type ConversationFilter struct {
+	WorkspaceID string
+	Status      string // StatusOpen, StatusClosed or "" (any)
+	AssigneeID  string // only those assigned to this agent
+	Unassigned  bool   // only those assigned to no one
+	InboxID     string // only those in this inbox
+	// Search matches, ignoring the case of ASCII letters at least, a substring of the customer's name or email or of the
+	// claimed name or email.
+	Search string
+	Limit  int // at most this many (implementations cap it); newest activity first
+}
+
+// ConversationSummary is one row of an inbox list.
+type ConversationSummary struct {
+	Conversation
+	CustomerName  string // of the verified customer, if any
+	CustomerEmail string
+	LastSeq       int64 // the newest message's Seq; 0 before the first
+	LastSender    string
+	LastBody      string // the newest message's body, cut to at most 140 characters
+	ReadSeq       int64  // the newest Seq the reading agent has seen (see ListConversations)
+}
+
+// DayStats are one day's figures for the report, counted in UTC days.
+type DayStats struct {
+	Day                     time.Time // midnight UTC
+	Anonymous               int       // conversations started that day whose visitor is still anonymous
+	Identified              int       // … identified (claimed a name or email) but never verified
+	Verified                int       // … belonging to a verified customer
+	CustomerMessages        int       // messages customers sent that day
+	TrustedCustomerMessages int       // … of which trusted
+}
+
 // Owner selects whose conversations to read: a verified customer's (CustomerID set), or the ones an
 // unverified session started that no customer has adopted.
 type Owner struct {
@@ -220,6 +288,32 @@ type Reader interface {
 	// AgentSessionByTokenHash returns the unrevoked agent session with that token hash, expired or not:
 	// expiry is the caller's to check.
 	AgentSessionByTokenHash(ctx context.Context, hash []byte) (AgentSession, error)
+	// AgentSessionAndAgent is AgentSessionByTokenHash plus the session's agent, in one read: it runs on
+	// every console request.
+	AgentSessionAndAgent(ctx context.Context, hash []byte) (AgentSession, Agent, error)
+
+	// ListConversations returns the summaries the filter selects, newest activity (last message, else
+	// creation) first, ties by ascending id. ReadSeq is the given reader agent's read mark (0 when none or readerID is "").
+	ListConversations(ctx context.Context, f ConversationFilter, readerID string) ([]ConversationSummary, error)
+	// ConversationsOfCustomer lists every conversation of a customer, newest first.
+	ConversationsOfCustomer(ctx context.Context, customerID string) ([]Conversation, error)
+	// OpenAssignedCounts counts each agent's open assigned conversations in a workspace (agents with
+	// none are absent).
+	OpenAssignedCounts(ctx context.Context, workspaceID string) (map[string]int, error)
+	// ReadMark returns the newest Seq the agent has seen of a conversation (0 when none).
+	ReadMark(ctx context.Context, agentID, conversationID string) (int64, error)
+
+	Inbox(ctx context.Context, id string) (Inbox, error)
+	// Inboxes lists a workspace's inboxes, oldest first, with their members.
+	Inboxes(ctx context.Context, workspaceID string) ([]Inbox, error)
+	// RoutingRules lists a workspace's rules in Position order.
+	RoutingRules(ctx context.Context, workspaceID string) ([]RoutingRule, error)
+
+	// LoginFailures returns a workspace's most recent refused logins, newest first.
+	LoginFailures(ctx context.Context, workspaceID string, limit int) ([]LoginFailure, error)
+	// DailyStats returns the report's figures for each UTC day in [from, to), oldest first, including
+	// days with nothing (all zero).
+	DailyStats(ctx context.Context, workspaceID string, from, to time.Time) ([]DayStats, error)
 }
 
 // Tx is a write transaction. Its reads see its own writes. After a Tx method fails, fn must return
@@ -243,7 +337,8 @@ type Tx interface {
 	UpdateCustomer(ctx context.Context, c *Customer) error
 
 	CreateConversation(ctx context.Context, c *Conversation) error
-	// UpdateConversation stores Status, CustomerID, ClaimedName, ClaimedEmail, AssigneeID, UpdatedAt, ClosedAt.
+	// UpdateConversation stores Status, CustomerID, ClaimedName, ClaimedEmail, AssigneeID, InboxID, UpdatedAt,
+	// ClosedAt.
 	UpdateConversation(ctx context.Context, c *Conversation) error
 	// AdoptConversations gives every conversation the session started and no customer owns to the
 	// customer, and returns their ids.
@@ -276,6 +371,26 @@ type Tx interface {
 	RevokeAgentSession(ctx context.Context, hash []byte, at time.Time) error
 	// RevokeAgentSessions ends every live session of an agent and returns how many there were.
 	RevokeAgentSessions(ctx context.Context, agentID string, at time.Time) (int, error)
+
+	// SetConversationInbox stores a conversation's InboxID (and UpdatedAt).
+	SetConversationInbox(ctx context.Context, conversationID, inboxID string, at time.Time) error
+	// MarkRead records that the agent has seen the conversation up to seq; a lower seq than the one
+	// recorded changes nothing.
+	MarkRead(ctx context.Context, agentID, conversationID string, seq int64) error
+
+	// CreateInbox stores in (with its Members); ErrConflict when the workspace has an inbox of that name.
+	CreateInbox(ctx context.Context, in *Inbox) error
+	// UpdateInbox stores Name and Members; ErrConflict on a duplicate name.
+	UpdateInbox(ctx context.Context, in *Inbox) error
+	// DeleteInbox removes an inbox, its rules, and its conversations' InboxID.
+	DeleteInbox(ctx context.Context, workspaceID, id string) error
+	// ReplaceRoutingRules replaces a workspace's whole ordered rule list; Position is taken from the
+	// slice order and IDs must be set.
+	ReplaceRoutingRules(ctx context.Context, workspaceID string, rules []RoutingRule) error
+
+	// AddLoginFailure stores f and assigns f.Seq, keeping at most keep failures per workspace (the
+	// oldest go).
+	AddLoginFailure(ctx context.Context, f *LoginFailure, keep int) error
 }
 
 // Store is a database: reads run concurrently; writes run through Update.

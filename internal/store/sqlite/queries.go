@@ -26,14 +26,14 @@ const (
 	customerColumns = `id, workspace_id, external_id, email, name, first_name, phone, created_at, updated_at`
 	// conversationColumns derives the last message time from the newest message (an index lookup).
 	conversationColumns = `id, workspace_id, customer_id, session_id, status, claimed_name, claimed_email,
-		assignee_id, created_at, updated_at,
+		assignee_id, inbox_id, created_at, updated_at,
 		(SELECT m.created_at FROM messages m WHERE m.conversation_id = conversations.id ORDER BY m.seq DESC LIMIT 1),
 		closed_at`
 	// conversationColumnsNoLast skips that lookup where the caller knows the answer (it is appending).
 	conversationColumnsNoLast = `id, workspace_id, customer_id, session_id, status, claimed_name, claimed_email,
-		assignee_id, created_at, updated_at, NULL, closed_at`
+		assignee_id, inbox_id, created_at, updated_at, NULL, closed_at`
 	conversationInsertColumns = `id, workspace_id, customer_id, session_id, status, claimed_name, claimed_email,
-		assignee_id, created_at, updated_at, closed_at`
+		assignee_id, inbox_id, created_at, updated_at, closed_at`
 	messageColumns      = `seq, conversation_id, sender, session_id, agent_id, body, trusted, client_id, created_at`
 	agentColumns        = `id, workspace_id, email, name, role, password_hash, available, created_at, updated_at, disabled_at`
 	agentSessionColumns = `token_hash, agent_id, csrf_token, created_at, expires_at, revoked_at`
@@ -74,8 +74,9 @@ const (
 	sqlUpdateSession            = `UPDATE sessions SET token_hash = ?, level = ?, customer_id = ?, claimed_name = ?, claimed_email = ?, claimed_phone = ?, key_id = ?, verified_at = ?, updated_at = ?, revoked_at = ? WHERE id = ?`
 	sqlInsertCustomer           = `INSERT INTO customers (` + customerColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlUpdateCustomer           = `UPDATE customers SET external_id = ?, email = ?, name = ?, first_name = ?, phone = ?, updated_at = ? WHERE id = ?`
-	sqlInsertConversation       = `INSERT INTO conversations (` + conversationInsertColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	sqlUpdateConversation       = `UPDATE conversations SET status = ?, customer_id = ?, claimed_name = ?, claimed_email = ?, assignee_id = ?, updated_at = ?, closed_at = ? WHERE id = ?`
+	sqlInsertConversation       = `INSERT INTO conversations (` + conversationInsertColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlUpdateConversation       = `UPDATE conversations SET status = ?, customer_id = ?, claimed_name = ?, claimed_email = ?, assignee_id = ?, inbox_id = ?, updated_at = ?, closed_at = ? WHERE id = ?`
+	sqlSetConversationInbox     = `UPDATE conversations SET inbox_id = ?, updated_at = ? WHERE id = ?`
 	sqlAdoptConversations       = `UPDATE conversations SET customer_id = ?, updated_at = ? WHERE session_id = ? AND customer_id IS NULL RETURNING id`
 	sqlAppendTargetCustomer     = `SELECT ` + conversationColumnsNoLast + ` FROM conversations WHERE customer_id = ? AND status = 'open' ORDER BY created_at DESC, rowid DESC LIMIT 1`
 	sqlAppendTargetSession      = `SELECT ` + conversationColumnsNoLast + ` FROM conversations WHERE session_id = ? AND customer_id IS NULL AND status = 'open' ORDER BY created_at DESC, rowid DESC LIMIT 1`
@@ -84,10 +85,13 @@ const (
 	sqlUseJTI                   = `INSERT INTO used_jtis (workspace_id, jti, until) VALUES (?, ?, ?) ON CONFLICT (workspace_id, jti) DO UPDATE SET until = excluded.until WHERE used_jtis.until <= ?`
 	sqlPurgeJTIs                = `DELETE FROM used_jtis WHERE until <= ?`
 
-	sqlAgent               = `SELECT ` + agentColumns + ` FROM agents WHERE id = ?`
-	sqlAgentByEmail        = `SELECT ` + agentColumns + ` FROM agents WHERE email = ?`
-	sqlAgents              = `SELECT ` + agentColumns + ` FROM agents WHERE workspace_id = ? ORDER BY created_at, id`
-	sqlAgentSessionByHash  = `SELECT ` + agentSessionColumns + ` FROM agent_sessions WHERE token_hash = ? AND revoked_at IS NULL`
+	sqlAgent              = `SELECT ` + agentColumns + ` FROM agents WHERE id = ?`
+	sqlAgentByEmail       = `SELECT ` + agentColumns + ` FROM agents WHERE email = ?`
+	sqlAgents             = `SELECT ` + agentColumns + ` FROM agents WHERE workspace_id = ? ORDER BY created_at, id`
+	sqlAgentSessionByHash = `SELECT ` + agentSessionColumns + ` FROM agent_sessions WHERE token_hash = ? AND revoked_at IS NULL`
+	sqlAgentSessionAgent  = `SELECT s.token_hash, s.agent_id, s.csrf_token, s.created_at, s.expires_at, s.revoked_at,
+		a.id, a.workspace_id, a.email, a.name, a.role, a.password_hash, a.available, a.created_at, a.updated_at, a.disabled_at
+		FROM agent_sessions s JOIN agents a ON a.id = s.agent_id WHERE s.token_hash = ? AND s.revoked_at IS NULL`
 	sqlInsertAgent         = `INSERT INTO agents (` + agentColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlUpdateAgent         = `UPDATE agents SET name = ?, role = ?, password_hash = ?, available = ?, updated_at = ?, disabled_at = ? WHERE id = ?`
 	sqlInsertAgentSession  = `INSERT INTO agent_sessions (` + agentSessionColumns + `) VALUES (?, ?, ?, ?, ?, ?)`
@@ -111,11 +115,17 @@ func statements() []string {
 		sqlConversationsOfCustomer, sqlConversationsOfSession, sqlMessages, sqlMessageByClientID, sqlEvents,
 		sqlInsertWorkspace, sqlUpdateWorkspace, sqlInsertKey, sqlRevokeKey, sqlTouchKey,
 		sqlInsertSession, sqlUpdateSession, sqlInsertCustomer, sqlUpdateCustomer,
-		sqlInsertConversation, sqlUpdateConversation, sqlAdoptConversations,
+		sqlInsertConversation, sqlUpdateConversation, sqlSetConversationInbox, sqlAdoptConversations,
 		sqlAppendTargetCustomer, sqlAppendTargetSession,
 		sqlInsertMessage, sqlInsertEvent, sqlUseJTI, sqlPurgeJTIs,
-		sqlAgent, sqlAgentByEmail, sqlAgents, sqlAgentSessionByHash,
+		sqlAgent, sqlAgentByEmail, sqlAgents, sqlAgentSessionByHash, sqlAgentSessionAgent,
 		sqlInsertAgent, sqlUpdateAgent, sqlInsertAgentSession, sqlRevokeAgentSession, sqlRevokeAgentSessions,
+		sqlOpenAssignedCounts, sqlReadMark, sqlMarkRead,
+		sqlInbox, sqlInboxes, sqlInboxInWorkspace, sqlInsertInbox, sqlUpdateInbox, sqlDeleteInbox, sqlClearInbox,
+		sqlDeleteMembers, sqlInsertMembers,
+		sqlRoutingRules, sqlDeleteRoutingRules, sqlInsertRoutingRule,
+		sqlLoginFailures, sqlInsertLoginFailure, sqlTrimLoginFailures,
+		sqlDailyConversations, sqlDailyMessages,
 	}
 }
 
@@ -401,15 +411,30 @@ func (t *txn) UpdateCustomer(ctx context.Context, c *store.Customer) error {
 
 // Conversations
 
+// conversationRow receives a conversation's columns; more destinations may follow them in the same row.
+type conversationRow struct {
+	c                              store.Conversation
+	customer                       sql.NullString
+	created, updated, last, closed sql.NullInt64
+}
+
+func (r *conversationRow) dest() []any {
+	c := &r.c
+	return []any{&c.ID, &c.WorkspaceID, &r.customer, &c.SessionID, &c.Status, &c.ClaimedName, &c.ClaimedEmail,
+		&c.AssigneeID, &c.InboxID, &r.created, &r.updated, &r.last, &r.closed}
+}
+
+func (r *conversationRow) conversation() store.Conversation {
+	c := r.c
+	c.CustomerID = r.customer.String
+	c.CreatedAt, c.UpdatedAt, c.LastMessage, c.ClosedAt = fromMicros(r.created), fromMicros(r.updated), fromMicros(r.last), fromMicros(r.closed)
+	return c
+}
+
 func scanConversation(s scanner) (store.Conversation, error) {
-	var c store.Conversation
-	var customer sql.NullString
-	var created, updated, last, closed sql.NullInt64
-	err := s.Scan(&c.ID, &c.WorkspaceID, &customer, &c.SessionID, &c.Status, &c.ClaimedName, &c.ClaimedEmail,
-		&c.AssigneeID, &created, &updated, &last, &closed)
-	c.CustomerID = customer.String
-	c.CreatedAt, c.UpdatedAt, c.LastMessage, c.ClosedAt = fromMicros(created), fromMicros(updated), fromMicros(last), fromMicros(closed)
-	return c, err
+	var r conversationRow
+	err := s.Scan(r.dest()...)
+	return r.conversation(), err
 }
 
 func (q queries) Conversation(ctx context.Context, id string) (store.Conversation, error) {
@@ -441,9 +466,13 @@ func (q queries) Conversations(ctx context.Context, owner store.Owner) ([]store.
 	return list(ctx, q.run, "conversations of session", scanConversation, sqlConversationsOfSession, owner.SessionID)
 }
 
+func (q queries) ConversationsOfCustomer(ctx context.Context, customerID string) ([]store.Conversation, error) {
+	return list(ctx, q.run, "conversations of customer", scanConversation, sqlConversationsOfCustomer, customerID)
+}
+
 func (t *txn) CreateConversation(ctx context.Context, c *store.Conversation) error {
 	_, err := t.run.exec(ctx, sqlInsertConversation, c.ID, c.WorkspaceID, nullString(c.CustomerID), c.SessionID, c.Status,
-		c.ClaimedName, c.ClaimedEmail, c.AssigneeID, micros(c.CreatedAt), micros(c.UpdatedAt), micros(c.ClosedAt))
+		c.ClaimedName, c.ClaimedEmail, c.AssigneeID, c.InboxID, micros(c.CreatedAt), micros(c.UpdatedAt), micros(c.ClosedAt))
 	if err != nil {
 		return writeErr(err, "insert conversation")
 	}
@@ -452,8 +481,13 @@ func (t *txn) CreateConversation(ctx context.Context, c *store.Conversation) err
 
 func (t *txn) UpdateConversation(ctx context.Context, c *store.Conversation) error {
 	res, err := t.run.exec(ctx, sqlUpdateConversation, c.Status, nullString(c.CustomerID), c.ClaimedName, c.ClaimedEmail,
-		c.AssigneeID, micros(c.UpdatedAt), micros(c.ClosedAt), c.ID)
+		c.AssigneeID, c.InboxID, micros(c.UpdatedAt), micros(c.ClosedAt), c.ID)
 	return mustChange(res, err, "update conversation")
+}
+
+func (t *txn) SetConversationInbox(ctx context.Context, conversationID, inboxID string, at time.Time) error {
+	res, err := t.run.exec(ctx, sqlSetConversationInbox, inboxID, micros(at), conversationID)
+	return mustChange(res, err, "set conversation inbox")
 }
 
 func (t *txn) AdoptConversations(ctx context.Context, sessionID, customerID string, at time.Time) ([]string, error) {
@@ -601,12 +635,27 @@ func (t *txn) PurgeJTIs(ctx context.Context, before time.Time) (int, error) {
 
 // Agents
 
+// agentRow receives an agent's columns; it may follow other destinations in the same row.
+type agentRow struct {
+	a                          store.Agent
+	created, updated, disabled sql.NullInt64
+}
+
+func (r *agentRow) dest() []any {
+	a := &r.a
+	return []any{&a.ID, &a.WorkspaceID, &a.Email, &a.Name, &a.Role, &a.PasswordHash, &a.Available, &r.created, &r.updated, &r.disabled}
+}
+
+func (r *agentRow) agent() store.Agent {
+	a := r.a
+	a.CreatedAt, a.UpdatedAt, a.DisabledAt = fromMicros(r.created), fromMicros(r.updated), fromMicros(r.disabled)
+	return a
+}
+
 func scanAgent(s scanner) (store.Agent, error) {
-	var a store.Agent
-	var created, updated, disabled sql.NullInt64
-	err := s.Scan(&a.ID, &a.WorkspaceID, &a.Email, &a.Name, &a.Role, &a.PasswordHash, &a.Available, &created, &updated, &disabled)
-	a.CreatedAt, a.UpdatedAt, a.DisabledAt = fromMicros(created), fromMicros(updated), fromMicros(disabled)
-	return a, err
+	var r agentRow
+	err := s.Scan(r.dest()...)
+	return r.agent(), err
 }
 
 func (q queries) Agent(ctx context.Context, id string) (store.Agent, error) {
@@ -646,12 +695,27 @@ func (t *txn) UpdateAgent(ctx context.Context, a *store.Agent) error {
 
 // Agent sessions
 
+// agentSessionRow receives an agent session's columns; more destinations may follow them in the same row.
+type agentSessionRow struct {
+	x                         store.AgentSession
+	created, expires, revoked sql.NullInt64
+}
+
+func (r *agentSessionRow) dest() []any {
+	x := &r.x
+	return []any{&x.TokenHash, &x.AgentID, &x.CSRFToken, &r.created, &r.expires, &r.revoked}
+}
+
+func (r *agentSessionRow) session() store.AgentSession {
+	x := r.x
+	x.CreatedAt, x.ExpiresAt, x.RevokedAt = fromMicros(r.created), fromMicros(r.expires), fromMicros(r.revoked)
+	return x
+}
+
 func scanAgentSession(s scanner) (store.AgentSession, error) {
-	var x store.AgentSession
-	var created, expires, revoked sql.NullInt64
-	err := s.Scan(&x.TokenHash, &x.AgentID, &x.CSRFToken, &created, &expires, &revoked)
-	x.CreatedAt, x.ExpiresAt, x.RevokedAt = fromMicros(created), fromMicros(expires), fromMicros(revoked)
-	return x, err
+	var r agentSessionRow
+	err := s.Scan(r.dest()...)
+	return r.session(), err
 }
 
 func (q queries) AgentSessionByTokenHash(ctx context.Context, hash []byte) (store.AgentSession, error) {
@@ -660,6 +724,15 @@ func (q queries) AgentSessionByTokenHash(ctx context.Context, hash []byte) (stor
 		return x, notFound(err, "agent session by token")
 	}
 	return x, nil
+}
+
+func (q queries) AgentSessionAndAgent(ctx context.Context, hash []byte) (store.AgentSession, store.Agent, error) {
+	var sr agentSessionRow
+	var ar agentRow
+	if err := q.run.queryRow(ctx, sqlAgentSessionAgent, hash).Scan(append(sr.dest(), ar.dest()...)...); err != nil {
+		return store.AgentSession{}, store.Agent{}, notFound(err, "agent session and agent by token")
+	}
+	return sr.session(), ar.agent(), nil
 }
 
 func (t *txn) CreateAgentSession(ctx context.Context, x *store.AgentSession) error {

@@ -15,6 +15,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parleyhq/parley/internal/store"
 )
@@ -50,6 +52,18 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Agents", testAgents},
 		{"AgentEmailRace", testAgentEmailRace},
 		{"AgentSessions", testAgentSessions},
+		{"AgentSessionAndAgent", testAgentSessionAndAgent},
+		{"ConversationInbox", testConversationInbox},
+		{"ConversationsOfCustomer", testConversationsOfCustomer},
+		{"ListConversations", testListConversations},
+		{"ListConversationsSearch", testListConversationsSearch},
+		{"OpenAssignedCounts", testOpenAssignedCounts},
+		{"ReadMarks", testReadMarks},
+		{"Inboxes", testInboxes},
+		{"DeleteInbox", testDeleteInbox},
+		{"RoutingRules", testRoutingRules},
+		{"LoginFailures", testLoginFailures},
+		{"DailyStats", testDailyStats},
 		{"UpdateRollsBackOnError", testUpdateRollsBack},
 		{"UpdateReadsOwnWrites", testUpdateReadsOwnWrites},
 		{"UpdateConcurrentIsolation", testUpdateConcurrentIsolation},
@@ -214,13 +228,17 @@ func keys[T any](list []T, key func(T) string) []string {
 	return out
 }
 
-func workspaceKey(w store.Workspace) string       { return w.ID }
-func signingKeyKey(k store.SigningKey) string     { return k.WorkspaceID + "/" + k.ID }
-func sessionKey(s store.Session) string           { return s.ID }
-func conversationKey(c store.Conversation) string { return c.ID }
-func messageKey(m store.Message) string           { return fmt.Sprintf("%d:%s", m.Seq, m.Body) }
-func eventKey(e store.Event) string               { return fmt.Sprintf("%d:%s", e.Seq, e.Type) }
-func agentKey(a store.Agent) string               { return a.ID }
+func workspaceKey(w store.Workspace) string         { return w.ID }
+func signingKeyKey(k store.SigningKey) string       { return k.WorkspaceID + "/" + k.ID }
+func sessionKey(s store.Session) string             { return s.ID }
+func conversationKey(c store.Conversation) string   { return c.ID }
+func messageKey(m store.Message) string             { return fmt.Sprintf("%d:%s", m.Seq, m.Body) }
+func eventKey(e store.Event) string                 { return fmt.Sprintf("%d:%s", e.Seq, e.Type) }
+func agentKey(a store.Agent) string                 { return a.ID }
+func summaryKey(c store.ConversationSummary) string { return c.ID }
+func inboxKey(in store.Inbox) string                { return in.ID }
+func ruleKey(r store.RoutingRule) string            { return r.ID }
+func failureKey(f store.LoginFailure) string        { return fmt.Sprintf("%d:%s", f.Seq, f.Code) }
 
 // Workspaces
 
@@ -2061,6 +2079,920 @@ func testAgentSessions(t *testing.T, s store.Store) {
 	} else {
 		checkEqual(t, "fresh session", got, fresh)
 	}
+}
+
+func testAgentSessionAndAgent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorkspace(t, s, "ws")
+	ada := newAgent(t, s, w.ID, "ag-ada", "ada@acme.example", at(0))
+	bob := newAgent(t, s, w.ID, "ag-bob", "bob@acme.example", at(time.Minute))
+	// A disabled agent's session is still found, as is an expired one: refusing them is the caller's job.
+	bob.Available, bob.DisabledAt, bob.UpdatedAt = false, at(time.Hour), at(time.Hour)
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.UpdateAgent(ctx, &bob) })
+
+	adas := store.AgentSession{TokenHash: []byte{0, 0xff, 0, 0xc3, 0x28}, AgentID: ada.ID, CSRFToken: "csrf-ada",
+		CreatedAt: at(123456 * time.Microsecond), ExpiresAt: at(12 * time.Hour)}
+	bobs := store.AgentSession{TokenHash: tokenHash("bob's browser"), AgentID: bob.ID, CSRFToken: "csrf-bob",
+		CreatedAt: at(-13 * time.Hour), ExpiresAt: at(-time.Hour)}
+	for _, x := range []store.AgentSession{adas, bobs} {
+		mustUpdate(t, s, func(tx store.Tx) error { return tx.CreateAgentSession(ctx, &x) })
+	}
+	for _, want := range []struct {
+		session store.AgentSession
+		agent   store.Agent
+	}{{adas, ada}, {bobs, bob}} {
+		x, a, err := s.AgentSessionAndAgent(ctx, want.session.TokenHash)
+		if err != nil {
+			t.Fatalf("AgentSessionAndAgent(%s): %v", want.session.CSRFToken, err)
+		}
+		checkEqual(t, "AgentSessionAndAgent("+want.session.CSRFToken+") session", x, want.session)
+		checkEqual(t, "AgentSessionAndAgent("+want.session.CSRFToken+") agent", a, want.agent)
+	}
+	_, _, err := s.AgentSessionAndAgent(ctx, tokenHash("never issued"))
+	wantErr(t, "AgentSessionAndAgent(unknown)", err, store.ErrNotFound)
+	newSession(t, s, w.ID, "sess-widget", "")
+	_, _, err = s.AgentSessionAndAgent(ctx, tokenHash("token of sess-widget"))
+	wantErr(t, "AgentSessionAndAgent(a widget session's hash)", err, store.ErrNotFound)
+
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.RevokeAgentSession(ctx, adas.TokenHash, at(time.Hour)) })
+	_, _, err = s.AgentSessionAndAgent(ctx, adas.TokenHash)
+	wantErr(t, "AgentSessionAndAgent(revoked)", err, store.ErrNotFound)
+	if x, a, err := s.AgentSessionAndAgent(ctx, bobs.TokenHash); err != nil || x.CSRFToken != bobs.CSRFToken || a.ID != bob.ID {
+		t.Errorf("revoking ada's session: bob's now reads %q of %q, %v", x.CSRFToken, a.ID, err)
+	}
+
+	// A transaction reads the session it created.
+	fresh := store.AgentSession{TokenHash: tokenHash("fresh"), AgentID: ada.ID, CSRFToken: "csrf-fresh", CreatedAt: at(2 * time.Hour), ExpiresAt: at(14 * time.Hour)}
+	mustUpdate(t, s, func(tx store.Tx) error {
+		if err := tx.CreateAgentSession(ctx, &fresh); err != nil {
+			return err
+		}
+		if x, a, err := tx.AgentSessionAndAgent(ctx, fresh.TokenHash); err != nil || x.CSRFToken != fresh.CSRFToken || a.ID != ada.ID {
+			return fmt.Errorf("AgentSessionAndAgent in the tx = %q of %q, %v", x.CSRFToken, a.ID, err)
+		}
+		return nil
+	})
+}
+
+// Inboxes
+
+func newInbox(t *testing.T, s store.Store, workspaceID, id, name string, created time.Time, members ...string) store.Inbox {
+	t.Helper()
+	in := store.Inbox{ID: id, WorkspaceID: workspaceID, Name: name, Members: members, CreatedAt: created}
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.CreateInbox(t.Context(), &in) })
+	return in
+}
+
+// sortMembers puts an inbox's members in order: the store keeps them in none.
+func sortMembers(in store.Inbox) store.Inbox {
+	in.Members = slices.Sorted(slices.Values(in.Members))
+	return in
+}
+
+func sortAllMembers(list []store.Inbox) []store.Inbox {
+	out := make([]store.Inbox, len(list))
+	for i, in := range list {
+		out[i] = sortMembers(in)
+	}
+	return out
+}
+
+func testConversationInbox(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorkspace(t, s, "ws")
+	sess := newSession(t, s, w.ID, "sess", "")
+	sales := newInbox(t, s, w.ID, "in-sales", "Sales", at(0))
+	vip := newInbox(t, s, w.ID, "in-vip", "VIP", at(0))
+	get := func(id string) store.Conversation {
+		t.Helper()
+		c, err := s.Conversation(ctx, id)
+		if err != nil {
+			t.Fatalf("Conversation(%s): %v", id, err)
+		}
+		return c
+	}
+
+	routed := store.Conversation{ID: "conv-routed", WorkspaceID: w.ID, SessionID: sess.ID, Status: store.StatusOpen,
+		InboxID: sales.ID, CreatedAt: at(0), UpdatedAt: at(0)}
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.CreateConversation(ctx, &routed) })
+	checkEqual(t, "conversation created in an inbox", get(routed.ID), routed)
+
+	plain := newConversation(t, s, w.ID, "conv-plain", sess.ID, "", at(time.Minute))
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.SetConversationInbox(ctx, plain.ID, vip.ID, at(2*time.Minute)) })
+	plain.InboxID, plain.UpdatedAt = vip.ID, at(2*time.Minute)
+	checkEqual(t, "conversation after SetConversationInbox", get(plain.ID), plain)
+	checkEqual(t, "conversation beside it", get(routed.ID), routed)
+
+	// The open conversation a visitor appends to carries its inbox too.
+	var appended store.Conversation
+	mustUpdate(t, s, func(tx store.Tx) error {
+		m := store.Message{Sender: store.SenderCustomer, SessionID: sess.ID, Body: "hi", CreatedAt: at(3 * time.Minute)}
+		var err error
+		appended, err = tx.AppendToOpenConversation(ctx, store.Owner{SessionID: sess.ID}, &m)
+		return err
+	})
+	if appended.ID != plain.ID || appended.InboxID != vip.ID {
+		t.Errorf("AppendToOpenConversation returned %s in inbox %q; want %s in %s", appended.ID, appended.InboxID, plain.ID, vip.ID)
+	}
+	plain.LastMessage = at(3 * time.Minute)
+
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.SetConversationInbox(ctx, plain.ID, "", at(4*time.Minute)) })
+	plain.InboxID, plain.UpdatedAt = "", at(4*time.Minute)
+	checkEqual(t, "conversation taken out of its inbox", get(plain.ID), plain)
+
+	// UpdateConversation stores InboxID as well.
+	moved := routed
+	moved.InboxID, moved.AssigneeID, moved.UpdatedAt = vip.ID, "agent-1", at(5*time.Minute)
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.UpdateConversation(ctx, &moved) })
+	checkEqual(t, "conversation moved by UpdateConversation", get(routed.ID), moved)
+
+	err := tryUpdate(t, s, func(tx store.Tx) error { return tx.SetConversationInbox(ctx, "conv-missing", vip.ID, at(time.Hour)) })
+	wantErr(t, "SetConversationInbox(missing conversation)", err, store.ErrNotFound)
+}
+
+func testConversationsOfCustomer(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorkspace(t, s, "ws")
+	ada := newCustomer(t, s, w.ID, "cust-ada", "user-1", "")
+	bob := newCustomer(t, s, w.ID, "cust-bob", "user-2", "")
+	anon := newSession(t, s, w.ID, "sess-anon", "")
+	adaSess := newSession(t, s, w.ID, "sess-ada", ada.ID)
+	bobSess := newSession(t, s, w.ID, "sess-bob", bob.ID)
+
+	first := newConversation(t, s, w.ID, "conv-z-first", adaSess.ID, ada.ID, at(0))
+	latest := newConversation(t, s, w.ID, "conv-a-latest", adaSess.ID, ada.ID, at(2*time.Minute))
+	// Started anonymously and adopted: the customer's too.
+	adopted := newConversation(t, s, w.ID, "conv-adopted", anon.ID, "", at(time.Minute))
+	mustUpdate(t, s, func(tx store.Tx) error {
+		_, err := tx.AdoptConversations(ctx, anon.ID, ada.ID, at(3*time.Minute))
+		return err
+	})
+	adopted.CustomerID, adopted.UpdatedAt = ada.ID, at(3*time.Minute)
+	closed := latest
+	closed.Status, closed.ClosedAt, closed.UpdatedAt = store.StatusClosed, at(4*time.Minute), at(4*time.Minute)
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.UpdateConversation(ctx, &closed) })
+	bobs := newConversation(t, s, w.ID, "conv-bob", bobSess.ID, bob.ID, at(5*time.Minute))
+	newConversation(t, s, w.ID, "conv-anon", anon.ID, "", at(6*time.Minute))
+
+	list := func(customerID string) []store.Conversation {
+		t.Helper()
+		cs, err := s.ConversationsOfCustomer(ctx, customerID)
+		if err != nil {
+			t.Fatalf("ConversationsOfCustomer(%s): %v", customerID, err)
+		}
+		return cs
+	}
+	checkList(t, "ConversationsOfCustomer(ada) (newest first, closed included)", list(ada.ID), []store.Conversation{closed, adopted, first}, conversationKey)
+	checkList(t, "ConversationsOfCustomer(bob)", list(bob.ID), []store.Conversation{bobs}, conversationKey)
+	checkList(t, "ConversationsOfCustomer(unknown)", list("cust-missing"), nil, conversationKey)
+}
+
+// Inbox lists
+
+func testListConversations(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w, other := newWorkspace(t, s, "ws"), newWorkspace(t, s, "ws-other")
+	ada := newAgent(t, s, w.ID, "ag-ada", "ada@acme.example", at(0))
+	bob := newAgent(t, s, w.ID, "ag-bob", "bob@acme.example", at(0))
+	sales := newInbox(t, s, w.ID, "in-sales", "Sales", at(0), ada.ID)
+	support := newInbox(t, s, w.ID, "in-support", "Support", at(0), ada.ID, bob.ID)
+	grace := newCustomer(t, s, w.ID, "cust-grace", "user-1", "grace@navy.example")
+	anon := newSession(t, s, w.ID, "sess-anon", "")
+	verified := newSession(t, s, w.ID, "sess-grace", grace.ID)
+	otherSess := newSession(t, s, other.ID, "sess-other", "")
+
+	create := func(c store.Conversation) store.ConversationSummary {
+		t.Helper()
+		if c.Status == "" {
+			c.Status = store.StatusOpen
+		}
+		c.UpdatedAt = c.CreatedAt
+		mustUpdate(t, s, func(tx store.Tx) error { return tx.CreateConversation(ctx, &c) })
+		return store.ConversationSummary{Conversation: c}
+	}
+	// say appends a message and records it as the summary's newest.
+	say := func(sum *store.ConversationSummary, m store.Message) store.Message {
+		t.Helper()
+		m.ConversationID = sum.ID
+		m = appendMessage(t, s, m)
+		sum.LastMessage, sum.LastSeq, sum.LastSender, sum.LastBody = m.CreatedAt, m.Seq, m.Sender, m.Body
+		return m
+	}
+
+	quiet := create(store.Conversation{ID: "conv-quiet", WorkspaceID: w.ID, SessionID: anon.ID, CreatedAt: at(0)})
+	graces := create(store.Conversation{ID: "conv-grace", WorkspaceID: w.ID, SessionID: verified.ID, CustomerID: grace.ID,
+		ClaimedName: "G.", AssigneeID: ada.ID, InboxID: sales.ID, CreatedAt: at(time.Minute)})
+	graces.CustomerName, graces.CustomerEmail = grace.Name, grace.Email
+	firstOfGrace := say(&graces, store.Message{Sender: store.SenderCustomer, SessionID: verified.ID, Body: "Hello", Trusted: true, CreatedAt: at(2 * time.Minute)})
+	say(&graces, store.Message{Sender: store.SenderAgent, AgentID: ada.ID, Body: "Hi Grace, how can I help?", CreatedAt: at(10 * time.Minute)})
+	claimed := create(store.Conversation{ID: "conv-claimed", WorkspaceID: w.ID, SessionID: anon.ID, ClaimedName: "Linus",
+		ClaimedEmail: "linus@kernel.example", InboxID: support.ID, CreatedAt: at(3 * time.Minute)})
+	say(&claimed, store.Message{Sender: store.SenderCustomer, SessionID: anon.ID, Body: "My build fails", CreatedAt: at(5 * time.Minute)})
+	closed := create(store.Conversation{ID: "conv-closed", WorkspaceID: w.ID, SessionID: anon.ID, Status: store.StatusClosed,
+		AssigneeID: bob.ID, ClosedAt: at(6 * time.Minute), CreatedAt: at(4 * time.Minute)})
+	recent := create(store.Conversation{ID: "conv-recent", WorkspaceID: w.ID, SessionID: anon.ID, AssigneeID: bob.ID,
+		InboxID: support.ID, CreatedAt: at(9 * time.Minute)})
+	// Equal activity: the id breaks the tie.
+	tieB := create(store.Conversation{ID: "conv-tie-b", WorkspaceID: w.ID, SessionID: anon.ID, CreatedAt: at(7 * time.Minute)})
+	tieA := create(store.Conversation{ID: "conv-tie-a", WorkspaceID: w.ID, SessionID: anon.ID, CreatedAt: at(6 * time.Minute)})
+	say(&tieA, store.Message{Sender: store.SenderSystem, Body: "Conversation started", CreatedAt: at(7 * time.Minute)})
+	// Another workspace's conversation, the newest of all and matching every filter but the workspace.
+	theirs := create(store.Conversation{ID: "conv-theirs", WorkspaceID: other.ID, SessionID: otherSess.ID, AssigneeID: ada.ID,
+		InboxID: sales.ID, ClaimedName: "Linus", CreatedAt: at(20 * time.Minute)})
+	say(&theirs, store.Message{Sender: store.SenderCustomer, SessionID: otherSess.ID, Body: "theirs", CreatedAt: at(21 * time.Minute)})
+
+	list := func(f store.ConversationFilter, reader string) []store.ConversationSummary {
+		t.Helper()
+		got, err := s.ListConversations(ctx, f, reader)
+		if err != nil {
+			t.Fatalf("ListConversations(%+v, %q): %v", f, reader, err)
+		}
+		return got
+	}
+	type S = []store.ConversationSummary
+	all := S{graces, recent, tieA, tieB, claimed, closed, quiet}
+	for _, tc := range []struct {
+		name string
+		f    store.ConversationFilter
+		want S
+	}{
+		{"any", store.ConversationFilter{}, all},
+		{"open", store.ConversationFilter{Status: store.StatusOpen}, S{graces, recent, tieA, tieB, claimed, quiet}},
+		{"closed", store.ConversationFilter{Status: store.StatusClosed}, S{closed}},
+		{"ada's", store.ConversationFilter{AssigneeID: ada.ID}, S{graces}},
+		{"bob's", store.ConversationFilter{AssigneeID: bob.ID}, S{recent, closed}},
+		{"bob's open", store.ConversationFilter{AssigneeID: bob.ID, Status: store.StatusOpen}, S{recent}},
+		{"unassigned", store.ConversationFilter{Unassigned: true}, S{tieA, tieB, claimed, quiet}},
+		{"unassigned open in support", store.ConversationFilter{Unassigned: true, Status: store.StatusOpen, InboxID: support.ID}, S{claimed}},
+		{"in sales", store.ConversationFilter{InboxID: sales.ID}, S{graces}},
+		{"in support", store.ConversationFilter{InboxID: support.ID}, S{recent, claimed}},
+		{"in a missing inbox", store.ConversationFilter{InboxID: "in-missing"}, nil},
+		{"of a missing assignee", store.ConversationFilter{AssigneeID: "ag-missing"}, nil},
+		{"limit 2", store.ConversationFilter{Limit: 2}, S{graces, recent}},
+		{"limit 1, closed", store.ConversationFilter{Limit: 1, Status: store.StatusClosed}, S{closed}},
+	} {
+		tc.f.WorkspaceID = w.ID
+		checkList(t, "ListConversations("+tc.name+")", list(tc.f, ""), tc.want, summaryKey)
+	}
+	checkList(t, "ListConversations(other workspace)", list(store.ConversationFilter{WorkspaceID: other.ID}, ""), S{theirs}, summaryKey)
+	checkList(t, "ListConversations(missing workspace)", list(store.ConversationFilter{WorkspaceID: "ws-missing"}, ""), nil, summaryKey)
+
+	// Read marks are the reader's own.
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.MarkRead(ctx, ada.ID, graces.ID, firstOfGrace.Seq) })
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.MarkRead(ctx, bob.ID, claimed.ID, claimed.LastSeq) })
+	adaView := slices.Clone(all)
+	adaView[0].ReadSeq = firstOfGrace.Seq
+	checkList(t, "ListConversations(read by ada)", list(store.ConversationFilter{WorkspaceID: w.ID}, ada.ID), adaView, summaryKey)
+	bobView := slices.Clone(all)
+	bobView[4].ReadSeq = claimed.LastSeq
+	checkList(t, "ListConversations(read by bob)", list(store.ConversationFilter{WorkspaceID: w.ID}, bob.ID), bobView, summaryKey)
+	checkList(t, "ListConversations(no reader)", list(store.ConversationFilter{WorkspaceID: w.ID}, ""), all, summaryKey)
+
+	// A new message moves a conversation to the top.
+	say(&quiet, store.Message{Sender: store.SenderCustomer, SessionID: anon.ID, Body: "anyone there?", CreatedAt: at(11 * time.Minute)})
+	checkList(t, "ListConversations(after a message)", list(store.ConversationFilter{WorkspaceID: w.ID, Limit: 2}, ""), S{quiet, graces}, summaryKey)
+
+	// A long body is cut for the preview, on a character boundary.
+	long := strings.Repeat("é🙂x", 200)
+	say(&quiet, store.Message{Sender: store.SenderCustomer, SessionID: anon.ID, Body: long, CreatedAt: at(12 * time.Minute)})
+	got := list(store.ConversationFilter{WorkspaceID: w.ID, Limit: 1}, "")
+	if len(got) != 1 || got[0].ID != quiet.ID {
+		t.Fatalf("ListConversations(limit 1) after a long message = %v; want [%s]", keys(got, summaryKey), quiet.ID)
+	}
+	preview := got[0].LastBody
+	if n := utf8.RuneCountInString(preview); !utf8.ValidString(preview) || !strings.HasPrefix(long, preview) || n == 0 || n > 140 {
+		t.Errorf("LastBody of a %d-character message = %q (%d characters); want a valid prefix of at most 140",
+			utf8.RuneCountInString(long), preview, n)
+	}
+	if got[0].LastSeq != quiet.LastSeq || got[0].LastSender != store.SenderCustomer {
+		t.Errorf("summary after a long message: LastSeq %d, LastSender %q; want %d, customer", got[0].LastSeq, got[0].LastSender, quiet.LastSeq)
+	}
+
+	// Many conversations: the default limit and the cap keep the list short, and newest come first.
+	for i := range 250 {
+		create(store.Conversation{ID: fmt.Sprintf("conv-bulk-%03d", i), WorkspaceID: w.ID, SessionID: anon.ID,
+			CreatedAt: at(time.Hour + time.Duration(i)*time.Second)})
+	}
+	if got := list(store.ConversationFilter{WorkspaceID: w.ID}, ""); len(got) == 0 || len(got) >= 250 || got[0].ID != "conv-bulk-249" {
+		t.Errorf("ListConversations without a limit over 257 conversations = %d, starting with %v; want a default page, newest first",
+			len(got), keys(got[:min(1, len(got))], summaryKey))
+	}
+	if got := list(store.ConversationFilter{WorkspaceID: w.ID, Limit: 1000}, ""); len(got) == 0 || len(got) >= 257 {
+		t.Errorf("ListConversations(limit 1000) over 257 conversations = %d; want the implementation's cap", len(got))
+	}
+	if got := list(store.ConversationFilter{WorkspaceID: w.ID, Limit: 3}, ""); len(got) != 3 || got[2].ID != "conv-bulk-247" {
+		t.Errorf("ListConversations(limit 3) = %v; want the 3 newest", keys(got, summaryKey))
+	}
+}
+
+func testListConversationsSearch(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w, other := newWorkspace(t, s, "ws"), newWorkspace(t, s, "ws-other")
+	ada := newCustomer(t, s, w.ID, "cust-ada", "user-1", "ada@example.com")
+	ada.Name = "Ada Lovelace"
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.UpdateCustomer(ctx, &ada) })
+	otherAda := newCustomer(t, s, other.ID, "cust-other-ada", "user-1", "ada@example.com")
+	otherAda.Name = "Ada Lovelace"
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.UpdateCustomer(ctx, &otherAda) })
+	anon := newSession(t, s, w.ID, "sess-anon", "")
+	adaSess := newSession(t, s, w.ID, "sess-ada", ada.ID)
+	otherAnon := newSession(t, s, other.ID, "sess-other-anon", "")
+	otherAdaSess := newSession(t, s, other.ID, "sess-other-ada", otherAda.ID)
+
+	n := 0
+	create := func(c store.Conversation) string {
+		t.Helper()
+		n++
+		c.Status, c.CreatedAt, c.UpdatedAt = store.StatusOpen, at(time.Duration(n)*time.Minute), at(time.Duration(n)*time.Minute)
+		mustUpdate(t, s, func(tx store.Tx) error { return tx.CreateConversation(ctx, &c) })
+		return c.ID
+	}
+	customer := create(store.Conversation{ID: "conv-customer", WorkspaceID: w.ID, SessionID: adaSess.ID, CustomerID: ada.ID})
+	sale := create(store.Conversation{ID: "conv-sale", WorkspaceID: w.ID, SessionID: anon.ID, ClaimedName: "50% off_sale",
+		ClaimedEmail: "linus@kernel.example"})
+	// Bait for unescaped wildcards: "%" and "_" would match these too.
+	bait := create(store.Conversation{ID: "conv-bait", WorkspaceID: w.ID, SessionID: anon.ID, ClaimedName: "50 percent offXsale",
+		ClaimedEmail: "bait@example.org"})
+	path := create(store.Conversation{ID: "conv-path", WorkspaceID: w.ID, SessionID: anon.ID, ClaimedName: `C:\Users\Zoë Ünal`})
+	appendMessage(t, s, store.Message{ConversationID: bait, Sender: store.SenderCustomer, SessionID: anon.ID,
+		Body: "Lovelace 50% off_sale", CreatedAt: at(time.Hour)}) // bodies are not searched
+	create(store.Conversation{ID: "conv-anon", WorkspaceID: w.ID, SessionID: anon.ID})
+	// The other workspace holds lookalikes of everything.
+	create(store.Conversation{ID: "conv-other-customer", WorkspaceID: other.ID, SessionID: otherAdaSess.ID, CustomerID: otherAda.ID})
+	create(store.Conversation{ID: "conv-other-sale", WorkspaceID: other.ID, SessionID: otherAnon.ID, ClaimedName: "50% off_sale",
+		ClaimedEmail: "linus@kernel.example"})
+
+	search := func(q string, f store.ConversationFilter) []string {
+		t.Helper()
+		f.WorkspaceID, f.Search = w.ID, q
+		got, err := s.ListConversations(ctx, f, "")
+		if err != nil {
+			t.Fatalf("ListConversations(search %q): %v", q, err)
+		}
+		return keys(got, summaryKey)
+	}
+	for _, tc := range []struct {
+		q    string
+		want []string
+	}{
+		{"Lovelace", []string{customer}},        // the customer's name
+		{"lOVELACE", []string{customer}},        // in any case
+		{"ADA@EXAMPLE.COM", []string{customer}}, // the customer's email
+		{"off_sale", []string{sale}},            // a claimed name
+		{"KERNEL.example", []string{sale}},      // a claimed email
+		{"%", []string{sale}},
+		{"_", []string{sale}},
+		{"0%", []string{sale}},
+		{"f_s", []string{sale}},
+		{"%%", nil},
+		{`\`, []string{path}},
+		{`\U`, []string{path}},
+		{`\%`, nil},
+		{"zoë", []string{path}},
+		{"example", []string{bait, sale, customer}},
+		{"50", []string{bait, sale}},
+		{"nobody", nil},
+	} {
+		if got := search(tc.q, store.ConversationFilter{}); !slices.Equal(got, tc.want) {
+			t.Errorf("ListConversations(search %q) = %v; want %v", tc.q, got, tc.want)
+		}
+	}
+	if got := search("sale", store.ConversationFilter{Status: store.StatusClosed}); len(got) != 0 {
+		t.Errorf("ListConversations(search, closed) = %v; want none", got)
+	}
+	if got := search("sale", store.ConversationFilter{Limit: 1}); !slices.Equal(got, []string{bait}) {
+		t.Errorf("ListConversations(search, limit 1) = %v; want [%s]", got, bait)
+	}
+}
+
+func testOpenAssignedCounts(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w, other := newWorkspace(t, s, "ws"), newWorkspace(t, s, "ws-other")
+	ada := newAgent(t, s, w.ID, "ag-ada", "ada@acme.example", at(0))
+	bob := newAgent(t, s, w.ID, "ag-bob", "bob@acme.example", at(0))
+	newAgent(t, s, w.ID, "ag-cy", "cy@acme.example", at(0)) // assigned nothing
+	sess, otherSess := newSession(t, s, w.ID, "sess", ""), newSession(t, s, other.ID, "sess-other", "")
+
+	counts := func(ws string) map[string]int {
+		t.Helper()
+		got, err := s.OpenAssignedCounts(ctx, ws)
+		if err != nil {
+			t.Fatalf("OpenAssignedCounts(%s): %v", ws, err)
+		}
+		return got
+	}
+	if got := counts(w.ID); len(got) != 0 {
+		t.Errorf("OpenAssignedCounts with no conversations = %v; want none", got)
+	}
+	for i, c := range []struct {
+		ws, sess, assignee, status string
+	}{
+		{w.ID, sess.ID, ada.ID, store.StatusOpen},
+		{w.ID, sess.ID, ada.ID, store.StatusOpen},
+		{w.ID, sess.ID, ada.ID, store.StatusClosed},
+		{w.ID, sess.ID, bob.ID, store.StatusOpen},
+		{w.ID, sess.ID, "", store.StatusOpen},
+		{other.ID, otherSess.ID, ada.ID, store.StatusOpen},
+	} {
+		conv := store.Conversation{ID: fmt.Sprintf("conv-%d", i), WorkspaceID: c.ws, SessionID: c.sess, Status: c.status,
+			AssigneeID: c.assignee, CreatedAt: at(0), UpdatedAt: at(0)}
+		mustUpdate(t, s, func(tx store.Tx) error { return tx.CreateConversation(ctx, &conv) })
+	}
+	if got, want := counts(w.ID), map[string]int{ada.ID: 2, bob.ID: 1}; !maps.Equal(got, want) {
+		t.Errorf("OpenAssignedCounts(ws) = %v; want %v", got, want)
+	}
+	if got, want := counts(other.ID), map[string]int{ada.ID: 1}; !maps.Equal(got, want) {
+		t.Errorf("OpenAssignedCounts(ws-other) = %v; want %v", got, want)
+	}
+
+	// Closing and reassigning move the counts, and a transaction counts its own writes.
+	mustUpdate(t, s, func(tx store.Tx) error {
+		c, err := tx.Conversation(ctx, "conv-0")
+		if err != nil {
+			return err
+		}
+		c.AssigneeID, c.UpdatedAt = bob.ID, at(time.Minute)
+		if err := tx.UpdateConversation(ctx, &c); err != nil {
+			return err
+		}
+		if got, err := tx.OpenAssignedCounts(ctx, w.ID); err != nil || got[ada.ID] != 1 || got[bob.ID] != 2 {
+			return fmt.Errorf("OpenAssignedCounts in the tx = %v, %v; want ada 1, bob 2", got, err)
+		}
+		return nil
+	})
+	mustUpdate(t, s, func(tx store.Tx) error {
+		c, err := tx.Conversation(ctx, "conv-1")
+		if err != nil {
+			return err
+		}
+		c.Status, c.ClosedAt, c.UpdatedAt = store.StatusClosed, at(2*time.Minute), at(2*time.Minute)
+		return tx.UpdateConversation(ctx, &c)
+	})
+	if got, want := counts(w.ID), map[string]int{bob.ID: 2}; !maps.Equal(got, want) {
+		t.Errorf("OpenAssignedCounts(ws) after reassigning and closing = %v; want %v", got, want)
+	}
+}
+
+func testReadMarks(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorkspace(t, s, "ws")
+	ada := newAgent(t, s, w.ID, "ag-ada", "ada@acme.example", at(0))
+	bob := newAgent(t, s, w.ID, "ag-bob", "bob@acme.example", at(0))
+	sess := newSession(t, s, w.ID, "sess", "")
+	one := newConversation(t, s, w.ID, "conv-1", sess.ID, "", at(0))
+	two := newConversation(t, s, w.ID, "conv-2", sess.ID, "", at(0))
+
+	mark := func(agentID, convID string) int64 {
+		t.Helper()
+		seq, err := s.ReadMark(ctx, agentID, convID)
+		if err != nil {
+			t.Fatalf("ReadMark(%s, %s): %v", agentID, convID, err)
+		}
+		return seq
+	}
+	markRead := func(agentID, convID string, seq int64) {
+		t.Helper()
+		mustUpdate(t, s, func(tx store.Tx) error { return tx.MarkRead(ctx, agentID, convID, seq) })
+	}
+	if seq := mark(ada.ID, one.ID); seq != 0 {
+		t.Errorf("ReadMark before any = %d; want 0", seq)
+	}
+	if seq := mark("ag-missing", "conv-missing"); seq != 0 {
+		t.Errorf("ReadMark(unknown agent and conversation) = %d; want 0", seq)
+	}
+	for _, step := range []struct {
+		seq, want int64
+	}{{5, 5}, {3, 5}, {5, 5}, {9, 9}, {0, 9}, {8, 9}} {
+		markRead(ada.ID, one.ID, step.seq)
+		if seq := mark(ada.ID, one.ID); seq != step.want {
+			t.Errorf("ReadMark after MarkRead(%d) = %d; want %d (marks never go down)", step.seq, seq, step.want)
+		}
+	}
+	if seq := mark(bob.ID, one.ID); seq != 0 {
+		t.Errorf("ReadMark of another agent = %d; want 0", seq)
+	}
+	if seq := mark(ada.ID, two.ID); seq != 0 {
+		t.Errorf("ReadMark of another conversation = %d; want 0", seq)
+	}
+	markRead(bob.ID, one.ID, 2)
+	if a, b := mark(ada.ID, one.ID), mark(bob.ID, one.ID); a != 9 || b != 2 {
+		t.Errorf("ReadMarks of two agents = %d, %d; want 9, 2", a, b)
+	}
+
+	mustUpdate(t, s, func(tx store.Tx) error {
+		if err := tx.MarkRead(ctx, ada.ID, two.ID, 4); err != nil {
+			return err
+		}
+		if seq, err := tx.ReadMark(ctx, ada.ID, two.ID); err != nil || seq != 4 {
+			return fmt.Errorf("ReadMark in the tx = %d, %v; want 4", seq, err)
+		}
+		return nil
+	})
+}
+
+func testInboxes(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w, other := newWorkspace(t, s, "ws"), newWorkspace(t, s, "ws-other")
+	ada := newAgent(t, s, w.ID, "ag-ada", "ada@acme.example", at(0))
+	bob := newAgent(t, s, w.ID, "ag-bob", "bob@acme.example", at(0))
+	cy := newAgent(t, s, w.ID, "ag-cy", "cy@acme.example", at(0))
+	list := func(ws string) []store.Inbox {
+		t.Helper()
+		got, err := s.Inboxes(ctx, ws)
+		if err != nil {
+			t.Fatalf("Inboxes(%s): %v", ws, err)
+		}
+		return sortAllMembers(got)
+	}
+	get := func(id string) store.Inbox {
+		t.Helper()
+		got, err := s.Inbox(ctx, id)
+		if err != nil {
+			t.Fatalf("Inbox(%s): %v", id, err)
+		}
+		return sortMembers(got)
+	}
+	if got := list(w.ID); len(got) != 0 {
+		t.Fatalf("Inboxes of a new workspace = %v; want none", keys(got, inboxKey))
+	}
+
+	// Insertion order, id order and creation order all differ.
+	sales := newInbox(t, s, w.ID, "in-sales", "Sales", at(time.Hour), bob.ID, ada.ID)
+	support := newInbox(t, s, w.ID, "in-a-support", "Support — Ünïcode", at(123456*time.Microsecond))
+	vip := newInbox(t, s, w.ID, "in-z-vip", "VIP", at(time.Minute), cy.ID)
+	elsewhere := newInbox(t, s, other.ID, "in-other-sales", "Sales", at(0)) // a name is unique per workspace only
+	for _, want := range []store.Inbox{sales, support, vip, elsewhere} {
+		checkEqual(t, "Inbox("+want.ID+")", get(want.ID), sortMembers(want))
+	}
+	checkList(t, "Inboxes(ws) (oldest first)", list(w.ID), sortAllMembers([]store.Inbox{support, vip, sales}), inboxKey)
+	checkList(t, "Inboxes(ws-other)", list(other.ID), []store.Inbox{elsewhere}, inboxKey)
+	_, err := s.Inbox(ctx, "in-missing")
+	wantErr(t, "Inbox(missing)", err, store.ErrNotFound)
+
+	for _, dup := range []store.Inbox{
+		{ID: "in-dup-name", WorkspaceID: w.ID, Name: "Sales", Members: []string{cy.ID}},
+		{ID: sales.ID, WorkspaceID: w.ID, Name: "Fresh"},
+	} {
+		dup.CreatedAt = at(2 * time.Hour)
+		err := tryUpdate(t, s, func(tx store.Tx) error { return tx.CreateInbox(ctx, &dup) })
+		wantErr(t, fmt.Sprintf("CreateInbox(%s, %q)", dup.ID, dup.Name), err, store.ErrConflict)
+	}
+	_, err = s.Inbox(ctx, "in-dup-name")
+	wantErr(t, "Inbox(rejected duplicate)", err, store.ErrNotFound)
+	checkEqual(t, "inbox after rejected duplicates", get(sales.ID), sortMembers(sales))
+
+	// UpdateInbox replaces the name and the whole member list, and stores nothing else.
+	renamed := sales
+	renamed.Name, renamed.Members = "Sales EU", []string{cy.ID}
+	stale := renamed
+	stale.CreatedAt = at(99 * time.Hour)
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.UpdateInbox(ctx, &stale) })
+	checkEqual(t, "renamed inbox", get(sales.ID), renamed)
+	emptied := vip
+	emptied.Members = nil
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.UpdateInbox(ctx, &emptied) })
+	checkEqual(t, "inbox without members", get(vip.ID), emptied)
+	checkList(t, "Inboxes(ws) after updates", list(w.ID), sortAllMembers([]store.Inbox{support, emptied, renamed}), inboxKey)
+
+	clash := emptied
+	clash.Name, clash.Members = renamed.Name, []string{ada.ID}
+	err = tryUpdate(t, s, func(tx store.Tx) error { return tx.UpdateInbox(ctx, &clash) })
+	wantErr(t, "UpdateInbox(to a taken name)", err, store.ErrConflict)
+	checkEqual(t, "inbox after a rejected rename", get(vip.ID), emptied)
+
+	// The old name is free again.
+	again := newInbox(t, s, w.ID, "in-sales-again", "Sales", at(3*time.Hour), ada.ID)
+	checkEqual(t, "inbox reusing a freed name", get(again.ID), again)
+
+	ghost := store.Inbox{ID: "in-missing", WorkspaceID: w.ID, Name: "Ghost", CreatedAt: at(0)}
+	err = tryUpdate(t, s, func(tx store.Tx) error { return tx.UpdateInbox(ctx, &ghost) })
+	wantErr(t, "UpdateInbox(missing)", err, store.ErrNotFound)
+
+	// A transaction reads the inbox it created; a rolled-back one leaves none and frees its name.
+	errRollback := errors.New("roll back")
+	fresh := store.Inbox{ID: "in-fresh", WorkspaceID: w.ID, Name: "Fresh", Members: []string{ada.ID, bob.ID}, CreatedAt: at(4 * time.Hour)}
+	err = s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.CreateInbox(ctx, &fresh); err != nil {
+			return err
+		}
+		if got, err := tx.Inbox(ctx, fresh.ID); err != nil || len(got.Members) != 2 {
+			return fmt.Errorf("Inbox in the tx = %+v, %v", got, err)
+		}
+		return errRollback
+	})
+	if err != errRollback {
+		t.Fatalf("Update creating an inbox, then rolling back: %v", err)
+	}
+	_, err = s.Inbox(ctx, fresh.ID)
+	wantErr(t, "Inbox(rolled back)", err, store.ErrNotFound)
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.CreateInbox(ctx, &fresh) })
+	checkEqual(t, "inbox created after a rollback", get(fresh.ID), fresh)
+}
+
+func testDeleteInbox(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w, other := newWorkspace(t, s, "ws"), newWorkspace(t, s, "ws-other")
+	ada := newAgent(t, s, w.ID, "ag-ada", "ada@acme.example", at(0))
+	sales := newInbox(t, s, w.ID, "in-sales", "Sales", at(0), ada.ID)
+	support := newInbox(t, s, w.ID, "in-support", "Support", at(time.Second), ada.ID)
+	elsewhere := newInbox(t, s, other.ID, "in-other", "Sales", at(0))
+	sess, otherSess := newSession(t, s, w.ID, "sess", ""), newSession(t, s, other.ID, "sess-other", "")
+
+	conv := func(ws, sessID, id, inbox, status string) store.Conversation {
+		t.Helper()
+		c := store.Conversation{ID: id, WorkspaceID: ws, SessionID: sessID, Status: status, InboxID: inbox, CreatedAt: at(0), UpdatedAt: at(0)}
+		mustUpdate(t, s, func(tx store.Tx) error { return tx.CreateConversation(ctx, &c) })
+		return c
+	}
+	inSales := conv(w.ID, sess.ID, "conv-sales", sales.ID, store.StatusOpen)
+	closedInSales := conv(w.ID, sess.ID, "conv-sales-closed", sales.ID, store.StatusClosed)
+	inSupport := conv(w.ID, sess.ID, "conv-support", support.ID, store.StatusOpen)
+	nowhere := conv(w.ID, sess.ID, "conv-nowhere", "", store.StatusOpen)
+	theirs := conv(other.ID, otherSess.ID, "conv-other", elsewhere.ID, store.StatusOpen)
+	rules := []store.RoutingRule{
+		{ID: "rr-1", WorkspaceID: w.ID, Level: store.LevelVerified, InboxID: sales.ID, CreatedAt: at(0)},
+		{ID: "rr-2", WorkspaceID: w.ID, InboxID: support.ID, CreatedAt: at(0)},
+		{ID: "rr-3", WorkspaceID: w.ID, EmailDomain: "acme.example", InboxID: sales.ID, CreatedAt: at(0)},
+	}
+	theirRules := []store.RoutingRule{{ID: "rr-other", WorkspaceID: other.ID, InboxID: elsewhere.ID, CreatedAt: at(0)}}
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.ReplaceRoutingRules(ctx, w.ID, rules) })
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.ReplaceRoutingRules(ctx, other.ID, theirRules) })
+
+	// Only the named workspace's inbox can be deleted.
+	err := tryUpdate(t, s, func(tx store.Tx) error { return tx.DeleteInbox(ctx, w.ID, elsewhere.ID) })
+	wantErr(t, "DeleteInbox(another workspace's inbox)", err, store.ErrNotFound)
+	if _, err := s.Inbox(ctx, elsewhere.ID); err != nil {
+		t.Errorf("Inbox(%s) after a refused deletion: %v", elsewhere.ID, err)
+	}
+
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.DeleteInbox(ctx, w.ID, sales.ID) })
+	_, err = s.Inbox(ctx, sales.ID)
+	wantErr(t, "Inbox(deleted)", err, store.ErrNotFound)
+	if got, err := s.Inboxes(ctx, w.ID); err != nil || !slices.Equal(keys(got, inboxKey), []string{support.ID}) {
+		t.Errorf("Inboxes after deleting one = %v, %v; want [%s]", keys(got, inboxKey), err, support.ID)
+	}
+	// Its conversations stay, in no inbox; the others keep theirs.
+	inSales.InboxID, closedInSales.InboxID = "", ""
+	for _, want := range []store.Conversation{inSales, closedInSales, inSupport, nowhere, theirs} {
+		got, err := s.Conversation(ctx, want.ID)
+		if err != nil {
+			t.Fatalf("Conversation(%s): %v", want.ID, err)
+		}
+		checkEqual(t, "conversation after deleting an inbox", got, want)
+	}
+	if got, err := s.ListConversations(ctx, store.ConversationFilter{WorkspaceID: w.ID, InboxID: sales.ID}, ""); err != nil || len(got) != 0 {
+		t.Errorf("ListConversations(deleted inbox) = %v, %v; want none", keys(got, summaryKey), err)
+	}
+	// Its rules go; the others stay in order.
+	if got, err := s.RoutingRules(ctx, w.ID); err != nil || !slices.Equal(keys(got, ruleKey), []string{"rr-2"}) {
+		t.Errorf("RoutingRules after deleting an inbox = %v, %v; want [rr-2]", keys(got, ruleKey), err)
+	}
+	if got, err := s.RoutingRules(ctx, other.ID); err != nil || !slices.Equal(keys(got, ruleKey), []string{"rr-other"}) {
+		t.Errorf("RoutingRules(other workspace) = %v, %v; want [rr-other]", keys(got, ruleKey), err)
+	}
+
+	err = tryUpdate(t, s, func(tx store.Tx) error { return tx.DeleteInbox(ctx, w.ID, sales.ID) })
+	wantErr(t, "DeleteInbox(already deleted)", err, store.ErrNotFound)
+	err = tryUpdate(t, s, func(tx store.Tx) error { return tx.DeleteInbox(ctx, "ws-missing", support.ID) })
+	wantErr(t, "DeleteInbox(missing workspace)", err, store.ErrNotFound)
+
+	// Its members went with it: an inbox created again under its id starts empty.
+	mustUpdate(t, s, func(tx store.Tx) error {
+		return tx.CreateInbox(ctx, &store.Inbox{ID: sales.ID, WorkspaceID: w.ID, Name: "Sales", CreatedAt: at(time.Hour)})
+	})
+	if got, err := s.Inbox(ctx, sales.ID); err != nil || len(got.Members) != 0 {
+		t.Errorf("Inbox re-created under a deleted one's id = %+v, %v; want no members", got, err)
+	}
+}
+
+func testRoutingRules(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w, other := newWorkspace(t, s, "ws"), newWorkspace(t, s, "ws-other")
+	sales := newInbox(t, s, w.ID, "in-sales", "Sales", at(0))
+	support := newInbox(t, s, w.ID, "in-support", "Support", at(0))
+	elsewhere := newInbox(t, s, other.ID, "in-other", "Other", at(0))
+	list := func(ws string) []store.RoutingRule {
+		t.Helper()
+		got, err := s.RoutingRules(ctx, ws)
+		if err != nil {
+			t.Fatalf("RoutingRules(%s): %v", ws, err)
+		}
+		return got
+	}
+	replace := func(ws string, rules []store.RoutingRule) error {
+		t.Helper()
+		return tryUpdate(t, s, func(tx store.Tx) error { return tx.ReplaceRoutingRules(ctx, ws, rules) })
+	}
+	// positioned is what the store keeps of a list: each rule's Position is its index.
+	positioned := func(rules []store.RoutingRule) []store.RoutingRule {
+		out := slices.Clone(rules)
+		for i := range out {
+			out[i].Position = i
+		}
+		return out
+	}
+	if got := list(w.ID); len(got) != 0 {
+		t.Fatalf("RoutingRules of a new workspace = %v; want none", keys(got, ruleKey))
+	}
+
+	// Ids and Positions (which the store ignores) run against the list order.
+	first := []store.RoutingRule{
+		{ID: "rr-z", WorkspaceID: w.ID, Position: 7, Level: store.LevelVerified, EmailDomain: "acme.example", InboxID: sales.ID, CreatedAt: at(123456 * time.Microsecond)},
+		{ID: "rr-m", WorkspaceID: w.ID, Position: 3, Level: store.LevelIdentified, InboxID: support.ID, CreatedAt: at(time.Second)},
+		{ID: "rr-a", WorkspaceID: w.ID, Position: 0, Level: store.LevelAnonymous, EmailDomain: "example.org", InboxID: sales.ID, CreatedAt: at(0)},
+		{ID: "rr-any", WorkspaceID: w.ID, Position: 1, InboxID: support.ID, CreatedAt: at(time.Minute)},
+	}
+	if err := replace(w.ID, first); err != nil {
+		t.Fatalf("ReplaceRoutingRules: %v", err)
+	}
+	checkList(t, "RoutingRules (in list order)", list(w.ID), positioned(first), ruleKey)
+
+	theirs := []store.RoutingRule{{ID: "rr-other", WorkspaceID: other.ID, InboxID: elsewhere.ID, CreatedAt: at(0)}}
+	if err := replace(other.ID, theirs); err != nil {
+		t.Fatalf("ReplaceRoutingRules(other workspace): %v", err)
+	}
+	checkList(t, "RoutingRules(ws) after another workspace's replacement", list(w.ID), positioned(first), ruleKey)
+
+	// A replacement drops what it does not list and may keep an id it does.
+	second := []store.RoutingRule{
+		{ID: "rr-new", WorkspaceID: w.ID, Level: store.LevelVerified, InboxID: support.ID, CreatedAt: at(time.Hour)},
+		first[2],
+	}
+	if err := replace(w.ID, second); err != nil {
+		t.Fatalf("ReplaceRoutingRules (second list): %v", err)
+	}
+	checkList(t, "RoutingRules after a replacement", list(w.ID), positioned(second), ruleKey)
+
+	// A rule leading to another workspace's inbox, or to none, is refused and changes nothing.
+	for _, inbox := range []string{elsewhere.ID, "in-missing"} {
+		bad := []store.RoutingRule{
+			{ID: "rr-fine", WorkspaceID: w.ID, InboxID: sales.ID, CreatedAt: at(2 * time.Hour)},
+			{ID: "rr-bad", WorkspaceID: w.ID, InboxID: inbox, CreatedAt: at(2 * time.Hour)},
+		}
+		wantErr(t, "ReplaceRoutingRules(inbox "+inbox+")", replace(w.ID, bad), store.ErrNotFound)
+		checkList(t, "RoutingRules after a refused replacement", list(w.ID), positioned(second), ruleKey)
+	}
+	checkList(t, "RoutingRules(ws-other)", list(other.ID), positioned(theirs), ruleKey)
+
+	if err := replace(w.ID, nil); err != nil {
+		t.Fatalf("ReplaceRoutingRules(none): %v", err)
+	}
+	if got := list(w.ID); len(got) != 0 {
+		t.Errorf("RoutingRules after replacing with none = %v; want none", keys(got, ruleKey))
+	}
+	checkList(t, "RoutingRules(ws-other) after emptying ws", list(other.ID), positioned(theirs), ruleKey)
+
+	// A transaction reads the rules it wrote.
+	mustUpdate(t, s, func(tx store.Tx) error {
+		if err := tx.ReplaceRoutingRules(ctx, w.ID, first[:1]); err != nil {
+			return err
+		}
+		if got, err := tx.RoutingRules(ctx, w.ID); err != nil || len(got) != 1 || got[0].ID != first[0].ID {
+			return fmt.Errorf("RoutingRules in the tx = %v, %v", keys(got, ruleKey), err)
+		}
+		return nil
+	})
+}
+
+// Identity log
+
+func testLoginFailures(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w, other := newWorkspace(t, s, "ws"), newWorkspace(t, s, "ws-other")
+	add := func(f store.LoginFailure, keep int) store.LoginFailure {
+		t.Helper()
+		mustUpdate(t, s, func(tx store.Tx) error { return tx.AddLoginFailure(ctx, &f, keep) })
+		return f
+	}
+	list := func(ws string, limit int) []store.LoginFailure {
+		t.Helper()
+		got, err := s.LoginFailures(ctx, ws, limit)
+		if err != nil {
+			t.Fatalf("LoginFailures(%s, %d): %v", ws, limit, err)
+		}
+		return got
+	}
+	if got := list(w.ID, 10); len(got) != 0 {
+		t.Fatalf("LoginFailures of a new workspace = %v; want none", keys(got, failureKey))
+	}
+
+	var added []store.LoginFailure
+	for i := range 5 {
+		f := store.LoginFailure{WorkspaceID: w.ID, Code: fmt.Sprintf("code_%d", i), Message: "the token's signature — ünïcode — is invalid",
+			KeyID: "k1", Alg: "HS256", At: at(time.Duration(i)*time.Minute + 123456*time.Microsecond)}
+		if i == 2 {
+			f.KeyID, f.Alg = "", "" // a token whose header could not be read
+		}
+		f = add(f, 3)
+		if f.Seq == 0 || (i > 0 && f.Seq <= added[i-1].Seq) {
+			t.Errorf("AddLoginFailure %d assigned Seq %d; want one above the previous", i, f.Seq)
+		}
+		added = append(added, f)
+	}
+	newest := []store.LoginFailure{added[4], added[3], added[2]}
+	checkList(t, "LoginFailures (the newest 3 kept, newest first)", list(w.ID, 10), newest, failureKey)
+	checkList(t, "LoginFailures(limit 2)", list(w.ID, 2), newest[:2], failureKey)
+
+	// Each workspace keeps its own.
+	theirs := add(store.LoginFailure{WorkspaceID: other.ID, Code: "token_expired", Message: "expired", At: at(time.Hour)}, 3)
+	checkList(t, "LoginFailures(ws-other)", list(other.ID, 10), []store.LoginFailure{theirs}, failureKey)
+	checkList(t, "LoginFailures(ws) after another workspace's", list(w.ID, 10), newest, failureKey)
+	latest := add(store.LoginFailure{WorkspaceID: w.ID, Code: "token_replayed", Message: "replayed", At: at(2 * time.Hour)}, 1)
+	checkList(t, "LoginFailures(ws) kept to 1", list(w.ID, 10), []store.LoginFailure{latest}, failureKey)
+	checkList(t, "LoginFailures(ws-other) after ws was trimmed", list(other.ID, 10), []store.LoginFailure{theirs}, failureKey)
+	if latest.Seq <= theirs.Seq {
+		t.Errorf("Seq %d of the latest failure is not above an earlier one's %d", latest.Seq, theirs.Seq)
+	}
+}
+
+// Report
+
+func testDailyStats(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w, other := newWorkspace(t, s, "ws"), newWorkspace(t, s, "ws-other")
+	ada := newCustomer(t, s, w.ID, "cust-ada", "user-1", "")
+	anon := newSession(t, s, w.ID, "sess-anon", "")
+	verified := newSession(t, s, w.ID, "sess-ada", ada.ID)
+	otherSess := newSession(t, s, other.ID, "sess-other", "")
+	const day = 24 * time.Hour
+	day0 := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	from, to := day0, day0.Add(4*day)
+
+	n := 0
+	conv := func(ws, sessID, customerID, name, email string, created time.Time) string {
+		t.Helper()
+		n++
+		c := store.Conversation{ID: fmt.Sprintf("conv-%02d", n), WorkspaceID: ws, SessionID: sessID, CustomerID: customerID,
+			Status: store.StatusOpen, ClaimedName: name, ClaimedEmail: email, CreatedAt: created, UpdatedAt: created}
+		mustUpdate(t, s, func(tx store.Tx) error { return tx.CreateConversation(ctx, &c) })
+		return c.ID
+	}
+	msg := func(convID, sender string, trusted bool, created time.Time) {
+		t.Helper()
+		m := store.Message{ConversationID: convID, Sender: sender, Body: "x", Trusted: trusted, CreatedAt: created}
+		switch sender {
+		case store.SenderCustomer:
+			m.SessionID = anon.ID
+		case store.SenderAgent:
+			m.AgentID = "ag-1"
+		}
+		appendMessage(t, s, m)
+	}
+
+	before := conv(w.ID, anon.ID, "", "", "", day0.Add(-time.Microsecond)) // the day before: not counted
+	msg(before, store.SenderCustomer, false, day0.Add(-time.Microsecond))  // nor this
+	msg(before, store.SenderCustomer, false, day0.Add(10*time.Minute))     // but this is, on day 0
+	a1 := conv(w.ID, anon.ID, "", "", "", day0)                            // day 0, from its first instant
+	conv(w.ID, anon.ID, "", "Ada?", "", day0.Add(day-time.Microsecond))    // identified, day 0 to its last instant
+	msg(a1, store.SenderCustomer, true, day0.Add(day-time.Microsecond))
+	msg(a1, store.SenderAgent, false, day0.Add(time.Hour))
+	msg(a1, store.SenderSystem, false, day0.Add(time.Hour))
+	conv(w.ID, anon.ID, "", "", "ada@example.com", day0.Add(day)) // identified by email alone, day 1
+	v1 := conv(w.ID, verified.ID, ada.ID, "Ada", "ada@example.com", day0.Add(day+2*time.Hour))
+	msg(v1, store.SenderCustomer, true, day0.Add(day+3*time.Hour))
+	msg(v1, store.SenderCustomer, false, day0.Add(day+4*time.Hour))
+	// Day 2 has nothing. Day 3: an anonymous conversation, and one adopted since, which now counts as verified.
+	a2 := conv(w.ID, anon.ID, "", "", "", day0.Add(3*day))
+	msg(a2, store.SenderCustomer, false, to) // the first instant past the range
+	adoptee := newSession(t, s, w.ID, "sess-adoptee", "")
+	conv(w.ID, adoptee.ID, "", "", "", day0.Add(3*day+time.Hour))
+	mustUpdate(t, s, func(tx store.Tx) error {
+		_, err := tx.AdoptConversations(ctx, adoptee.ID, ada.ID, day0.Add(3*day+2*time.Hour))
+		return err
+	})
+	conv(w.ID, anon.ID, "", "", "", to) // past the range
+	theirs := conv(other.ID, otherSess.ID, "", "", "", day0.Add(time.Hour))
+	appendMessage(t, s, store.Message{ConversationID: theirs, Sender: store.SenderCustomer, SessionID: otherSess.ID, Body: "x",
+		Trusted: true, CreatedAt: day0.Add(2 * time.Hour)})
+
+	stats := func(ws string, from, to time.Time) []store.DayStats {
+		t.Helper()
+		got, err := s.DailyStats(ctx, ws, from, to)
+		if err != nil {
+			t.Fatalf("DailyStats(%s, %v, %v): %v", ws, from, to, err)
+		}
+		return got
+	}
+	dayKey := func(d store.DayStats) string { return d.Day.UTC().Format(time.DateOnly) }
+	want := []store.DayStats{
+		{Day: day0, Anonymous: 1, Identified: 1, CustomerMessages: 2, TrustedCustomerMessages: 1},
+		{Day: day0.Add(day), Identified: 1, Verified: 1, CustomerMessages: 2, TrustedCustomerMessages: 1},
+		{Day: day0.Add(2 * day)},
+		{Day: day0.Add(3 * day), Anonymous: 1, Verified: 1},
+	}
+	checkList(t, "DailyStats", stats(w.ID, from, to), want, dayKey)
+	checkList(t, "DailyStats(one day)", stats(w.ID, day0.Add(day), day0.Add(2*day)), want[1:2], dayKey)
+	checkList(t, "DailyStats(an empty day)", stats(w.ID, day0.Add(2*day), day0.Add(3*day)), want[2:3], dayKey)
+	if got := stats(w.ID, from, from); len(got) != 0 {
+		t.Errorf("DailyStats(empty range) = %v; want none", keys(got, dayKey))
+	}
+	checkList(t, "DailyStats(ws-other)", stats(other.ID, from, to), []store.DayStats{
+		{Day: day0, Anonymous: 1, CustomerMessages: 1, TrustedCustomerMessages: 1},
+		{Day: day0.Add(day)}, {Day: day0.Add(2 * day)}, {Day: day0.Add(3 * day)},
+	}, dayKey)
+	checkList(t, "DailyStats(missing workspace)", stats("ws-missing", from, from.Add(2*day)), []store.DayStats{
+		{Day: day0}, {Day: day0.Add(day)},
+	}, dayKey)
 }
 
 // Closing
