@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/internal/chat"
+	"github.com/parleyhq/parley/internal/console"
 	"github.com/parleyhq/parley/internal/demo"
 	"github.com/parleyhq/parley/internal/httpapi"
 	"github.com/parleyhq/parley/internal/realtime"
@@ -72,12 +73,16 @@ func runServe(ctx context.Context, e env, args []string) error {
 			return err
 		}
 	}
-	limits := httpapi.DefaultLimits()
+	limits, consoleLimits := httpapi.DefaultLimits(), console.DefaultLimits()
 	if o.noRateLimits {
-		limits = httpapi.Limits{}
+		limits, consoleLimits = httpapi.Limits{}, console.Limits{}
+	}
+	con, err := console.New(console.Config{Chat: svc, Events: hub, Logger: log, Limits: consoleLimits, TrustedProxies: proxies})
+	if err != nil {
+		return err
 	}
 	api := httpapi.New(httpapi.Config{
-		Chat: svc, Events: hub, Logger: log, Limits: limits, TrustedProxies: proxies, Widget: assets, Site: site,
+		Chat: svc, Events: hub, Logger: log, Limits: limits, TrustedProxies: proxies, Widget: assets, Site: site, Console: con,
 		Ready: func(ctx context.Context) error { _, err := st.Workspaces(ctx); return err },
 	})
 	srv := &http.Server{
@@ -90,7 +95,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "url", base)
+	log.Info("listening", "addr", ln.Addr().String(), "url", base, "console", base+"/console/")
 
 	go purgeReplayRecords(ctx, st, log)
 

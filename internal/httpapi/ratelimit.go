@@ -1,108 +1,23 @@
 package httpapi
 
 import (
-	"net"
 	"net/http"
 	"net/netip"
-	"strings"
-	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
-	"github.com/parleyhq/parley/internal/problem"
+	"github.com/parleyhq/parley/internal/ratelimit"
 )
 
-// Rate is a sustained rate with a burst allowance.
-type Rate struct {
-	Every time.Duration // one token per Every; zero disables the limit
-	Burst int
-}
+// Rate is a sustained rate with a burst allowance (see package ratelimit).
+type Rate = ratelimit.Rate
 
-// limiter keeps one token bucket per key (an IP address, a session) and forgets idle ones, so memory is
-// bounded by recent traffic rather than by everyone who ever connected.
-type limiter struct {
-	rate Rate
-	now  func() time.Time
+// limiter is the handlers' view of a ratelimit.Limiter.
+type limiter struct{ l *ratelimit.Limiter }
 
-	mu        sync.Mutex
-	buckets   map[string]*bucket
-	lastSweep time.Time
-}
-
-type bucket struct {
-	lim  *rate.Limiter
-	seen time.Time
-}
-
-// idleAfter is how long an untouched bucket is kept; by then it has refilled completely anyway.
-const idleAfter = 10 * time.Minute
-
-func newLimiter(r Rate, now func() time.Time) *limiter {
-	return &limiter{rate: r, now: now, buckets: make(map[string]*bucket)}
-}
+func newLimiter(r Rate, now func() time.Time) *limiter { return &limiter{ratelimit.New(r, now)} }
 
 // allow takes a token for key or returns a 429 problem saying when to retry.
-func (l *limiter) allow(key string) error {
-	if l == nil || l.rate.Every <= 0 {
-		return nil
-	}
-	now := l.now()
-	l.mu.Lock()
-	if now.Sub(l.lastSweep) > time.Minute {
-		for k, b := range l.buckets {
-			if now.Sub(b.seen) > idleAfter {
-				delete(l.buckets, k)
-			}
-		}
-		l.lastSweep = now
-	}
-	b := l.buckets[key]
-	if b == nil {
-		b = &bucket{lim: rate.NewLimiter(rate.Every(l.rate.Every), max(1, l.rate.Burst))}
-		l.buckets[key] = b
-	}
-	b.seen = now
-	res := b.lim.ReserveN(now, 1)
-	l.mu.Unlock()
-	if delay := res.DelayFrom(now); delay > 0 {
-		res.CancelAt(now)
-		return problem.RateLimited(delay)
-	}
-	return nil
-}
+func (l *limiter) allow(key string) error { return l.l.Allow(key) }
 
-// clientIP returns the address a request came from. X-Forwarded-For is believed only when the direct
-// peer is a trusted proxy, and then the rightmost address that is not itself a trusted proxy wins: the
-// leftmost entries are whatever the client chose to send.
-func clientIP(r *http.Request, trusted []netip.Prefix) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil || !isTrusted(peer, trusted) {
-		return host
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		addr, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
-		}
-		if !isTrusted(addr, trusted) {
-			return addr.String()
-		}
-	}
-	return host
-}
-
-func isTrusted(addr netip.Addr, trusted []netip.Prefix) bool {
-	addr = addr.Unmap()
-	for _, p := range trusted {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
-}
+// clientIP returns the address a request came from, believing X-Forwarded-For only from trusted proxies.
+func clientIP(r *http.Request, trusted []netip.Prefix) string { return ratelimit.ClientIP(r, trusted) }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/internal/chat"
+	"github.com/parleyhq/parley/internal/console"
 	"github.com/parleyhq/parley/internal/realtime"
 	"github.com/parleyhq/parley/internal/widget"
 )
@@ -52,6 +53,8 @@ type Config struct {
 	Widget *widget.Assets
 	// Site is served at / (the demo business website); nil serves a short notice.
 	Site http.Handler
+	// Console is the agent console, served under /console/; nil leaves it out.
+	Console *console.Console
 }
 
 // API is the HTTP handler for every Parley route.
@@ -63,6 +66,7 @@ type API struct {
 	ready   func(context.Context) error
 	widget  *widget.Assets
 	site    http.Handler
+	console *console.Console
 	mux     *http.ServeMux
 	handler http.Handler
 
@@ -94,6 +98,7 @@ func New(cfg Config) *API {
 		ready:        cfg.Ready,
 		widget:       cfg.Widget,
 		site:         cfg.Site,
+		console:      cfg.Console,
 		mux:          http.NewServeMux(),
 		sessionLimit: newLimiter(cfg.Limits.SessionsPerIP, now),
 		loginLimit:   newLimiter(cfg.Limits.LoginsPerIP, now),
@@ -124,6 +129,51 @@ func (a *API) routes() {
 	m.HandleFunc("GET /readyz", a.readyz)
 	m.Handle("/v1/", widget(a.notFound))
 
+	if c := a.console; c != nil {
+		m.HandleFunc("GET /console/static/{name}", c.Static)
+		m.Handle("GET /console/login", c.Public(c.LoginPage))
+		m.Handle("POST /console/login", c.Public(c.Login))
+		m.Handle("POST /console/logout", c.Agent(c.Logout))
+		m.Handle("POST /console/availability", c.Agent(c.SetAvailability))
+		m.Handle("GET /console/ws", c.Fragment(c.Socket))
+
+		m.Handle("GET /console/{$}", c.Agent(c.InboxPage))
+		m.Handle("GET /console/inbox/list", c.Fragment(c.InboxList))
+		m.Handle("GET /console/conversations/{id}", c.Agent(c.ConversationPage))
+		m.Handle("GET /console/conversations/{id}/live", c.Fragment(c.ConversationLive))
+		m.Handle("POST /console/conversations/{id}/reply", c.Agent(c.Reply))
+		m.Handle("POST /console/conversations/{id}/close", c.Agent(c.CloseConversation))
+		m.Handle("POST /console/conversations/{id}/reopen", c.Agent(c.ReopenConversation))
+		m.Handle("POST /console/conversations/{id}/assign", c.Agent(c.Assign))
+		m.Handle("POST /console/conversations/{id}/request-login", c.Agent(c.RequestLogin))
+		m.Handle("POST /console/conversations/{id}/read", c.Fragment(c.MarkRead))
+		m.Handle("GET /console/customers/{id}", c.Agent(c.CustomerPage))
+		m.Handle("GET /console/report", c.Agent(c.ReportPage))
+
+		m.Handle("GET /console/settings", c.Admin(c.SettingsPage))
+		m.Handle("POST /console/settings", c.Admin(c.SaveSettings))
+		m.Handle("GET /console/settings/keys", c.Admin(c.KeysPage))
+		m.Handle("POST /console/settings/keys", c.Admin(c.CreateKey))
+		m.Handle("POST /console/settings/keys/{kid}/rotate", c.Admin(c.RotateKey))
+		m.Handle("POST /console/settings/keys/{kid}/revoke", c.Admin(c.RevokeKey))
+		m.Handle("GET /console/settings/agents", c.Admin(c.AgentsPage))
+		m.Handle("POST /console/settings/agents", c.Admin(c.CreateAgent))
+		m.Handle("POST /console/settings/agents/{id}/role", c.Admin(c.SetAgentRole))
+		m.Handle("POST /console/settings/agents/{id}/disable", c.Admin(c.DisableAgent))
+		m.Handle("POST /console/settings/agents/{id}/enable", c.Admin(c.EnableAgent))
+		m.Handle("GET /console/settings/routing", c.Admin(c.RoutingPage))
+		m.Handle("POST /console/settings/inboxes", c.Admin(c.CreateInbox))
+		m.Handle("POST /console/settings/inboxes/{id}", c.Admin(c.UpdateInbox))
+		m.Handle("POST /console/settings/inboxes/{id}/delete", c.Admin(c.DeleteInbox))
+		m.Handle("POST /console/settings/routing/rules", c.Admin(c.AddRule))
+		m.Handle("POST /console/settings/routing/rules/{id}/move", c.Admin(c.MoveRule))
+		m.Handle("POST /console/settings/routing/rules/{id}/remove", c.Admin(c.RemoveRule))
+		m.Handle("GET /console/identity", c.Admin(c.IdentityPage))
+		m.Handle("POST /console/identity/check", c.Admin(c.CheckToken))
+
+		m.Handle("/console/", c.Public(c.NotFound))
+	}
+
 	if a.widget != nil {
 		m.HandleFunc("GET /widget.js", a.widget.ServeLoader)
 		m.HandleFunc("GET /widget/{name}", a.widget.ServeFile)
@@ -138,15 +188,23 @@ func (a *API) routes() {
 // ServeHTTP implements http.Handler.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
 
-// Shutdown closes every WebSocket (clients reconnect elsewhere and resume) and waits for their handlers
-// to finish, or for ctx to end.
+// Shutdown closes every WebSocket, the widget's and the console's (clients reconnect elsewhere and
+// resume), and waits for their handlers to finish, or for ctx to end.
 func (a *API) Shutdown(ctx context.Context) error {
 	a.closeSocket()
+	consoleDone := make(chan error, 1)
+	go func() {
+		if a.console == nil {
+			consoleDone <- nil
+			return
+		}
+		consoleDone <- a.console.Shutdown(ctx)
+	}()
 	done := make(chan struct{})
 	go func() { a.sockets.Wait(); close(done) }()
 	select {
 	case <-done:
-		return nil
+		return <-consoleDone
 	case <-ctx.Done():
 		return ctx.Err()
 	}

@@ -359,6 +359,12 @@
       h('span', { class: 'sr-only', text: sender === 'customer' ? 'You: ' : sender === 'agent' ? 'Agent: ' : '' }),
       h('p', { class: 'text', text: body }),
       h('span', { class: 'meta' }));
+    // An agent's "please sign in" arrives as a system message carrying the workspace's login link: make
+    // that link a real one (the URL comes from the config, not from the message text).
+    const login = sender === 'system' && state.config ? safeURL(state.config.login_url) : '';
+    if (login && body.includes(state.config.login_url)) {
+      el.insertBefore(h('a', { class: 'button', href: login, target: '_top', text: 'Sign in' }), el.lastChild);
+    }
     return el;
   }
 

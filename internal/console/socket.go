@@ -1,0 +1,152 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/parleyhq/parley/internal/chat"
+	"github.com/parleyhq/parley/internal/realtime"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// The console's WebSocket only says that something changed and where ({"type":"message",
+// "conversation_id":"cv_…"}); the page then fetches the HTML it needs through the same checks as any
+// other request. No customer text travels on the socket.
+
+const (
+	closeSessionEnded websocket.StatusCode = 4401
+	writeTimeout                           = 10 * time.Second
+	pingInterval                           = 30 * time.Second
+	// recheckInterval is how often a socket makes sure its sign-in is still valid (signed out elsewhere,
+	// expired, agent disabled).
+	recheckInterval = time.Minute
+	socketBuffer    = 256
+	maxClientFrame  = 1 << 10
+)
+
+// Socket serves GET /console/ws. Fragment has authenticated the cookie; the Origin must be the
+// console's own, since a WebSocket is not bound by the same-origin policy.
+func (c *Console) Socket(w http.ResponseWriter, r *http.Request) {
+	s := signedIn(r)
+	if origin := r.Header.Get("Origin"); origin == "" || !strings.EqualFold(origin, c.ownOrigin(r)) {
+		c.fail(w, r, errOriginRefused)
+		return
+	}
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true}) // the Origin is checked above
+	if err != nil {
+		return // Accept has written the HTTP error
+	}
+	c.sockets.Add(1)
+	defer c.sockets.Done()
+	defer conn.CloseNow()
+	conn.SetReadLimit(maxClientFrame)
+
+	// As in the widget's socket: ctx ends the work (shutdown, client gone), while frames are read and
+	// written under connCtx, which shutdown does not cancel, so the 1001 close frame still goes out.
+	ctx, cancel := context.WithCancel(c.socketCtx)
+	defer cancel()
+	connCtx, closeConn := context.WithCancel(context.WithoutCancel(ctx))
+	defer closeConn()
+	if ctx.Err() != nil {
+		conn.Close(websocket.StatusGoingAway, "server shutting down; reconnect")
+		return
+	}
+	sub := c.events.Subscribe(socketBuffer, chat.WorkspaceTopic(s.agent.WorkspaceID))
+	defer sub.Close()
+	if err := writeFrame(connCtx, conn, map[string]string{"type": "ready"}); err != nil {
+		return
+	}
+
+	// The reader runs on its own so control frames (ping, close) are processed; the page sends nothing
+	// else.
+	go func() {
+		defer cancel()
+		for {
+			if _, _, err := conn.Read(connCtx); err != nil {
+				return
+			}
+		}
+	}()
+
+	ping := time.NewTicker(pingInterval)
+	defer ping.Stop()
+	recheck := time.NewTicker(recheckInterval)
+	defer recheck.Stop()
+	stillSignedIn := func() bool {
+		_, _, err := c.chat.AgentSession(ctx, s.token)
+		return err == nil
+	}
+	for {
+		select {
+		case ev := <-sub.Events():
+			frame, self := consoleFrame(ev, s.agent.ID)
+			if self && !stillSignedIn() {
+				conn.Close(closeSessionEnded, "session_invalid")
+				return
+			}
+			if frame != nil {
+				if err := writeFrame(connCtx, conn, frame); err != nil {
+					return
+				}
+			}
+		case <-sub.Done():
+			if errors.Is(sub.Err(), realtime.ErrOverflow) {
+				conn.Close(websocket.StatusTryAgainLater, "too slow; reconnect")
+			} else {
+				conn.Close(websocket.StatusGoingAway, "server shutting down; reconnect")
+			}
+			return
+		case <-recheck.C:
+			if !stillSignedIn() {
+				conn.Close(closeSessionEnded, "session_invalid")
+				return
+			}
+		case <-ping.C:
+			pctx, pcancel := context.WithTimeout(connCtx, writeTimeout)
+			err := conn.Ping(pctx)
+			pcancel()
+			if err != nil {
+				return
+			}
+		case <-ctx.Done():
+			if c.socketCtx.Err() != nil {
+				conn.Close(websocket.StatusGoingAway, "server shutting down; reconnect")
+			}
+			return
+		}
+	}
+}
+
+// consoleFrame is the frame an event becomes; self reports an agent event about the socket's own agent
+// (who may just have been disabled).
+func consoleFrame(ev realtime.Event, me string) (frame map[string]string, self bool) {
+	switch d := ev.Data.(type) {
+	case store.Message:
+		return map[string]string{"type": "message", "conversation_id": d.ConversationID}, false
+	case store.Conversation:
+		return map[string]string{"type": "conversation", "conversation_id": d.ID}, false
+	case store.Event:
+		return map[string]string{"type": "timeline", "conversation_id": d.ConversationID}, false
+	case string:
+		if ev.Type == chat.EventAgent {
+			return map[string]string{"type": "agent", "agent_id": d}, d == me
+		}
+	}
+	return nil, false
+}
+
+func writeFrame(ctx context.Context, c *websocket.Conn, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	return c.Write(wctx, websocket.MessageText, data)
+}
