@@ -452,6 +452,10 @@ func (s *Service) SetConversationStatus(ctx context.Context, agent store.Agent, 
 // RequestLogin asks the visitor to sign in: it posts the workspace's login link as a system message and
 // records a login_requested event. A workspace without a login URL is a 409 no_login_url.
 func (s *Service) RequestLogin(ctx context.Context, agent store.Agent, conversationID string) (store.Message, error) {
+	// Another workspace's conversation is "not found" before anything is said about this one's settings.
+	if _, err := conversationInWorkspace(ctx, s.store, agent.WorkspaceID, conversationID); err != nil {
+		return store.Message{}, err
+	}
 	w, err := s.Workspace(ctx, agent.WorkspaceID)
 	if err != nil {
 		return store.Message{}, err

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -371,4 +372,97 @@ export async function screenshot(page, name) {
   const file = path.join(screenshotDir, name + '.png');
   await page.screenshot({ path: file, animations: 'disabled' });
   return file;
+}
+
+// ------------------------------------------------------------------ the agent console
+
+export const AGENT_PASSWORD = 'correct horse battery staple';
+
+// createAgent runs `parley agent create` with the password on standard input and returns its JSON.
+export function createAgent(dataDir, ws, { email, name, role = 'agent', password = AGENT_PASSWORD }) {
+  return new Promise((resolve, reject) => {
+    const c = spawn(parleyBin(), ['agent', 'create', '--workspace', ws, '--email', email, '--name', name, '--role', role, '--json', '--data', dataDir],
+      { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    c.stdout.setEncoding('utf8').on('data', (d) => { out += d; });
+    c.stderr.setEncoding('utf8').on('data', (d) => { err += d; });
+    c.on('error', reject);
+    c.on('exit', (code) => {
+      if (code !== 0) { reject(new Error(`parley agent create failed (${code}): ${out}${err}`)); return; }
+      resolve({ ...JSON.parse(out), password });
+    });
+    c.stdin.end(password + '\n');
+  });
+}
+
+// consoleSignIn signs an agent in through the console's login form and waits for the inbox.
+export async function consoleSignIn(page, parleyURL, { email, password = AGENT_PASSWORD }) {
+  await page.goto(parleyURL + '/console/login');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((u) => u.pathname === '/console/' || u.pathname === '/console');
+}
+
+// consoleTimeline reads the console's conversation timeline as the agent sees it: each message with
+// its sender, trust mark and the mark's tooltip, and each event with its type.
+export function consoleTimeline(page) {
+  return page.locator('[data-sender], [data-event-type]').evaluateAll((els) => els.map((el) => {
+    const titled = el.querySelector('[title]:not(time)'); // the console's script puts the UTC time in <time title>
+    return {
+      sender: el.dataset.sender || null,
+      event: el.dataset.eventType || null,
+      trust: el.dataset.trust ?? (el.querySelector('[data-trust]')?.dataset.trust ?? null),
+      tooltip: titled ? titled.getAttribute('title') : null,
+      text: el.textContent.replace(/\s+/g, ' ').trim(),
+      visibleText: el.innerText.replace(/\s+/g, ' ').trim(),
+    };
+  }));
+}
+
+// widgetLogin calls Parley.login in the page and returns what it settled with (code/message on failure).
+export function widgetLogin(page, token) {
+  return page.evaluate((t) => window.Parley.login(t).then(
+    (identity) => ({ ok: true, identity }),
+    (e) => ({ ok: false, code: e.code, message: e.message }),
+  ), token);
+}
+
+// trackErrors records a page's script errors in page.errors, as newPage does.
+export function trackErrors(page) {
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push('pageerror: ' + e.message));
+  page.on('console', (m) => {
+    const network = /^(Failed to load resource:|WebSocket connection to .* failed)/.test(m.text());
+    if (m.type() === 'error' && !network) page.errors.push(`console: ${m.text()} (${m.location().url})`);
+  });
+  return page;
+}
+
+// consoleAgent signs an agent in once, in a browser context of its own, and returns a function that
+// opens another tab of that signed-in console (sign-in costs a password hash; tabs are free).
+export async function consoleAgent(browser, parleyURL, agent) {
+  const first = await newPage(browser);
+  await consoleSignIn(first, parleyURL, agent);
+  const context = first.context();
+  let used = false;
+  return {
+    context,
+    async tab() {
+      if (!used) { used = true; return first; }
+      return trackErrors(await context.newPage());
+    },
+  };
+}
+
+// axeViolations runs axe-core on the whole page (a console page: no shadow DOM to pick from) and returns
+// its serious and critical violations, each with the elements it found.
+let axeSource = null;
+export async function axeViolations(page) {
+  axeSource ??= readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  await page.evaluate(axeSource); // evaluate, not a <script>: the console's CSP allows no inline script
+  const results = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target, summary: n.failureSummary })) }));
 }
