@@ -6,7 +6,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 
 import {
   api, axeViolations, bubbles, consoleAgent, consoleSignIn, consoleTimeline, createAgent, embedPage, eventually, launchBrowser, newPage, openChat,
-  screenshot, send, signToken, startParley, startSite, waitForBubble, whenReady, widgetLogin, workspace,
+  screenshot, send, signToken, startParley, startSite, waitForBubble, whenReady, widget, widgetLogin, workspace,
 } from './harness.mjs';
 
 const conversationURL = (parleyURL, id) => `${parleyURL}/console/conversations/${encodeURIComponent(id)}`;
@@ -181,10 +181,12 @@ describe('agent console: conversations', () => {
     await page.getByRole('textbox', { name: /^(Reply|Follow-up) to / }).press('Enter');
     await waitForBubble(cust, (b) => b.sender === 'agent' && b.text.startsWith('Thanks, Ada.'), 'the reply sent with Enter');
     await eventually(async () => assert.ok((await consoleTimeline(page)).some((e) => e.sender === 'agent'), 'the reply in the timeline'));
+    await page.evaluate(() => window.scrollTo(0, 0));
     await screenshot(page, 'console-conversation');
     // The mark is reachable by keyboard, and focusing it shows its tooltip.
     const mark = page.locator('[data-trust="green"] [title]:not(time)').first();
-    await mark.focus();
+    await mark.evaluate((el) => el.focus({ preventScroll: true }));
+    assert.ok(await mark.evaluate((el) => el.tabIndex >= 0), 'the green mark is in the tab order');
     assert.equal(await mark.evaluate((el) => el === document.activeElement), true, 'the green mark takes focus');
     const tip = await mark.evaluate((el) => getComputedStyle(el, '::after').content);
     assert.match(tip, /Verified customer/, 'the focused mark shows its tooltip');
@@ -404,6 +406,8 @@ describe('agent console: conversations', () => {
     const loginURL = site.url + '/login';
     const asked = await waitForBubble(cust, (b) => b.sender === 'system' && b.text.includes(loginURL), 'the sign-in request in the widget');
     assert.equal(asked.conversation, first.conversation);
+    const link = widget(cust).locator(`[data-id="${asked.id}"]`).getByRole('link', { name: 'Sign in' });
+    assert.equal(await link.getAttribute('href'), loginURL, 'the request carries a real sign-in link');
     await eventually(async () => {
       const t = await consoleTimeline(page);
       assert.ok(t.some((e) => e.event === 'login_requested'), 'a login_requested event: ' + JSON.stringify(t.map((e) => e.event || e.sender)));
