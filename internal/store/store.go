@@ -64,15 +64,59 @@ type Settings struct {
 	MaxTokenLifetime    time.Duration `json:"max_token_lifetime,omitempty"` // zero means the default
 }
 
+// Kinds of signing key.
+const (
+	KeyHMAC   = "hmac"   // a secret Parley generated and the business signs with (HS*)
+	KeyPublic = "public" // a public key the admin registered (RS*, PS*, ES*, EdDSA)
+	KeyJWKS   = "jwks"   // a JWKS URL the admin configured; its keys are fetched, not stored
+	KeyServer = "server" // Parley's own key for the login tokens the customers API issues
+)
+
 // SigningKey verifies a workspace's login tokens.
 type SigningKey struct {
 	WorkspaceID string
 	ID          string // the kid
-	Alg         string
-	Secret      []byte // HMAC secret bytes
+	Kind        string // KeyHMAC (the default when empty), KeyPublic, KeyJWKS or KeyServer
+	Alg         string // empty for KeyJWKS: each fetched key names its own
+	// Secret is sealed with the master key (package seal): the HMAC secret, or the server key's private
+	// key. Empty for public keys and JWKS. The store never sees it in the clear.
+	Secret       []byte
+	PublicKey    string // PEM, for KeyPublic and KeyServer
+	JWKSURL      string // for KeyJWKS
+	AllowPrivate bool   // KeyJWKS: the admin allowed a private, loopback or link-local address
+	CreatedAt    time.Time
+	RevokedAt    time.Time // zero while active
+	LastUsedAt   time.Time // zero if never used
+}
+
+// API key scopes.
+const (
+	ScopeCustomersWrite = "customers:write" // create and update customers, issue login tokens
+	ScopeCustomersRead  = "customers:read"  // read customers and their conversations
+	ScopeSessionsRevoke = "sessions:revoke" // end a customer's widget sessions
+)
+
+// APIKey lets a business's back end call the customers API. Only the key's hash is stored.
+type APIKey struct {
+	ID          string
+	WorkspaceID string
+	Name        string
+	Scopes      []string
+	KeyHash     []byte
 	CreatedAt   time.Time
-	RevokedAt   time.Time // zero while active
+	RevokedAt   time.Time // zero while live
 	LastUsedAt  time.Time // zero if never used
+}
+
+// AuditEvent records a change to a workspace's keys or API keys: who, what, when.
+type AuditEvent struct {
+	Seq         int64
+	WorkspaceID string
+	At          time.Time
+	Actor       string // "cli", "agent ag_… (email)", …
+	Action      string // key.created, key.rotated, key.revoked, apikey.created, apikey.revoked, …
+	Target      string // the key id or API key id
+	Detail      string
 }
 
 // Session is one browser's widget session. The bearer token itself is never stored, only its hash;
@@ -314,6 +358,13 @@ type Reader interface {
 	// DailyStats returns the report's figures for each UTC day in [from, to), oldest first, including
 	// days with nothing (all zero).
 	DailyStats(ctx context.Context, workspaceID string, from, to time.Time) ([]DayStats, error)
+
+	// APIKeyByHash returns the API key with that hash, revoked or not: the caller decides.
+	APIKeyByHash(ctx context.Context, hash []byte) (APIKey, error)
+	// APIKeys lists a workspace's API keys, oldest first.
+	APIKeys(ctx context.Context, workspaceID string) ([]APIKey, error)
+	// AuditEvents returns a workspace's most recent audit events, newest first.
+	AuditEvents(ctx context.Context, workspaceID string, limit int) ([]AuditEvent, error)
 }
 
 // Tx is a write transaction. Its reads see its own writes. After a Tx method fails, fn must return
@@ -391,6 +442,20 @@ type Tx interface {
 	// AddLoginFailure stores f and assigns f.Seq, keeping at most keep failures per workspace (the
 	// oldest go).
 	AddLoginFailure(ctx context.Context, f *LoginFailure, keep int) error
+
+	// SetSigningKeySecret replaces a key's stored secret (sealing a secret stored before sealing existed).
+	SetSigningKeySecret(ctx context.Context, workspaceID, id string, secret []byte) error
+
+	// CreateAPIKey stores k; ErrConflict when its id or hash is taken, ErrNotFound when its workspace is
+	// missing.
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	// RevokeAPIKey ends a live API key of the workspace; ErrNotFound when there is none.
+	RevokeAPIKey(ctx context.Context, workspaceID, id string, at time.Time) error
+	// TouchAPIKey records a use; implementations may skip the write when the recorded time is recent.
+	TouchAPIKey(ctx context.Context, id string, at time.Time) error
+
+	// AddAuditEvent stores e and assigns e.Seq.
+	AddAuditEvent(ctx context.Context, e *AuditEvent) error
 }
 
 // Store is a database: reads run concurrently; writes run through Update.

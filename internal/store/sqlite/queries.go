@@ -20,7 +20,7 @@ var _ store.Tx = (*txn)(nil)
 
 const (
 	workspaceColumns = `id, name, settings, created_at, updated_at`
-	keyColumns       = `workspace_id, kid, alg, secret, created_at, revoked_at, last_used_at`
+	keyColumns       = `workspace_id, kid, kind, alg, secret, public_key, jwks_url, allow_private, created_at, revoked_at, last_used_at`
 	sessionColumns   = `id, workspace_id, token_hash, level, customer_id, claimed_name, claimed_email, claimed_phone,
 		key_id, verified_at, created_at, updated_at, revoked_at`
 	customerColumns = `id, workspace_id, external_id, email, name, first_name, phone, created_at, updated_at`
@@ -67,7 +67,7 @@ const (
 	sqlEvents                   = `SELECT seq, conversation_id, type, data, created_at FROM events WHERE conversation_id = ? ORDER BY seq`
 	sqlInsertWorkspace          = `INSERT INTO workspaces (` + workspaceColumns + `) VALUES (?, ?, ?, ?, ?)`
 	sqlUpdateWorkspace          = `UPDATE workspaces SET name = ?, settings = ?, updated_at = ? WHERE id = ?`
-	sqlInsertKey                = `INSERT INTO signing_keys (` + keyColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	sqlInsertKey                = `INSERT INTO signing_keys (` + keyColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlRevokeKey                = `UPDATE signing_keys SET revoked_at = ? WHERE workspace_id = ? AND kid = ? AND revoked_at IS NULL`
 	sqlTouchKey                 = `UPDATE signing_keys SET last_used_at = ? WHERE workspace_id = ? AND kid = ? AND (last_used_at IS NULL OR last_used_at < ?)`
 	sqlInsertSession            = `INSERT INTO sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
@@ -126,6 +126,8 @@ func statements() []string {
 		sqlRoutingRules, sqlDeleteRoutingRules, sqlInsertRoutingRule,
 		sqlLoginFailures, sqlInsertLoginFailure, sqlTrimLoginFailures,
 		sqlDailyConversations, sqlDailyMessages,
+		sqlSetKeySecret, sqlAPIKeyByHash, sqlAPIKeys, sqlInsertAPIKey, sqlRevokeAPIKey, sqlTouchAPIKey,
+		sqlAuditEvents, sqlInsertAuditEvent,
 	}
 }
 
@@ -239,7 +241,7 @@ func (t *txn) UpdateWorkspace(ctx context.Context, w *store.Workspace) error {
 func scanKey(s scanner) (store.SigningKey, error) {
 	var k store.SigningKey
 	var created, revoked, used sql.NullInt64
-	err := s.Scan(&k.WorkspaceID, &k.ID, &k.Alg, &k.Secret, &created, &revoked, &used)
+	err := s.Scan(&k.WorkspaceID, &k.ID, &k.Kind, &k.Alg, &k.Secret, &k.PublicKey, &k.JWKSURL, &k.AllowPrivate, &created, &revoked, &used)
 	k.CreatedAt, k.RevokedAt, k.LastUsedAt = fromMicros(created), fromMicros(revoked), fromMicros(used)
 	return k, err
 }
@@ -249,7 +251,16 @@ func (q queries) SigningKeys(ctx context.Context, workspaceID string) ([]store.S
 }
 
 func (t *txn) CreateSigningKey(ctx context.Context, k *store.SigningKey) error {
-	_, err := t.run.exec(ctx, sqlInsertKey, k.WorkspaceID, k.ID, k.Alg, k.Secret, micros(k.CreatedAt), micros(k.RevokedAt), micros(k.LastUsedAt))
+	kind := k.Kind
+	if kind == "" {
+		kind = store.KeyHMAC
+	}
+	secret := k.Secret
+	if secret == nil {
+		secret = []byte{} // the column is NOT NULL; public keys and JWKS have no secret
+	}
+	_, err := t.run.exec(ctx, sqlInsertKey, k.WorkspaceID, k.ID, kind, k.Alg, secret, k.PublicKey, k.JWKSURL, k.AllowPrivate,
+		micros(k.CreatedAt), micros(k.RevokedAt), micros(k.LastUsedAt))
 	if err != nil {
 		return writeErr(err, "insert signing key")
 	}

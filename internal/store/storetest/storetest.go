@@ -64,6 +64,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RoutingRules", testRoutingRules},
 		{"LoginFailures", testLoginFailures},
 		{"DailyStats", testDailyStats},
+		{"SigningKeyKinds", testSigningKeyKinds},
+		{"APIKeys", testAPIKeys},
+		{"AuditEvents", testAuditEvents},
 		{"UpdateRollsBackOnError", testUpdateRollsBack},
 		{"UpdateReadsOwnWrites", testUpdateReadsOwnWrites},
 		{"UpdateConcurrentIsolation", testUpdateConcurrentIsolation},
@@ -239,6 +242,8 @@ func summaryKey(c store.ConversationSummary) string { return c.ID }
 func inboxKey(in store.Inbox) string                { return in.ID }
 func ruleKey(r store.RoutingRule) string            { return r.ID }
 func failureKey(f store.LoginFailure) string        { return fmt.Sprintf("%d:%s", f.Seq, f.Code) }
+func apiKeyKey(k store.APIKey) string               { return k.ID }
+func auditKey(e store.AuditEvent) string            { return fmt.Sprintf("%d:%s", e.Seq, e.Action) }
 
 // Workspaces
 
@@ -347,13 +352,13 @@ func testSigningKeys(t *testing.T, s store.Store) {
 	for i := range every {
 		every[i] = byte(255 - i)
 	}
-	k1 := store.SigningKey{WorkspaceID: wa.ID, ID: "k1", Alg: "HS256", Secret: every, CreatedAt: at(time.Second)}
-	k2 := store.SigningKey{WorkspaceID: wa.ID, ID: "k0-newer", Alg: "HS512", CreatedAt: at(time.Hour),
+	k1 := store.SigningKey{WorkspaceID: wa.ID, ID: "k1", Kind: store.KeyHMAC, Alg: "HS256", Secret: every, CreatedAt: at(time.Second)}
+	k2 := store.SigningKey{WorkspaceID: wa.ID, ID: "k0-newer", Kind: store.KeyHMAC, Alg: "HS512", CreatedAt: at(time.Hour),
 		Secret: []byte{0, 0, 0, 1, 0xc3, 0x28, 0xff, 0}}
-	k3 := store.SigningKey{WorkspaceID: wa.ID, ID: "k2-oldest", Alg: "HS384", CreatedAt: at(0),
+	k3 := store.SigningKey{WorkspaceID: wa.ID, ID: "k2-oldest", Kind: store.KeyHMAC, Alg: "HS384", CreatedAt: at(0),
 		Secret: bytes.Repeat([]byte{0x5a}, 64)}
 	// The same kid in another workspace is another key.
-	kb := store.SigningKey{WorkspaceID: wb.ID, ID: "k1", Alg: "HS256", Secret: []byte("workspace b's secret"), CreatedAt: at(0)}
+	kb := store.SigningKey{WorkspaceID: wb.ID, ID: "k1", Kind: store.KeyHMAC, Alg: "HS256", Secret: []byte("workspace b's secret"), CreatedAt: at(0)}
 	for _, k := range []store.SigningKey{k2, k1, k3, kb} {
 		mustUpdate(t, s, func(tx store.Tx) error { return tx.CreateSigningKey(ctx, &k) })
 	}
