@@ -13,6 +13,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/chat"
 	"github.com/parleyhq/parley/internal/problem"
+	"github.com/parleyhq/parley/internal/seal"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/store/sqlite"
 )
@@ -106,6 +107,8 @@ func commands() []command {
 		{"workspace", "create or update a workspace: workspace create|update|list", runWorkspace},
 		{"key", "manage token signing keys: key create|list|revoke", runKey},
 		{"agent", "manage support agents: agent create|list", runAgent},
+		{"apikey", "manage customers API keys: apikey create|list|revoke", runAPIKey},
+		{"audit", "show the audit trail of keys and API keys", runAudit},
 	}
 }
 
@@ -119,6 +122,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		printUsage(stdout)
 		return nil
 	}
+	// Changes made from the command line are recorded as such in the audit trail.
+	ctx = chat.WithActor(ctx, "cli")
 	for _, c := range commands() {
 		if c.name == args[0] {
 			return c.run(ctx, e, args[1:])
@@ -220,18 +225,56 @@ func commandError(e env, g *global, err error) error {
 	return err
 }
 
+// masterKey loads the key that seals secrets in the database: PARLEY_MASTER_KEY, else the key file in
+// the data folder, created on first use.
+func (g *global) masterKey(e env, log *slog.Logger) (*seal.Box, error) {
+	key, created, err := seal.Load(e.getenv(seal.EnvVar), g.data)
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	if created {
+		log.Info("created the master key that seals signing secrets; back it up with the database, which is useless without it",
+			"path", filepath.Join(g.data, seal.FileName))
+	}
+	return seal.New(key)
+}
+
+// newService opens the store and the master key and returns a domain service over them, with every
+// secret sealed and the master key checked against the database.
+func (g *global) newService(ctx context.Context, e env, log *slog.Logger, events chat.Publisher) (*chat.Service, store.Store, error) {
+	st, err := g.openStore(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	box, err := g.masterKey(e, log)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	svc := chat.New(chat.Config{Store: st, Events: events, Logger: log, Secrets: box})
+	n, err := svc.SealSecrets(ctx)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	if n > 0 {
+		log.Info("sealed signing secrets stored in the clear by an earlier version", "count", n)
+	}
+	return svc, st, nil
+}
+
 // withService opens the store and runs fn with a domain service over it.
 func withService(ctx context.Context, e env, g *global, fn func(*chat.Service) error) error {
 	log, err := g.logger(e.stderr)
 	if err != nil {
 		return err
 	}
-	st, err := g.openStore(ctx)
+	svc, st, err := g.newService(ctx, e, log, nil)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	return fn(chat.New(chat.Config{Store: st, Logger: log}))
+	return fn(svc)
 }
 
 func splitList(s string) []string {

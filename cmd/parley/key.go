@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/parleyhq/parley/internal/chat"
@@ -28,12 +29,53 @@ func keyCreate(ctx context.Context, e env, args []string) error {
 	var g global
 	fs := newFlags("key create", e, &g)
 	ws := fs.String("workspace", "", "workspace id (required)")
-	alg := fs.String("alg", "HS256", "HS256, HS384 or HS512")
+	alg := fs.String("alg", "", "HS256 (default), HS384 or HS512 for a secret Parley generates; RS256, PS256, ES256, EdDSA … with --public-key")
+	publicKey := fs.String("public-key", "", "register a public key instead: a file holding a PEM public key or a JWK")
+	kid := fs.String("kid", "", "with --public-key: the kid your tokens carry (default: the JWK's kid, or a generated one)")
+	jwksURL := fs.String("jwks-url", "", "use the keys published at this JWKS URL instead")
+	allowPrivate := fs.Bool("allow-private-addresses", false, "with --jwks-url: allow a private, loopback or link-local address (an identity provider on your own network)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *ws == "" {
 		return commandError(e, &g, usagef("--workspace is required"))
+	}
+	if *publicKey != "" && *jwksURL != "" {
+		return commandError(e, &g, usagef("--public-key and --jwks-url are two different kinds of key: give one"))
+	}
+	if *jwksURL == "" && *allowPrivate {
+		return commandError(e, &g, usagef("--allow-private-addresses goes with --jwks-url"))
+	}
+	switch {
+	case *publicKey != "":
+		data, err := readLimited(*publicKey, 64<<10)
+		if err != nil {
+			return commandError(e, &g, err)
+		}
+		return commandError(e, &g, withService(ctx, e, &g, func(svc *chat.Service) error {
+			k, err := svc.RegisterPublicKey(ctx, *ws, *alg, *kid, data)
+			if err != nil {
+				return err
+			}
+			return output(e, &g, map[string]string{"kid": k.ID, "alg": k.Alg, "kind": k.Kind}, func(out io.Writer) {
+				fmt.Fprintf(out, "Registered %s public key %s for workspace %s.\n", k.Alg, k.ID, *ws)
+				fmt.Fprintln(out, "Sign tokens with the matching private key and put this kid in their header.")
+			})
+		}))
+	case *jwksURL != "":
+		return commandError(e, &g, withService(ctx, e, &g, func(svc *chat.Service) error {
+			k, n, err := svc.AddJWKS(ctx, *ws, *jwksURL, *allowPrivate)
+			if err != nil {
+				return err
+			}
+			return output(e, &g, map[string]any{"kid": k.ID, "kind": k.Kind, "jwks_url": k.JWKSURL, "keys": n}, func(out io.Writer) {
+				fmt.Fprintf(out, "Workspace %s now verifies tokens with the keys at %s (%d usable now, id %s).\n", *ws, k.JWKSURL, n, k.ID)
+				fmt.Fprintln(out, "Tokens must name their key with kid. Publish a new key there to rotate; Parley refetches on an unknown kid.")
+			})
+		}))
+	}
+	if *kid != "" {
+		return commandError(e, &g, usagef("--kid goes with --public-key; Parley names the keys it generates"))
 	}
 	return commandError(e, &g, withService(ctx, e, &g, func(svc *chat.Service) error {
 		k, err := svc.CreateKey(ctx, *ws, *alg)
@@ -50,9 +92,28 @@ func keyCreate(ctx context.Context, e env, args []string) error {
 	}))
 }
 
+// readLimited reads a small file named on the command line, refusing one too large to be what it should.
+func readLimited(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s is larger than %d bytes; that is not a public key", path, max)
+	}
+	return data, nil
+}
+
 type keyJSON struct {
 	Kid        string `json:"kid"`
-	Alg        string `json:"alg"`
+	Kind       string `json:"kind"`
+	Alg        string `json:"alg,omitempty"`
+	JWKSURL    string `json:"jwks_url,omitempty"`
 	CreatedAt  string `json:"created_at"`
 	RevokedAt  string `json:"revoked_at,omitempty"`
 	LastUsedAt string `json:"last_used_at,omitempty"`
@@ -81,7 +142,7 @@ func keyList(ctx context.Context, e env, args []string) error {
 		}
 		list := make([]keyJSON, len(keys))
 		for i, k := range keys {
-			list[i] = keyJSON{Kid: k.ID, Alg: k.Alg, CreatedAt: stamp(k.CreatedAt), RevokedAt: stamp(k.RevokedAt), LastUsedAt: stamp(k.LastUsedAt)}
+			list[i] = keyJSON{Kid: k.ID, Kind: k.Kind, Alg: k.Alg, JWKSURL: k.JWKSURL, CreatedAt: stamp(k.CreatedAt), RevokedAt: stamp(k.RevokedAt), LastUsedAt: stamp(k.LastUsedAt)}
 		}
 		return output(e, &g, map[string]any{"keys": list}, func(out io.Writer) {
 			if len(list) == 0 {
@@ -96,7 +157,16 @@ func keyList(ctx context.Context, e env, args []string) error {
 				if used == "" {
 					used = "never"
 				}
-				fmt.Fprintf(out, "%s  %s  created %s  last used %s  %s\n", k.Kid, k.Alg, k.CreatedAt, used, state)
+				what := k.Alg
+				switch k.Kind {
+				case "jwks":
+					what = "JWKS " + k.JWKSURL
+				case "public":
+					what += " public key"
+				case "server":
+					what += " Parley's key for customers API login tokens"
+				}
+				fmt.Fprintf(out, "%s  %s  created %s  last used %s  %s\n", k.Kid, what, k.CreatedAt, used, state)
 			}
 		})
 	}))

@@ -49,14 +49,12 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := g.openStore(ctx)
+	hub := realtime.NewHub()
+	svc, st, err := g.newService(ctx, e, log, hub)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-
-	hub := realtime.NewHub()
-	svc := chat.New(chat.Config{Store: st, Events: hub, Logger: log})
 	assets, err := widget.Load()
 	if err != nil {
 		return err

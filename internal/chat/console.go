@@ -496,21 +496,6 @@ func RequireAdmin(a store.Agent) error {
 	return nil
 }
 
-// RotateKey creates a new key with the algorithm of an existing one. The old key keeps verifying tokens
-// until it is revoked, so the business can switch its back end over without a gap.
-func (s *Service) RotateKey(ctx context.Context, workspaceID, kid string) (NewKey, error) {
-	keys, err := s.Keys(ctx, workspaceID)
-	if err != nil {
-		return NewKey{}, err
-	}
-	for _, k := range keys {
-		if k.ID == kid && k.RevokedAt.IsZero() {
-			return s.CreateKey(ctx, workspaceID, k.Alg)
-		}
-	}
-	return NewKey{}, problem.NotFound("key_not_found", "no active key %q", kid)
-}
-
 // SetAgentRole changes an agent's role. The last administrator cannot step down, or nobody could manage
 // the workspace.
 func (s *Service) SetAgentRole(ctx context.Context, admin store.Agent, agentID, role string) (store.Agent, error) {
@@ -641,11 +626,11 @@ func (s *Service) CheckToken(ctx context.Context, workspaceID, raw string) ([]id
 	if err != nil {
 		return nil, err
 	}
-	keys, err := s.store.SigningKeys(ctx, workspaceID)
+	keys, err := s.verificationKeys(ctx, workspaceID, raw)
 	if err != nil {
 		return nil, err
 	}
-	checks, claims := identity.CheckSteps(raw, verificationKeys(keys), identity.Policy{
+	checks, claims := identity.CheckSteps(raw, keys, identity.Policy{
 		Workspace: w.ID, MaxLifetime: MaxLifetime(w.Settings), Leeway: s.leeway, Now: s.clock(),
 	})
 	if claims == nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/parleyhq/parley/internal/identity"
 	"github.com/parleyhq/parley/internal/password"
 	"github.com/parleyhq/parley/internal/realtime"
+	"github.com/parleyhq/parley/internal/seal"
 	"github.com/parleyhq/parley/internal/store"
 )
 
@@ -36,6 +37,12 @@ type Config struct {
 	// Passwords hashes and verifies agents' passwords, bounding how many run at once; nil means a
 	// Hasher of its own that runs two at a time.
 	Passwords *password.Hasher
+	// Secrets seals signing secrets with the master key. nil means a random master key held only in
+	// memory, which suits tests alone: secrets sealed with it cannot be opened after a restart.
+	Secrets *seal.Box
+	// JWKS fetches and caches the key sets of workspaces that configured a JWKS URL; nil means one with
+	// the default limits.
+	JWKS *identity.JWKSFetcher
 }
 
 // Service runs the domain rules against a store.
@@ -46,11 +53,15 @@ type Service struct {
 	now    func() time.Time
 	leeway time.Duration
 	hasher *password.Hasher
+	box    *seal.Box
+	jwks   *identity.JWKSFetcher
+	parsed *parsedKeys
 }
 
 // New returns a Service.
 func New(cfg Config) *Service {
-	s := &Service{store: cfg.Store, events: cfg.Events, log: cfg.Logger, now: cfg.Now, leeway: cfg.Leeway, hasher: cfg.Passwords}
+	s := &Service{store: cfg.Store, events: cfg.Events, log: cfg.Logger, now: cfg.Now, leeway: cfg.Leeway, hasher: cfg.Passwords,
+		box: cfg.Secrets, jwks: cfg.JWKS, parsed: &parsedKeys{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -65,6 +76,14 @@ func New(cfg Config) *Service {
 	}
 	if s.hasher == nil {
 		s.hasher = password.NewHasher(2)
+	}
+	if s.box == nil {
+		key := make([]byte, seal.KeySize)
+		_, _ = rand.Read(key)
+		s.box, _ = seal.New(key) // cannot fail with a key of the right size
+	}
+	if s.jwks == nil {
+		s.jwks = identity.NewJWKSFetcher(identity.JWKSOptions{Logger: s.log})
 	}
 	return s
 }

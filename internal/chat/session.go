@@ -256,12 +256,12 @@ func (s *Service) replaceSession(ctx context.Context, tx store.Tx, out *outbox, 
 // session token always rotates.
 func (s *Service) Login(ctx context.Context, v *Visitor, rawToken string) (string, *Visitor, Identity, error) {
 	w := v.Workspace
-	keys, err := s.store.SigningKeys(ctx, w.ID)
+	keys, err := s.verificationKeys(ctx, w.ID, rawToken)
 	if err != nil {
 		return "", nil, Identity{}, err
 	}
 	now := s.clock()
-	verified, err := identity.Verify(rawToken, verificationKeys(keys), identity.Policy{
+	verified, err := identity.Verify(rawToken, keys, identity.Policy{
 		Workspace: w.ID, MaxLifetime: MaxLifetime(w.Settings), Leeway: s.leeway, Now: now,
 	})
 	if err != nil {

@@ -21,6 +21,7 @@ type Limits struct {
 	SessionsPerIP      Rate // POST /v1/widget/sessions
 	LoginsPerIP        Rate // POST /v1/widget/login
 	MessagesPerSession Rate // POST /v1/widget/messages
+	CallsPerAPIKey     Rate // the customers API
 }
 
 // DefaultLimits are generous for people and tight for scripts.
@@ -29,6 +30,7 @@ func DefaultLimits() Limits {
 		SessionsPerIP:      Rate{Every: 2 * time.Second, Burst: 30},
 		LoginsPerIP:        Rate{Every: time.Second, Burst: 20},
 		MessagesPerSession: Rate{Every: 200 * time.Millisecond, Burst: 20},
+		CallsPerAPIKey:     Rate{Every: 10 * time.Millisecond, Burst: 200},
 	}
 }
 
@@ -73,6 +75,7 @@ type API struct {
 	sessionLimit *limiter
 	loginLimit   *limiter
 	messageLimit *limiter
+	apiKeyLimit  *limiter
 
 	// Sockets outlive http.Server.Shutdown (they are hijacked), so the API tracks them itself.
 	sockets     sync.WaitGroup
@@ -103,6 +106,7 @@ func New(cfg Config) *API {
 		sessionLimit: newLimiter(cfg.Limits.SessionsPerIP, now),
 		loginLimit:   newLimiter(cfg.Limits.LoginsPerIP, now),
 		messageLimit: newLimiter(cfg.Limits.MessagesPerSession, now),
+		apiKeyLimit:  newLimiter(cfg.Limits.CallsPerAPIKey, now),
 	}
 	a.socketCtx, a.closeSocket = context.WithCancel(context.Background())
 	a.routes()
@@ -124,6 +128,12 @@ func (a *API) routes() {
 	m.Handle("POST /v1/widget/messages", widget(a.withVisitor(a.postMessage)))
 	m.Handle("GET /v1/widget/conversations/{id}/messages", widget(a.withVisitor(a.listMessages)))
 	m.HandleFunc("GET /v1/widget/ws", a.widgetSocket)
+
+	m.Handle("PUT /v1/customers/{external_id}", a.withAPIKey(a.putCustomer))
+	m.Handle("POST /v1/customers/{external_id}/login-tokens", a.withAPIKey(a.issueLoginToken))
+	m.Handle("GET /v1/customers/{external_id}/conversations", a.withAPIKey(a.customerConversations))
+	m.Handle("POST /v1/customers/{external_id}/logout", a.withAPIKey(a.logoutCustomer))
+	m.HandleFunc("/v1/customers/", a.notFound)
 
 	m.HandleFunc("GET /healthz", a.healthz)
 	m.HandleFunc("GET /readyz", a.readyz)

@@ -1,0 +1,128 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/parleyhq/parley/internal/chat"
+	"github.com/parleyhq/parley/internal/problem"
+)
+
+// The customers API of API.md: server to server, authenticated by an API key. Browsers never call it,
+// so it sends no CORS headers, and a request that carries an Origin is refused: an API key in a web
+// page is a leaked key.
+
+type apiClientKey struct{}
+
+// withAPIKey authenticates the API key and applies the per-key rate limit before the handler runs.
+func (a *API) withAPIKey(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		if r.Header.Get("Origin") != "" {
+			a.writeError(w, r, problem.New(http.StatusForbidden, "browser_not_allowed",
+				"the customers API is for your back end only: never put an API key in a web page"))
+			return
+		}
+		c, err := a.chat.AuthenticateAPIKey(r.Context(), bearer(r))
+		if err == nil {
+			err = a.apiKeyLimit.allow(c.Key.ID)
+		}
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), apiClientKey{}, c)))
+	})
+}
+
+func apiClientFrom(r *http.Request) chat.APIClient {
+	return r.Context().Value(apiClientKey{}).(chat.APIClient)
+}
+
+type customerJSON struct {
+	ID         string `json:"id"`
+	ExternalID string `json:"external_id"`
+	Email      string `json:"email"`
+	Name       string `json:"name"`
+	Phone      string `json:"phone"`
+	CreatedAt  string `json:"created_at"`
+	UpdatedAt  string `json:"updated_at"`
+}
+
+func (a *API) putCustomer(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Email *string `json:"email"`
+		Name  *string `json:"name"`
+		Phone *string `json:"phone"`
+	}
+	// An empty body is a create with no profile: the back end may know only its user id.
+	if r.ContentLength != 0 {
+		if err := decodeJSON(w, r, &req); err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+	}
+	c, created, err := a.chat.PutCustomer(r.Context(), apiClientFrom(r), r.PathValue("external_id"),
+		chat.CustomerInput{Email: req.Email, Name: req.Name, Phone: req.Phone})
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, map[string]any{"customer": customerJSON{
+		ID: c.ID, ExternalID: c.ExternalID, Email: c.Email, Name: c.Name, Phone: c.Phone,
+		CreatedAt: timestamp(c.CreatedAt), UpdatedAt: timestamp(c.UpdatedAt),
+	}})
+}
+
+func (a *API) issueLoginToken(w http.ResponseWriter, r *http.Request) {
+	if err := emptyBody(w, r); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	token, exp, err := a.chat.IssueLoginToken(r.Context(), apiClientFrom(r), r.PathValue("external_id"))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"token": token, "expires_at": timestamp(exp)})
+}
+
+func (a *API) customerConversations(w http.ResponseWriter, r *http.Request) {
+	convs, err := a.chat.CustomerConversations(r.Context(), apiClientFrom(r), r.PathValue("external_id"))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	out := make([]conversationJSON, len(convs))
+	for i, c := range convs {
+		out[i] = conversationShape(c)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"conversations": out})
+}
+
+func (a *API) logoutCustomer(w http.ResponseWriter, r *http.Request) {
+	if err := emptyBody(w, r); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	n, err := a.chat.LogoutCustomerSessions(r.Context(), apiClientFrom(r), r.PathValue("external_id"))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"revoked_sessions": n})
+}
+
+// emptyBody accepts no body, or an empty JSON object, on calls that take none. Anything else is refused
+// rather than ignored: a caller sending fields expects them to mean something.
+func emptyBody(w http.ResponseWriter, r *http.Request) error {
+	if r.ContentLength == 0 {
+		return nil
+	}
+	var req struct{}
+	return decodeJSON(w, r, &req)
+}
