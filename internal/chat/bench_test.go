@@ -171,3 +171,80 @@ func BenchmarkPostMessage(b *testing.B) {
 	})
 	perSecond(b, "msgs/s")
 }
+
+// BenchmarkIssueLoginToken is the customers API's login-token path below HTTP: authenticate the API key,
+// find the customer, open the sealed server key, sign an EdDSA token.
+func BenchmarkIssueLoginToken(b *testing.B) {
+	e := newBenchEnv(b)
+	ctx := context.Background()
+	key, err := e.svc.CreateAPIKey(ctx, e.ws, "bench", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	client, err := e.svc.AuthenticateAPIKey(ctx, key.Key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	email := "ada@example.com"
+	if _, _, err := e.svc.PutCustomer(ctx, client, "user-1", chat.CustomerInput{Email: &email}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			c, err := e.svc.AuthenticateAPIKey(ctx, key.Key)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, _, err := e.svc.IssueLoginToken(ctx, c, "user-1"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	perSecond(b, "tokens/s")
+}
+
+// BenchmarkLoginWithIssuedToken logs in with tokens the customers API issued: EdDSA verification and a
+// jti recorded per login, on top of BenchmarkLogin's work.
+func BenchmarkLoginWithIssuedToken(b *testing.B) {
+	e := newBenchEnv(b)
+	ctx := context.Background()
+	key, err := e.svc.CreateAPIKey(ctx, e.ws, "bench", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	client, err := e.svc.AuthenticateAPIKey(ctx, key.Key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := e.svc.PutCustomer(ctx, client, "user-1", chat.CustomerInput{}); err != nil {
+		b.Fatal(err)
+	}
+	tokens := make([]string, b.N)
+	for i := range tokens {
+		if tokens[i], _, err = e.svc.IssueLoginToken(ctx, client, "user-1"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var next atomic.Int64
+	b.SetParallelism(concurrentVisitors)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		session, _, err := e.svc.CreateSession(ctx, e.ws)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for pb.Next() {
+			v, err := e.svc.Authenticate(ctx, session)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if session, _, _, err = e.svc.Login(ctx, v, tokens[next.Add(1)-1]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	perSecond(b, "logins/s")
+}
