@@ -214,6 +214,9 @@ func checkKid(kid string) error {
 	if len(kid) > 128 {
 		return problem.InvalidField("kid", "is longer than 128 characters")
 	}
+	if kid == "." || kid == ".." {
+		return problem.InvalidField("kid", "cannot be %q: it would not survive in a URL path", kid)
+	}
 	for _, r := range kid {
 		if r < 0x21 || r > 0x7e {
 			return problem.InvalidField("kid", "may contain only printable ASCII without spaces")

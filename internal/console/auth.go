@@ -83,7 +83,9 @@ func (c *Console) guard(h http.HandlerFunc, fragment, admin bool) http.Handler {
 			c.fail(w, r, err)
 			return
 		}
-		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, s))
+		// Changes made through the console are attributed to the agent in the workspace's audit trail.
+		ctx := chat.WithActor(context.WithValue(r.Context(), sessionKey{}, s), chat.AgentActor(s.agent))
+		r = r.WithContext(ctx)
 		if r.Method == http.MethodPost {
 			if err := c.checkPost(w, r, s.sess); err != nil {
 				c.fail(w, r, err)

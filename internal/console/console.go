@@ -1,6 +1,7 @@
 // Package console is the agent console: server-rendered pages (html/template) for the inbox,
-// conversations, customers, workspace settings, the identity log and the report, plus a small script
-// that keeps the inbox and the open conversation live over a WebSocket.
+// conversations, customers, workspace settings, signing keys, API keys, the audit trail, the identity log
+// and the report, plus a small script that keeps the inbox and the open conversation live over a
+// WebSocket.
 //
 // Every page goes through the chat service with the signed-in agent, which scopes what it reads and
 // writes to the agent's workspace. Handlers are exported so that httpapi can list every route in its

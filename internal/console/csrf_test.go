@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/parleyhq/parley/internal/chat"
 	"github.com/parleyhq/parley/internal/store"
 )
 
@@ -15,6 +16,12 @@ func TestCSRFRefusal(t *testing.T) {
 	e := newEnv(t)
 	tn := e.tenant("Acme", "ada@acme.example")
 	conv := tn.say(tn.visitor(), "hello").ConversationID
+	apiKey, err := e.svc.CreateAPIKey(context.Background(), tn.ws.ID, "Shop", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwksURL, _ := jwksServer(t, "idp-1")
+	ec := newECKey(t)
 	b := e.signedIn(tn.admin)
 
 	refusals := []struct {
@@ -42,6 +49,10 @@ func TestCSRFRefusal(t *testing.T) {
 		{"/console/settings/keys/" + tn.key.ID + "/revoke", nil},
 		{"/console/settings/agents", url.Values{"name": {"Mallory"}, "email": {"m@evil.example"}, "role": {"admin"}, "password": {agentPassword}}},
 		{"/console/settings/inboxes", url.Values{"name": {"Evil"}}},
+		{"/console/settings/keys/public", url.Values{"alg": {"ES256"}, "kid": {"evil"}, "public_key": {publicPEM(t, &ec.PublicKey)}}},
+		{"/console/settings/keys/jwks", url.Values{"url": {jwksURL}, "allow_private": {"on"}}},
+		{"/console/settings/api-keys", url.Values{"name": {"Evil"}, "scope": chat.AllScopes()}},
+		{"/console/settings/api-keys/" + apiKey.ID + "/revoke", nil},
 		{"/console/logout", nil},
 	}
 	for _, r := range refusals {
@@ -81,6 +92,12 @@ func TestCSRFRefusal(t *testing.T) {
 	}
 	if inboxes, _ := e.svc.Inboxes(ctx, tn.ws.ID); len(inboxes) != 0 {
 		t.Errorf("inboxes created: %+v", inboxes)
+	}
+	if apiKeys, _ := e.svc.APIKeys(ctx, tn.ws.ID); len(apiKeys) != 1 || !apiKeys[0].RevokedAt.IsZero() {
+		t.Errorf("API keys changed: %+v", apiKeys)
+	}
+	if events, _ := e.svc.AuditEvents(ctx, tn.ws.ID, 100); len(events) != 2 {
+		t.Errorf("audit events: %+v", events)
 	}
 	b.mustGet("/console/")
 	// With the token and from the console's origin, the same post works.

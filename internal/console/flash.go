@@ -36,12 +36,22 @@ func (c *Console) seeOther(w http.ResponseWriter, r *http.Request, path, kind, m
 // failed ends a form post that a problem refused: a 404 or 403 is a page of its own (nothing to go
 // back to); anything a person can fix is a flash on the page they came from.
 func (c *Console) failed(w http.ResponseWriter, r *http.Request, back string, err error) {
-	p, ok := problem.As(err)
-	if !ok || p.Status == http.StatusNotFound || p.Status == http.StatusForbidden || p.Status == http.StatusUnauthorized || p.Status >= 500 {
+	p, ok := fixable(err)
+	if !ok {
 		c.fail(w, r, err)
 		return
 	}
 	c.seeOther(w, r, back, "error", sentence(p.Message))
+}
+
+// fixable returns the problem of a refusal the person can fix by changing what they sent. Anything else
+// (not found, not allowed, signed out, our own failure) is an error page of its own.
+func fixable(err error) (*problem.Error, bool) {
+	p, ok := problem.As(err)
+	if !ok || p.Status == http.StatusNotFound || p.Status == http.StatusForbidden || p.Status == http.StatusUnauthorized || p.Status >= 500 {
+		return nil, false
+	}
+	return p, true
 }
 
 func flashMAC(sess store.AgentSession, payload string) string {

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -37,13 +38,16 @@ type pages struct {
 
 func loadPages(as *assets) (*pages, error) {
 	funcs := template.FuncMap{
-		"asset":      as.url,
-		"levelLabel": levelLabel,
-		"when":       when,
-		"iso":        iso,
-		"percent":    percent,
-		"lines":      func(list []string) string { return strings.Join(list, "\n") },
-		"roleLabel":  roleLabel,
+		"asset":       as.url,
+		"levelLabel":  levelLabel,
+		"when":        when,
+		"iso":         iso,
+		"percent":     percent,
+		"lines":       func(list []string) string { return strings.Join(list, "\n") },
+		"roleLabel":   roleLabel,
+		"actionLabel": actionLabel,
+		"segment":     url.PathEscape, // an id inside a URL path, where a kid may hold "/" or "?"
+		"utc":         utc,
 	}
 	base, err := template.New("console").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/partials.html")
 	if err != nil {

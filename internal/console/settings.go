@@ -16,6 +16,8 @@ import (
 const (
 	settingsPath = "/console/settings"
 	keysPath     = "/console/settings/keys"
+	apiKeysPath  = "/console/settings/api-keys"
+	auditPath    = "/console/settings/audit"
 	agentsPath   = "/console/settings/agents"
 	routingPath  = "/console/settings/routing"
 )

@@ -24,6 +24,8 @@ type bSnapshot struct {
 	Inboxes  []store.Inbox
 	Rules    []store.RoutingRule
 	Settings store.Workspace
+	APIKeys  []store.APIKey
+	Audit    []store.AuditEvent
 }
 
 func snapshot(t *testing.T, e *env, tn *tenant, conv string) bSnapshot {
@@ -50,6 +52,12 @@ func snapshot(t *testing.T, e *env, tn *tenant, conv string) bSnapshot {
 	if s.Settings, err = e.svc.Workspace(ctx, tn.ws.ID); err != nil {
 		t.Fatal(err)
 	}
+	if s.APIKeys, err = e.svc.APIKeys(ctx, tn.ws.ID); err != nil {
+		t.Fatal(err)
+	}
+	if s.Audit, err = e.svc.AuditEvents(ctx, tn.ws.ID, 1000); err != nil {
+		t.Fatal(err)
+	}
 	return s
 }
 
@@ -66,6 +74,15 @@ func TestTenantIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := e.svc.SetRoutingRules(ctx, bt.admin, []chat.RuleInput{{Level: store.LevelVerified, InboxID: bInbox.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	bAPIKey, err := e.svc.CreateAPIKey(ctx, bt.ws.ID, "Beta back end", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bPublic := newECKey(t)
+	bKid := "beta-signing-key"
+	if _, err := e.svc.RegisterPublicKey(ctx, bt.ws.ID, "ES256", bKid, []byte(publicPEM(t, &bPublic.PublicKey))); err != nil {
 		t.Fatal(err)
 	}
 	bMsg := bt.say(bt.verified(jwt.MapClaims{"sub": "b-1", "email": "vip@beta.example", "name": "Beta VIP"}), "Beta's secret question")
@@ -109,6 +126,9 @@ func TestTenantIsolation(t *testing.T) {
 	notFound("POST", "/console/settings/inboxes/"+bInbox.ID+"/delete", nil)
 	notFound("POST", "/console/settings/keys/"+bt.key.ID+"/rotate", nil)
 	notFound("POST", "/console/settings/keys/"+bt.key.ID+"/revoke", nil)
+	notFound("POST", "/console/settings/keys/"+bKid+"/rotate", nil)
+	notFound("POST", "/console/settings/keys/"+bKid+"/revoke", nil)
+	notFound("POST", "/console/settings/api-keys/"+bAPIKey.ID+"/revoke", nil)
 	notFound("POST", "/console/settings/agents/"+bAgent.ID+"/role", url.Values{"role": {"admin"}})
 	notFound("POST", "/console/settings/agents/"+bAgent.ID+"/disable", nil)
 	notFound("POST", "/console/settings/agents/"+bAgent.ID+"/enable", nil)
@@ -119,6 +139,13 @@ func TestTenantIsolation(t *testing.T) {
 		if p := ab.post(path, url.Values{"direction": {"down"}}); p.status != http.StatusSeeOther {
 			t.Errorf("POST %s: %d", path, p.status)
 		}
+	}
+
+	// Kids are per workspace: A may register a key with the kid B uses, which leaves B's key alone.
+	aPublic := newECKey(t)
+	ab.mustPost("/console/settings/keys/public", url.Values{"alg": {"ES256"}, "kid": {bKid}, "public_key": {publicPEM(t, &aPublic.PublicKey)}})
+	if keys, _ := e.svc.Keys(ctx, a.ws.ID); len(keys) != 2 || keys[1].ID != bKid {
+		t.Errorf("A's keys %+v", keys)
 	}
 
 	// A's own objects cannot point at B's: an assignee, an inbox member, a rule's inbox.
@@ -139,9 +166,10 @@ func TestTenantIsolation(t *testing.T) {
 
 	// A's pages list nothing of B.
 	for _, path := range []string{"/console/?view=open", "/console/?view=closed", "/console/settings/keys", "/console/settings/agents",
-		"/console/settings/routing", "/console/identity", "/console/report", "/console/settings"} {
+		"/console/settings/routing", "/console/identity", "/console/report", "/console/settings", "/console/settings/api-keys",
+		"/console/settings/audit"} {
 		p := ab.mustGet(path)
-		for _, secret := range []string{bConv, bt.key.ID, bAgent.ID, bAgent.Email, bInbox.ID, "Beta"} {
+		for _, secret := range []string{bConv, bt.key.ID, bAgent.ID, bAgent.Email, bInbox.ID, "Beta", bAPIKey.ID, bt.admin.Email} {
 			if strings.Contains(p.body, secret) {
 				t.Errorf("%s shows B's %q", path, secret)
 			}
@@ -170,6 +198,12 @@ func TestAgentIsNotAdmin(t *testing.T) {
 	if _, err := e.svc.SetRoutingRules(context.Background(), tn.admin, []chat.RuleInput{{InboxID: inbox.ID}}); err != nil {
 		t.Fatal(err)
 	}
+	apiKey, err := e.svc.CreateAPIKey(context.Background(), tn.ws.ID, "Shop", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwksURL, _ := jwksServer(t, "idp-1")
+	ec := newECKey(t)
 	conv := tn.say(tn.visitor(), "hi").ConversationID
 	before := snapshot(t, e, tn, conv)
 	b := e.signedIn(bob)
@@ -178,7 +212,8 @@ func TestAgentIsNotAdmin(t *testing.T) {
 	if p := b.mustGet("/console/"); strings.Contains(p.body, "/console/settings") || strings.Contains(p.body, "/console/identity") {
 		t.Error("an agent sees administration links")
 	}
-	for _, path := range []string{"/console/settings", "/console/settings/keys", "/console/settings/agents", "/console/settings/routing", "/console/identity"} {
+	for _, path := range []string{"/console/settings", "/console/settings/keys", "/console/settings/agents", "/console/settings/routing", "/console/identity",
+		"/console/settings/api-keys", "/console/settings/audit"} {
 		if p := b.get(path); p.status != http.StatusForbidden || !strings.Contains(p.body, "administrator") {
 			t.Errorf("GET %s: %d", path, p.status)
 		}
@@ -200,6 +235,10 @@ func TestAgentIsNotAdmin(t *testing.T) {
 		"/console/settings/routing/rules/" + rule + "/move":    {"direction": {"down"}},
 		"/console/settings/routing/rules/" + rule + "/remove":  nil,
 		"/console/identity/check":                              {"token": {"a.b.c"}},
+		"/console/settings/keys/public":                        {"alg": {"ES256"}, "public_key": {publicPEM(t, &ec.PublicKey)}},
+		"/console/settings/keys/jwks":                          {"url": {jwksURL}, "allow_private": {"on"}},
+		"/console/settings/api-keys":                           {"name": {"Bob's"}, "scope": chat.AllScopes()},
+		"/console/settings/api-keys/" + apiKey.ID + "/revoke":  nil,
 	} {
 		if p := b.post(path, form); p.status != http.StatusForbidden {
 			t.Errorf("POST %s: %d", path, p.status)

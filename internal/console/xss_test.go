@@ -132,6 +132,21 @@ func TestCustomerTextIsText(t *testing.T) {
 	if fails, _ := e.svc.LoginFailures(ctx, tn.ws.ID, 10); len(fails) == 0 || !strings.Contains(fails[0].Message+fails[0].KeyID, "<script>") {
 		t.Fatalf("the failure does not carry the payload, so the test proves nothing: %+v", fails)
 	}
+	// Keys an integrator names: an API key's name, a public key's kid, a JWKS URL.
+	if _, err := e.svc.CreateAPIKey(ctx, tn.ws.ID, xssScript+xssAttr, nil); err != nil {
+		t.Fatal(err)
+	}
+	kid := xssScript + `"'><img/src=x/onerror=alert(1)>` // a kid holds no spaces
+	ec := newECKey(t)
+	if _, err := e.svc.RegisterPublicKey(ctx, tn.ws.ID, "ES256", kid, []byte(publicPEM(t, &ec.PublicKey))); err != nil {
+		t.Fatal(err)
+	}
+	jwksURL, _ := jwksServer(t, "idp-1")
+	jwksURL += "?x=" + kid
+	if _, _, err := e.svc.AddJWKS(ctx, tn.ws.ID, jwksURL, true); err != nil {
+		t.Fatal(err)
+	}
+	escapedKid := "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&#39;&gt;&lt;img/src=x/onerror=alert(1)&gt;"
 	var customerID string
 	if c := e.conversation(conv); c.CustomerID == "" {
 		t.Fatal("not verified")
@@ -153,7 +168,9 @@ func TestCustomerTextIsText(t *testing.T) {
 		{"/console/conversations/" + iconv, false, []string{"Claims to be x&#39;onfocus"}},
 		{"/console/customers/" + customerID, false, []string{"javascript:alert(1)&lt;script&gt;"}},
 		{"/console/settings", false, []string{"https://acme.example/login?next=&#34;&gt;&lt;script&gt;"}},
-		{"/console/settings/keys", false, nil},
+		{"/console/settings/keys", false, []string{"<code>" + escapedKid + "</code>", "?x=" + escapedKid + "</code>"}},
+		{"/console/settings/api-keys", false, []string{"<td>&lt;script&gt;alert(1)&lt;/script&gt;&#34;&gt;&lt;img src=x onerror=alert(1)&gt;</td>"}},
+		{"/console/settings/audit", false, []string{"<code>" + escapedKid + "</code>", "?x=" + escapedKid}},
 		{"/console/settings/agents", false, []string{"&lt;script&gt;alert(1)&lt;/script&gt;"}},
 		{"/console/settings/routing", false, []string{"&lt;script&gt;alert(1)&lt;/script&gt;"}},
 		{"/console/identity", false, []string{"&lt;script&gt;alert(1)&lt;/script&gt;"}},
@@ -206,6 +223,18 @@ func TestCustomerTextIsText(t *testing.T) {
 	// A refused settings form shows the values back, escaped.
 	p = b.post("/console/settings", url.Values{"name": {xssScript}, "login_url": {xssURL}})
 	check("refused settings", p, false, []string{"&lt;script&gt;alert(1)&lt;/script&gt;", `value="javascript:alert(1)"`})
+	// Refused key forms too: each shows what was sent back, escaped.
+	p = b.post("/console/settings/keys/public", url.Values{"alg": {"ES256"}, "kid": {xssAttr}, "public_key": {"</textarea>" + xssScript}})
+	check("refused public key", p, false, []string{"&lt;/textarea&gt;&lt;script&gt;alert(1)&lt;/script&gt;</textarea>", `value="&#34;&gt;&lt;img src=x onerror=alert(1)&gt;"`})
+	p = b.post("/console/settings/keys/jwks", url.Values{"url": {xssAttr}})
+	check("refused JWKS", p, false, []string{`value="&#34;&gt;&lt;img src=x onerror=alert(1)&gt;"`})
+	p = b.post("/console/settings/keys/jwks", url.Values{"url": {xssURL}})
+	check("refused JWKS javascript:", p, false, []string{`value="javascript:alert(1)"`})
+	p = b.post("/console/settings/api-keys", url.Values{"name": {xssScript + xssAttr}})
+	check("refused API key", p, false, []string{`value="&lt;script&gt;alert(1)&lt;/script&gt;&#34;&gt;&lt;img src=x onerror=alert(1)&gt;"`})
+	// A created API key: its name on the page that shows the key once.
+	p = b.post("/console/settings/api-keys", url.Values{"name": {xssScript + xssAttr}, "scope": {"customers:read"}})
+	check("created API key", p, false, []string{"(&lt;script&gt;alert(1)&lt;/script&gt;&#34;&gt;&lt;img src=x onerror=alert(1)&gt;)"})
 	// A refused agent form too.
 	p = b.post("/console/settings/agents", url.Values{"name": {xssScript}, "email": {xssEmail}, "password": {"short"}})
 	check("refused agent", p, false, []string{"&lt;script&gt;alert(1)&lt;/script&gt;"})

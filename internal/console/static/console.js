@@ -17,7 +17,8 @@
 
   function localizeTimes(root) {
     if (!timeFormat) return;
-    root.querySelectorAll("time[datetime]").forEach(function (el) {
+    // data-utc marks times that stay in UTC (the audit trail, compared with logs).
+    root.querySelectorAll("time[datetime]:not([data-utc])").forEach(function (el) {
       var d = new Date(el.getAttribute("datetime"));
       if (isNaN(d.getTime())) return;
       el.textContent = timeFormat.format(d);
