@@ -244,7 +244,8 @@ func TestRegisterPublicKey(t *testing.T) {
 	private := privatePEM(t, ec)
 	privateJWK, _ := json.Marshal(map[string]string{"kty": "OKP", "crv": "Ed25519", "x": edJWK(ed, "")["x"],
 		"d": base64.RawURLEncoding.EncodeToString(ed.Seed()), "alg": "EdDSA"})
-	pemLine := func(pemText string) string { return strings.Split(pemText, "\n")[1] } // a line of base64 only this key has
+	// A line of base64 only this key has, as html/template writes it in a textarea ('+' becomes &#43;).
+	pemLine := func(pemText string) string { return strings.ReplaceAll(strings.Split(pemText, "\n")[1], "+", "&#43;") }
 	privateD := base64.RawURLEncoding.EncodeToString(ed.Seed())
 	for _, c := range []struct {
 		name, alg, kid, key string

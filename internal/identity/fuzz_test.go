@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -243,6 +244,57 @@ func FuzzParseClaims(f *testing.F) {
 			if again, err := identity.CanonicalEmail(c.Email); err != nil || again != c.Email {
 				t.Fatalf("email %q is not canonical: %q, %v", c.Email, again, err)
 			}
+		}
+	})
+}
+
+// FuzzParsePublicKey feeds arbitrary key text to ParsePublicKey: it must never panic, must refuse with a
+// 422 invalid_key problem, and whatever it accepts must be usable for its alg and survive being stored
+// as PEM and read back.
+func FuzzParsePublicKey(f *testing.F) {
+	rsaPEM := pemOf(f, &rsaKey().PublicKey)
+	for _, seed := range []struct{ data, alg string }{
+		{rsaPEM, "RS256"},
+		{rsaPEM, "ES256"},
+		{rsaPEM, ""},
+		{pemOf(f, &p256Key().PublicKey), "ES256"},
+		{pemOf(f, edKey().Public()), "EdDSA"},
+		{pemBlock("RSA PUBLIC KEY", x509.MarshalPKCS1PublicKey(&rsaKey().PublicKey)), "PS256"},
+		{string(jwkOf(f, &rsaKey().PublicKey, "k1", "RS256", "sig")), ""},
+		{string(jwkOf(f, &p384Key().PublicKey, "k1", "ES384", "")), "ES384"},
+		{string(jwkOf(f, edKey().Public(), "k1", "EdDSA", "")), ""},
+		{`{"kty":"OKP","crv":"Ed25519","x":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`, "EdDSA"},
+		{`{"kty":"RSA","n":"AQAB","e":"AQAB","d":""}`, "RS256"},
+		{`{"kty":"oct","k":"AA"}`, "HS256"},
+		{`{"keys":[]}`, ""},
+		{"-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n", "RS256"},
+		{"", ""},
+	} {
+		f.Add([]byte(seed.data), seed.alg)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, alg string) {
+		pk, err := identity.ParsePublicKey(data, alg)
+		if err != nil {
+			if p, ok := problem.As(err); !ok || p.Code != "invalid_key" || p.Status != 422 || p.Message == "" {
+				t.Fatalf("ParsePublicKey: %#v", err)
+			}
+			return
+		}
+		if !identity.IsPublicKeyAlg(pk.Alg) || alg != "" && pk.Alg != alg || pk.Fingerprint() == "" {
+			t.Fatalf("accepted alg %q (asked %q), fingerprint %q", pk.Alg, alg, pk.Fingerprint())
+		}
+		stored, err := identity.MarshalPublicKeyPEM(pk.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := identity.ParsePublicKey([]byte(stored), pk.Alg)
+		if err != nil || again.Fingerprint() != pk.Fingerprint() {
+			t.Fatalf("stored as PEM and read back: %v, fingerprint %q then %q", err, pk.Fingerprint(), again.Fingerprint())
+		}
+		// A key registration accepts can be handed to VerifySignature: it refuses only the signature.
+		tok := &identity.Token{Header: identity.Header{Alg: pk.Alg}, SigningInput: "e30.e30", Signature: []byte("x")}
+		if !problem.HasCode(identity.VerifySignature(tok, identity.Key{ID: "k", Alg: pk.Alg, Public: pk.Key}), "token_bad_signature") {
+			t.Fatal("VerifySignature refuses the key registration accepted")
 		}
 	})
 }

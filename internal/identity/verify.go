@@ -4,6 +4,10 @@
 // characters, segments, base64url, header), ParseClaims (typed claims), key selection, the signature
 // (golang-jwt's cryptography), then times and audience. Every refusal is a *problem.Error with a stable
 // code from API.md and a message that tells the integrator what to fix, without revealing secrets.
+//
+// Keys are HMAC secrets that Parley generates (HS256/384/512), public keys an admin registers
+// (ParsePublicKey: RS*, PS*, ES*, EdDSA), or public keys published at a JWKS URL (JWKSFetcher). Each key
+// has exactly one algorithm, and the token's header must name it.
 package identity
 
 import (
@@ -67,15 +71,37 @@ func Verify(raw string, keys []Key, p Policy) (*Verified, error) {
 
 // matchSignature returns the candidate key whose signature matches.
 func matchSignature(tok *Token, candidates []Key) (Key, error) {
+	var firstErr error
 	for _, k := range candidates {
-		if VerifySignature(tok, k) == nil {
+		err := VerifySignature(tok, k)
+		if err == nil {
 			return k, nil
 		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	// A key that cannot verify at all (say, an RSA key below 2048 bits left from an old row) is a
+	// different problem from a wrong signature, and its message says so.
+	if len(candidates) == 1 && !problem.HasCode(firstErr, "token_bad_signature") {
+		return Key{}, firstErr
+	}
+	alg := tok.Header.Alg
+	if IsHMAC(alg) {
+		if len(candidates) == 1 {
+			return Key{}, badSignature("signature does not match key %q: sign with that key's secret, passed unchanged as the key string, and %s", candidates[0].ID, alg)
+		}
+		return Key{}, badSignature("signature matches none of this workspace's active %s keys (%s): sign with the secret of an active key, passed unchanged as the key string", alg, keyIDs(candidates))
 	}
 	if len(candidates) == 1 {
-		return Key{}, badSignature("signature does not match key %q: sign with that key's secret, passed unchanged as the key string, and %s", candidates[0].ID, tok.Header.Alg)
+		k := candidates[0]
+		from := ""
+		if k.Source != "" {
+			from = " (from " + k.Source + ")"
+		}
+		return Key{}, badSignature("signature does not match key %q%s: sign with the private key matching key %q, using %s", k.ID, from, k.ID, alg)
 	}
-	return Key{}, badSignature("signature matches none of this workspace's active %s keys (%s): sign with the secret of an active key, passed unchanged as the key string", tok.Header.Alg, keyIDs(candidates))
+	return Key{}, badSignature("signature matches none of this workspace's active %s keys (%s): sign with the private key matching one of them, or name it with \"kid\"", alg, keyIDs(candidates))
 }
 
 func checkAudience(claims *Claims, p Policy) error {

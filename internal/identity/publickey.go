@@ -1,0 +1,232 @@
+package identity
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/parleyhq/parley/internal/jsonstrict"
+	"github.com/parleyhq/parley/internal/problem"
+)
+
+// PublicKey is a public key an admin registered, checked for use with Alg.
+type PublicKey struct {
+	Alg string
+	Kid string           // the JWK's "kid", when it had one; "" for PEM
+	Key crypto.PublicKey // *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
+}
+
+// maxPublicKeyInput bounds what ParsePublicKey reads: a certificate is a few KiB.
+const maxPublicKeyInput = 64 << 10
+
+// maxKidLength is the longest kid a token header may carry (see parseHeader).
+const maxKidLength = 128
+
+// privateJWKMembers are the JWK members that hold private key material (RFC 7518 §6.2.2, §6.3.2, RFC
+// 8037 §2; "priv" is the ML-DSA seed that go-jose also reads).
+var privateJWKMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "priv"}
+
+// ParsePublicKey reads a public key an admin pasted, for tokens of algorithm alg: PEM (a "PUBLIC KEY",
+// "RSA PUBLIC KEY" or "CERTIFICATE" block) or a JWK object. A JWK may leave alg empty when it carries
+// "alg" itself; when both are given they must agree. Private keys, symmetric keys, keys not meant for
+// signatures, RSA keys below 2048 bits and keys of the wrong type or curve for alg are refused, each
+// with a 422 invalid_key problem that says what to paste instead.
+//
+// A certificate is only a container for its key here: Parley trusts the key because the admin
+// registered it, so neither the chain nor the validity period is checked.
+func ParsePublicKey(data []byte, alg string) (PublicKey, error) {
+	if len(data) > maxPublicKeyInput {
+		return PublicKey{}, invalidKey("the key is %d bytes; paste a single public key (at most %d KiB)", len(data), maxPublicKeyInput>>10)
+	}
+	text := bytes.TrimSpace(data)
+	switch {
+	case len(text) == 0:
+		return PublicKey{}, invalidKey("the key is empty; paste a PEM public key (-----BEGIN PUBLIC KEY-----) or a JWK")
+	case text[0] == '{':
+		return parseJWK(text, alg)
+	case bytes.HasPrefix(text, []byte("-----BEGIN")):
+		return parsePEM(text, alg)
+	case bytes.HasPrefix(text, []byte("ssh-")) || bytes.HasPrefix(text, []byte("ecdsa-sha2-")):
+		return PublicKey{}, invalidKey("OpenSSH public keys are not accepted; convert it with `ssh-keygen -e -m PKCS8 -f key.pub` and paste the PEM it prints")
+	default:
+		return PublicKey{}, invalidKey("paste a PEM public key (-----BEGIN PUBLIC KEY-----) or a JWK (a JSON object)")
+	}
+}
+
+func parsePEM(text []byte, alg string) (PublicKey, error) {
+	block, rest := pem.Decode(text)
+	if block == nil {
+		return PublicKey{}, invalidKey("the PEM block is damaged; paste it whole, from the -----BEGIN line to the -----END line")
+	}
+	if strings.Contains(block.Type, "PRIVATE KEY") || bytes.Contains(rest, []byte("PRIVATE KEY-----")) {
+		return PublicKey{}, privateKeyProblem()
+	}
+	if len(bytes.TrimSpace(rest)) > 0 {
+		return PublicKey{}, invalidKey("paste exactly one PEM block; this has more after the first %s block (from a certificate chain, paste only the first certificate)", block.Type)
+	}
+	if len(block.Headers) > 0 {
+		return PublicKey{}, invalidKey("the PEM block has headers (%s); paste a plain public key", strings.Join(mapKeys(block.Headers), ", "))
+	}
+	var pub any
+	var err error
+	switch block.Type {
+	case "PUBLIC KEY":
+		pub, err = x509.ParsePKIXPublicKey(block.Bytes)
+	case "RSA PUBLIC KEY":
+		pub, err = x509.ParsePKCS1PublicKey(block.Bytes)
+	case "CERTIFICATE":
+		var cert *x509.Certificate
+		if cert, err = x509.ParseCertificate(block.Bytes); err == nil {
+			pub = cert.PublicKey
+		}
+	default:
+		return PublicKey{}, invalidKey("a %q PEM block is not a public key; paste a PUBLIC KEY, RSA PUBLIC KEY or CERTIFICATE block", block.Type)
+	}
+	if err != nil {
+		return PublicKey{}, invalidKey("the %s block cannot be read: %s", block.Type, strings.TrimPrefix(err.Error(), "x509: "))
+	}
+	if alg == "" {
+		return PublicKey{}, invalidKey("choose the algorithm of this key's tokens (%s); a PEM key does not say", publicKeyAlgs())
+	}
+	return checkedPublicKey(alg, "", pub)
+}
+
+func parseJWK(text []byte, alg string) (PublicKey, error) {
+	members, err := jsonstrict.Object(text)
+	if err != nil {
+		return PublicKey{}, invalidKey("the JWK is not a valid JSON object: %s", err)
+	}
+	if _, ok := members["keys"]; ok {
+		return PublicKey{}, invalidKey(`this is a JWK Set; paste one key from its "keys" array, or configure the set's URL as a JWKS`)
+	}
+	var kty string
+	if raw, ok := members["kty"]; !ok || json.Unmarshal(raw, &kty) != nil || kty == "" {
+		return PublicKey{}, invalidKey(`the JWK needs "kty" (RSA, EC or OKP)`)
+	}
+	if _, hasK := members["k"]; kty == "oct" || hasK {
+		return PublicKey{}, invalidKey("symmetric (oct) keys cannot be registered: HMAC secrets are generated by Parley (`parley key create`)")
+	}
+	for _, name := range privateJWKMembers {
+		if _, ok := members[name]; ok {
+			return PublicKey{}, privateKeyProblem()
+		}
+	}
+	if raw, ok := members["use"]; ok {
+		var use string
+		if json.Unmarshal(raw, &use) != nil || use != "sig" {
+			return PublicKey{}, invalidKey(`the JWK's "use" is %s; only signature keys ("use": "sig") verify tokens`, raw)
+		}
+	}
+	if raw, ok := members["key_ops"]; ok {
+		var ops []string
+		if json.Unmarshal(raw, &ops) != nil || !slices.Contains(ops, "verify") {
+			return PublicKey{}, invalidKey(`the JWK's "key_ops" is %s; a key that verifies tokens must list "verify" (each operation its own string)`, raw)
+		}
+	}
+	var jwkAlg string
+	if raw, ok := members["alg"]; ok && (json.Unmarshal(raw, &jwkAlg) != nil || jwkAlg == "") {
+		return PublicKey{}, invalidKey(`the JWK's "alg" must be a non-empty string`)
+	}
+	switch {
+	case jwkAlg != "" && alg != "" && jwkAlg != alg:
+		return PublicKey{}, invalidKey(`the JWK says "alg": %q but %s was chosen; they must agree`, jwkAlg, alg)
+	case alg == "" && jwkAlg == "":
+		return PublicKey{}, invalidKey(`the JWK has no "alg"; choose the algorithm of its tokens (%s)`, publicKeyAlgs())
+	case alg == "":
+		alg = jwkAlg
+	}
+	var jwk jose.JSONWebKey
+	if err := jwk.UnmarshalJSON(text); err != nil {
+		if errors.Is(err, jose.ErrUnsupportedKeyType) {
+			if kty == "RSA" {
+				return PublicKey{}, invalidKey("RSA keys of more than %d bits are not supported", maxRSABits)
+			}
+			return PublicKey{}, invalidKey("key type %q is not supported; Parley verifies RSA, EC (P-256, P-384, P-521) and OKP Ed25519 keys", describeKty(kty, members))
+		}
+		return PublicKey{}, invalidKey("the JWK cannot be read: %s", strings.TrimPrefix(err.Error(), "go-jose/go-jose: "))
+	}
+	if !jwk.IsPublic() { // the member check above makes this unreachable; kept as a second lock
+		return PublicKey{}, privateKeyProblem()
+	}
+	if len(jwk.KeyID) > maxKidLength {
+		return PublicKey{}, invalidKey(`the JWK's "kid" is %d characters; tokens can name at most %d`, len(jwk.KeyID), maxKidLength)
+	}
+	return checkedPublicKey(alg, jwk.KeyID, jwk.Key)
+}
+
+// checkedPublicKey is the last step of every registration: pub must fit alg.
+func checkedPublicKey(alg, kid string, pub any) (PublicKey, error) {
+	if IsHMAC(alg) {
+		return PublicKey{}, invalidKey("%s tokens are verified with a secret that Parley generates, never with a public key; choose %s for a public key", alg, publicKeyAlgs())
+	}
+	if !IsPublicKeyAlg(alg) {
+		if alg == "ES521" {
+			return PublicKey{}, invalidKey(`"ES521" is not a JOSE algorithm: P-521 keys sign ES512 tokens`)
+		}
+		return PublicKey{}, invalidKey("algorithm %q is not supported; public keys can be used with %s", alg, publicKeyAlgs())
+	}
+	if why := keyProblem(alg, pub); why != "" {
+		return PublicKey{}, invalidKey("%s", why)
+	}
+	// go-jose must be able to describe the key as a JWK (its thumbprint is how the key is shown); this
+	// also refuses low-order Ed25519 points, whose signatures verify for any message.
+	if _, err := (&jose.JSONWebKey{Key: pub}).Thumbprint(crypto.SHA256); err != nil {
+		return PublicKey{}, invalidKey("the key cannot be used: %s", strings.TrimPrefix(err.Error(), "go-jose/go-jose: "))
+	}
+	return PublicKey{Alg: alg, Kid: kid, Key: pub}, nil
+}
+
+// Fingerprint is the key's JWK thumbprint (RFC 7638, SHA-256, base64url), the same whichever form the
+// key was pasted in; "" for a key go-jose cannot describe.
+func (p PublicKey) Fingerprint() string {
+	tp, err := (&jose.JSONWebKey{Key: p.Key}).Thumbprint(crypto.SHA256)
+	if err != nil {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString(tp)
+}
+
+// MarshalPublicKeyPEM encodes a public key as a PEM "PUBLIC KEY" block (SubjectPublicKeyInfo), the form
+// in which Parley stores registered keys; ParsePublicKey reads it back.
+func MarshalPublicKeyPEM(k crypto.PublicKey) (string, error) {
+	der, err := x509.MarshalPKIXPublicKey(k)
+	if err != nil {
+		return "", fmt.Errorf("identity: marshal public key: %w", err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), nil
+}
+
+func privateKeyProblem() *problem.Error {
+	return invalidKey("this is a private key; paste the public key only (never share the private key, not even with Parley)")
+}
+
+func describeKty(kty string, members map[string]json.RawMessage) string {
+	var crv string
+	if raw, ok := members["crv"]; ok && json.Unmarshal(raw, &crv) == nil && crv != "" {
+		return kty + " " + crv
+	}
+	return kty
+}
+
+func mapKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func invalidKey(format string, args ...any) *problem.Error {
+	return problem.New(http.StatusUnprocessableEntity, "invalid_key", format, args...)
+}
