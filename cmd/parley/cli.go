@@ -15,6 +15,7 @@ import (
 	"github.com/parleyhq/parley/internal/problem"
 	"github.com/parleyhq/parley/internal/seal"
 	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/store/postgres"
 	"github.com/parleyhq/parley/internal/store/sqlite"
 )
 
@@ -86,10 +87,10 @@ func (g *global) logger(w io.Writer) (*slog.Logger, error) {
 	return nil, usagef("--log-format must be text or json")
 }
 
-// openStore opens the configured database.
+// openStore opens the configured database: PostgreSQL when a URL is given, else the embedded one.
 func (g *global) openStore(ctx context.Context) (store.Store, error) {
 	if g.databaseURL != "" {
-		return nil, errors.New("PostgreSQL (--database-url) is not available in this build yet; use the embedded database (--data)")
+		return postgres.Open(ctx, g.databaseURL, postgres.Options{})
 	}
 	return sqlite.Open(ctx, filepath.Join(g.data, "parley.db"), sqlite.Options{})
 }
@@ -109,6 +110,7 @@ func commands() []command {
 		{"agent", "manage support agents: agent create|list", runAgent},
 		{"apikey", "manage customers API keys: apikey create|list|revoke", runAPIKey},
 		{"audit", "show the audit trail of keys and API keys", runAudit},
+		{"migrate", "apply pending database migrations and exit", runMigrate},
 	}
 }
 
@@ -228,6 +230,10 @@ func commandError(e env, g *global, err error) error {
 // masterKey loads the key that seals secrets in the database: PARLEY_MASTER_KEY, else the key file in
 // the data folder, created on first use.
 func (g *global) masterKey(e env, log *slog.Logger) (*seal.Box, error) {
+	if g.databaseURL != "" && e.getenv(seal.EnvVar) == "" {
+		// Instances sharing a database must share its master key; a key file per machine would differ.
+		return nil, fmt.Errorf("with --database-url, set %s (32 bytes, base64: openssl rand -base64 32) to the same value on every instance", seal.EnvVar)
+	}
 	key, created, err := seal.Load(e.getenv(seal.EnvVar), g.data)
 	if err != nil {
 		return nil, fmt.Errorf("master key: %w", err)
@@ -251,7 +257,12 @@ func (g *global) newService(ctx context.Context, e env, log *slog.Logger, events
 		st.Close()
 		return nil, nil, err
 	}
-	svc := chat.New(chat.Config{Store: st, Events: events, Logger: log, Secrets: box})
+	cfg := chat.Config{Store: st, Events: events, Logger: log, Secrets: box}
+	if n, ok := st.(chat.Notifier); ok {
+		// Instances share the database: events travel through it, in commit order (see chat.RunRelay).
+		cfg.Notifier = n
+	}
+	svc := chat.New(cfg)
 	n, err := svc.SealSecrets(ctx)
 	if err != nil {
 		st.Close()

@@ -91,6 +91,23 @@ func runServe(ctx context.Context, e env, args []string) error {
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	if _, shared := st.(chat.Notifier); shared {
+		// Events of every instance reach this one's sockets through the database; take no traffic
+		// before that works.
+		listening := make(chan struct{})
+		go func() {
+			if err := svc.RunRelay(ctx, hub, listening); err != nil && ctx.Err() == nil {
+				log.Error("event relay stopped", "err", err)
+			}
+		}()
+		select {
+		case <-listening:
+		case <-ctx.Done():
+			return nil
+		case <-time.After(30 * time.Second):
+			return errors.New("could not listen for other instances' events on the database within 30s")
+		}
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "url", base, "console", base+"/console/")

@@ -248,7 +248,7 @@ func (s *Service) AddJWKS(ctx context.Context, workspaceID, rawURL string, allow
 	src := identity.JWKSSource{URL: rawURL, AllowPrivate: allowPrivate}
 	fetched, err := s.jwks.Keys(ctx, src)
 	if err != nil {
-		return store.SigningKey{}, 0, problem.New(http.StatusUnprocessableEntity, "jwks_unavailable", "could not use the JWKS at %s: %s", rawURL, err)
+		return store.SigningKey{}, 0, problem.New(http.StatusUnprocessableEntity, "jwks_unavailable", "could not use the JWKS: %s", err)
 	}
 	if len(fetched) == 0 {
 		return store.SigningKey{}, 0, problem.New(http.StatusUnprocessableEntity, "jwks_unavailable", "the JWKS at %s holds no usable signing key (each needs a kid, an alg Parley supports, and no private parts)", rawURL)

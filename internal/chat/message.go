@@ -163,7 +163,7 @@ func (s *Service) addEvent(ctx context.Context, tx store.Tx, out *outbox, conv s
 	if err := tx.AppendEvent(ctx, &e); err != nil {
 		return err
 	}
-	out.add(realtime.Event{Type: "timeline", Data: e}, WorkspaceTopic(conv.WorkspaceID))
+	out.add(realtime.Event{Type: EventTimeline, Data: e}, WorkspaceTopic(conv.WorkspaceID))
 	return nil
 }
 

@@ -40,6 +40,9 @@ type Config struct {
 	// Secrets seals signing secrets with the master key. nil means a random master key held only in
 	// memory, which suits tests alone: secrets sealed with it cannot be opened after a restart.
 	Secrets *seal.Box
+	// Notifier, when set, carries events between the instances sharing the database (PostgreSQL):
+	// events are then published from RunRelay, in commit order, on every instance.
+	Notifier Notifier
 	// JWKS fetches and caches the key sets of workspaces that configured a JWKS URL; nil means one with
 	// the default limits.
 	JWKS *identity.JWKSFetcher
@@ -56,6 +59,7 @@ type Service struct {
 	box    *seal.Box
 	jwks   *identity.JWKSFetcher
 	parsed *parsedKeys
+	relay  *relay // nil when events stay in this process
 }
 
 // New returns a Service.
@@ -81,6 +85,9 @@ func New(cfg Config) *Service {
 		key := make([]byte, seal.KeySize)
 		_, _ = rand.Read(key)
 		s.box, _ = seal.New(key) // cannot fail with a key of the right size
+	}
+	if cfg.Notifier != nil {
+		s.relay = newRelay(cfg.Notifier)
 	}
 	if s.jwks == nil {
 		s.jwks = identity.NewJWKSFetcher(identity.JWKSOptions{Logger: s.log})
@@ -110,6 +117,7 @@ const (
 	EventMessage      = "message"      // Data: store.Message
 	EventConversation = "conversation" // Data: store.Conversation
 	EventSessionEnded = "session_ended"
+	EventTimeline     = "timeline" // Data: store.Event, for agents
 )
 
 // SessionEnded is the Data of a session_ended event.
@@ -151,12 +159,20 @@ func (s *Service) update(ctx context.Context, fn func(tx store.Tx, out *outbox) 
 	var out outbox
 	err := s.store.Update(ctx, func(tx store.Tx) error {
 		out = out[:0]
-		return fn(tx, &out)
+		if err := fn(tx, &out); err != nil {
+			return err
+		}
+		if s.relay != nil {
+			return s.relay.announce(ctx, tx, out, time.Now())
+		}
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	s.flush(out)
+	if s.relay == nil {
+		s.flush(out)
+	}
 	return nil
 }
 

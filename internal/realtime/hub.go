@@ -116,6 +116,23 @@ func (h *Hub) Shutdown() {
 	}
 }
 
+// Resync ends every live subscription with ErrOverflow, as if each had fallen behind, while the hub
+// stays open: their clients reconnect and resume from the last message id they saw. It is for when
+// events may have been lost upstream (the connection that carries them between instances dropped).
+func (h *Hub) Resync() {
+	h.mu.RLock()
+	var all []*Subscription
+	for _, subs := range h.topics {
+		for s := range subs {
+			all = append(all, s)
+		}
+	}
+	h.mu.RUnlock()
+	for _, s := range all {
+		s.end(ErrOverflow)
+	}
+}
+
 // Subscribers counts live subscriptions to a topic.
 func (h *Hub) Subscribers(topic string) int {
 	h.mu.RLock()

@@ -456,6 +456,11 @@ type Tx interface {
 
 	// AddAuditEvent stores e and assigns e.Seq.
 	AddAuditEvent(ctx context.Context, e *AuditEvent) error
+
+	// Notify sends payload to the listeners of channel when the transaction commits, and not at all if
+	// it rolls back; listeners receive notifications in commit order. Stores that serve one process
+	// (SQLite) have no listeners and do nothing.
+	Notify(ctx context.Context, channel string, payload []byte) error
 }
 
 // Store is a database: reads run concurrently; writes run through Update.

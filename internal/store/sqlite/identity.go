@@ -104,3 +104,6 @@ func (t *txn) AddAuditEvent(ctx context.Context, e *store.AuditEvent) error {
 	}
 	return nil
 }
+
+// Notify does nothing: an SQLite database serves one process, whose events travel in memory.
+func (t *txn) Notify(ctx context.Context, channel string, payload []byte) error { return nil }

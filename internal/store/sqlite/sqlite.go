@@ -40,12 +40,13 @@ type Options struct {
 
 // DB is the SQLite store.
 type DB struct {
-	path   string
-	writer *sql.DB
-	reader *sql.DB
-	ckpt   *sql.DB
-	rstmts *stmtCache
-	wstmts *stmtCache
+	path     string
+	migrated int // migrations this Open applied
+	writer   *sql.DB
+	reader   *sql.DB
+	ckpt     *sql.DB
+	rstmts   *stmtCache
+	wstmts   *stmtCache
 	queries
 
 	writes    chan *writeOp
@@ -111,7 +112,8 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open writer: %w", err)
 	}
-	if err := migrate(ctx, writer); err != nil {
+	migrated, err := migrate(ctx, writer)
+	if err != nil {
 		writer.Close()
 		return nil, err
 	}
@@ -132,7 +134,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	reader.SetConnMaxIdleTime(0)
 
 	db := &DB{
-		path:    path,
+		path: path, migrated: migrated,
 		writer:  writer,
 		reader:  reader,
 		rstmts:  newStmtCache(reader, true),

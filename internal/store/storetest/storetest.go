@@ -1188,13 +1188,15 @@ func testConcurrentAppends(t *testing.T, s store.Store) {
 	}
 	stop := make(chan struct{})
 	var readerDone sync.WaitGroup
+	// A reader that resumes from the last Seq it saw — as a client does with ?after= — must end up with
+	// every message: one committed with a lower Seq after the reader moved past it would be lost to it.
+	var seen []int64
 	readerDone.Go(func() {
-		// A reader that resumes from the last Seq it saw must never find older messages appear later.
 		var after int64
-		for {
+		for final := false; ; {
 			select {
 			case <-stop:
-				return
+				final = true // one more read after the last commit
 			default:
 			}
 			page, err := s.Messages(ctx, conv.ID, after, 1000)
@@ -1208,6 +1210,10 @@ func testConcurrentAppends(t *testing.T, s store.Store) {
 					return
 				}
 				after = m.Seq
+				seen = append(seen, m.Seq)
+			}
+			if final && len(page) == 0 {
+				return
 			}
 		}
 	})
@@ -1217,6 +1223,10 @@ func testConcurrentAppends(t *testing.T, s store.Store) {
 	close(errs)
 	for err := range errs {
 		t.Fatalf("concurrent appends: %v", err)
+	}
+	if len(seen) != writers*perWriter {
+		t.Fatalf("a reader resuming from the last Seq it saw got %d of %d messages: some committed below a Seq it had already passed",
+			len(seen), writers*perWriter)
 	}
 
 	msgs, err := s.Messages(ctx, conv.ID, 0, 1000)
