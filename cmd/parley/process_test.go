@@ -51,8 +51,15 @@ func parleyBinary(t *testing.T) string {
 // cli runs a parley command with --json and decodes its one JSON object.
 func cli(t *testing.T, data string, args ...string) map[string]any {
 	t.Helper()
+	return cliEnv(t, nil, data, args...)
+}
+
+// cliEnv is cli with extra environment variables (NAME=value).
+func cliEnv(t *testing.T, env []string, data string, args ...string) map[string]any {
+	t.Helper()
 	args = append(args, "--json", "--data", data)
 	cmd := exec.Command(parleyBinary(t), args...)
+	cmd.Env = append(os.Environ(), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -82,8 +89,15 @@ var listening = regexp.MustCompile(`msg=listening addr=(\S+)`)
 // startServer starts parley serve on addr ("127.0.0.1:0" for any port) and waits until it listens.
 func startServer(t *testing.T, data, addr string, extra ...string) *server {
 	t.Helper()
+	return startServerEnv(t, nil, data, addr, extra...)
+}
+
+// startServerEnv is startServer with extra environment variables (NAME=value).
+func startServerEnv(t *testing.T, env []string, data, addr string, extra ...string) *server {
+	t.Helper()
 	args := append([]string{"serve", "--data", data, "--addr", addr}, extra...)
 	cmd := exec.Command(parleyBinary(t), args...)
+	cmd.Env = append(os.Environ(), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -4,16 +4,17 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/parleyhq/parley/internal/chat"
+	"github.com/parleyhq/parley/internal/chat/chattest"
+	"github.com/parleyhq/parley/internal/realtime"
 	"github.com/parleyhq/parley/internal/password"
 	"github.com/parleyhq/parley/internal/problem"
 	"github.com/parleyhq/parley/internal/store"
-	"github.com/parleyhq/parley/internal/store/sqlite"
+	"github.com/parleyhq/parley/internal/store/dbtest"
 )
 
 const agentPassword = "correct horse battery staple"
@@ -21,19 +22,20 @@ const agentPassword = "correct horse battery staple"
 // agentEnv is a service over a real SQLite file with one workspace.
 type agentEnv struct {
 	svc *chat.Service
-	st  *sqlite.DB
+	st  store.Store
 	ws  string
 }
 
 func newAgentEnv(t *testing.T, cfg chat.Config) *agentEnv {
 	t.Helper()
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "parley.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := dbtest.Open(t) // SQLite, or PostgreSQL with PARLEY_TEST_STORE=postgres
 	cfg.Store = st
-	svc := chat.New(cfg)
+	hub, ok := cfg.Events.(*realtime.Hub)
+	if !ok && cfg.Events == nil {
+		hub = realtime.NewHub()
+		cfg.Events = hub
+	}
+	svc := chattest.Start(t, cfg, hub)
 	ws, err := svc.CreateWorkspace(t.Context(), "Acme")
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,12 +16,13 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/parleyhq/parley/internal/chat"
+	"github.com/parleyhq/parley/internal/chat/chattest"
 	"github.com/parleyhq/parley/internal/console"
 	"github.com/parleyhq/parley/internal/httpapi"
 	"github.com/parleyhq/parley/internal/password"
 	"github.com/parleyhq/parley/internal/realtime"
 	"github.com/parleyhq/parley/internal/store"
-	"github.com/parleyhq/parley/internal/store/sqlite"
+	"github.com/parleyhq/parley/internal/store/dbtest"
 )
 
 const agentPassword = "correct horse battery staple"
@@ -51,12 +51,9 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		f(&o)
 	}
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "parley.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := dbtest.Open(t) // SQLite, or PostgreSQL with PARLEY_TEST_STORE=postgres
 	hub := realtime.NewHub()
-	svc := chat.New(chat.Config{Store: st, Events: hub, Passwords: password.NewHasher(4)})
+	svc := chattest.Start(t, chat.Config{Store: st, Events: hub, Passwords: password.NewHasher(4)}, hub)
 	cfg := console.Config{Chat: svc, Events: hub, Limits: o.limits}
 	for _, p := range o.proxies {
 		cfg.TrustedProxies = append(cfg.TrustedProxies, mustPrefix(t, p))
@@ -76,7 +73,6 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		srv.CloseClientConnections()
 		api.Shutdown(ctx)
 		srv.Close()
-		st.Close()
 	})
 	return &env{t: t, srv: srv, svc: svc, hub: hub, api: api, st: st}
 }

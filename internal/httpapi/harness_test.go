@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,10 +14,11 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/parleyhq/parley/internal/chat"
+	"github.com/parleyhq/parley/internal/chat/chattest"
 	"github.com/parleyhq/parley/internal/httpapi"
 	"github.com/parleyhq/parley/internal/realtime"
 	"github.com/parleyhq/parley/internal/store"
-	"github.com/parleyhq/parley/internal/store/sqlite"
+	"github.com/parleyhq/parley/internal/store/dbtest"
 )
 
 // env is one running Parley: a real SQLite file, the real handler behind a real listener.
@@ -41,12 +41,9 @@ func withLimits(l httpapi.Limits) envOption { return func(c *httpapi.Config) { c
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "parley.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := dbtest.Open(t) // SQLite, or PostgreSQL with PARLEY_TEST_STORE=postgres
 	hub := realtime.NewHub()
-	svc := chat.New(chat.Config{Store: st, Events: hub})
+	svc := chattest.Start(t, chat.Config{Store: st, Events: hub}, hub)
 	cfg := httpapi.Config{Chat: svc, Events: hub}
 	for _, o := range opts {
 		o(&cfg)
@@ -57,9 +54,9 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		srv.CloseClientConnections()
 		api.Shutdown(ctx)
 		srv.Close()
-		st.Close()
 	})
 	e := &env{t: t, srv: srv, svc: svc, hub: hub, api: api, st: st, client: srv.Client()}
+	var err error
 	if e.ws, err = svc.CreateWorkspace(ctx, "Acme Bank"); err != nil {
 		t.Fatal(err)
 	}

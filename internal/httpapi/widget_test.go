@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -17,7 +16,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/chat"
 	"github.com/parleyhq/parley/internal/httpapi"
-	"github.com/parleyhq/parley/internal/store/sqlite"
+	"github.com/parleyhq/parley/internal/store/dbtest"
 )
 
 // Tests of the widget HTTP API as API.md describes it, driven through a real listener.
@@ -46,19 +45,7 @@ func apiMessage(t *testing.T, r response) map[string]any {
 
 // apiCount runs a COUNT query on the environment's database file, to check side effects the API
 // cannot show (sessions that must not have been created).
-func apiCount(t *testing.T, e *env, query string, args ...any) int {
-	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+e.st.(*sqlite.DB).Path()+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var n int
-	if err := db.QueryRow(query, args...).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
+func apiCount(t *testing.T, e *env, query string) int { return dbtest.Count(t, e.st, query) }
 
 // apiFlipLast changes the last character of s.
 func apiFlipLast(s string) string {

@@ -5,6 +5,7 @@ package dbtest
 
 import (
 	"context"
+	"database/sql"
 	"crypto/rand"
 	"encoding/hex"
 	"net/url"
@@ -113,4 +114,34 @@ func Open(t testing.TB) store.Store {
 		return Postgres(t)
 	}
 	return SQLite(t)
+}
+
+// Count runs a test's own `SELECT COUNT(*) …` query (no arguments) against a store this package
+// opened, read-only, to check what was or was not written.
+func Count(t testing.TB, st store.Store, query string) int {
+	t.Helper()
+	var n int
+	switch s := st.(type) {
+	case *sqlite.DB:
+		db, err := sql.Open("sqlite", "file:"+s.Path()+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if err := db.QueryRow(query).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+	case *postgres.Store:
+		conn := Connect(t)
+		defer conn.Close(context.Background())
+		if _, err := conn.Exec(context.Background(), `SET search_path TO `+pgx.Identifier{s.Schema()}.Sanitize()); err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.QueryRow(context.Background(), query).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+	default:
+		t.Fatalf("dbtest.Count: a %T was not opened by dbtest", st)
+	}
+	return n
 }

@@ -89,16 +89,28 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
 	_, err = migrate(ctx, conn.Conn(), opts.Schema)
+	schema := opts.Schema
+	if err == nil && schema == "" {
+		// A search_path in the URL puts the installation in a schema of its own: its notification
+		// channels must be its own too (see channel).
+		var current *string
+		if err = conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&current); err == nil && current != nil && *current != "public" {
+			schema = *current
+		}
+	}
 	conn.Release()
 	if err != nil {
 		pool.Close()
 		return nil, err
 	}
-	s := &Store{pool: pool, schema: opts.Schema}
+	s := &Store{pool: pool, schema: schema}
 	s.queries = queries{db: poolRunner{s}}
 	s.closing, s.endClosing = context.WithCancel(context.Background())
 	return s, nil
 }
+
+// Schema is the schema the store's tables live in ("" for the URL's search_path).
+func (s *Store) Schema() string { return s.schema }
 
 // Close refuses new calls with store.ErrClosed, stops listeners, waits for the updates in flight, and
 // closes the pool once the reads in flight are done.
@@ -231,6 +243,12 @@ func (c closingRow) Scan(dest ...any) error { return c.r.err(c.row.Scan(dest...)
 // notFound reports a missing row as store.ErrNotFound.
 func notFound(err error, what string) error {
 	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("store: %s: %w", what, store.ErrNotFound)
+	}
+	// A key PostgreSQL cannot even hold as text (a NUL byte, invalid UTF-8: SQLite takes them) names no
+	// row; to the caller that is a missing row, as it is on SQLite.
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "22021" {
 		return fmt.Errorf("store: %s: %w", what, store.ErrNotFound)
 	}
 	return writeErr(err, what)
