@@ -10,9 +10,9 @@ import (
 
 	"github.com/parleyhq/parley/internal/chat"
 	"github.com/parleyhq/parley/internal/chat/chattest"
-	"github.com/parleyhq/parley/internal/realtime"
 	"github.com/parleyhq/parley/internal/password"
 	"github.com/parleyhq/parley/internal/problem"
+	"github.com/parleyhq/parley/internal/realtime"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/store/dbtest"
 )
