@@ -3,7 +3,6 @@ package chat_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,12 +10,13 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/parleyhq/parley/internal/chat"
+	"github.com/parleyhq/parley/internal/chat/chattest"
 	"github.com/parleyhq/parley/internal/identity"
 	"github.com/parleyhq/parley/internal/realtime"
-	"github.com/parleyhq/parley/internal/store/sqlite"
+	"github.com/parleyhq/parley/internal/store/dbtest"
 )
 
-// benchEnv is a service over a real SQLite file with one workspace and key.
+// benchEnv is a service over a real database with one workspace and key.
 type benchEnv struct {
 	svc *chat.Service
 	ws  string
@@ -26,12 +26,9 @@ type benchEnv struct {
 func newBenchEnv(b *testing.B) *benchEnv {
 	b.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "parley.db"), sqlite.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	svc := chat.New(chat.Config{Store: st, Events: realtime.NewHub()})
+	hub := realtime.NewHub()
+	// SQLite, or PostgreSQL (with the event relay, as in production) when PARLEY_TEST_STORE=postgres.
+	svc := chattest.Start(b, chat.Config{Store: dbtest.Open(b), Events: hub}, hub)
 	ws, err := svc.CreateWorkspace(ctx, "Bench")
 	if err != nil {
 		b.Fatal(err)
