@@ -257,6 +257,20 @@ func TestTwoInstancesShareOneDatabase(t *testing.T) {
 		t.Fatalf("agent's reply arrived as %v", m)
 	}
 
+	// How long a message posted on A takes to reach a socket on B (logged, not asserted).
+	onB := dialWidget(t, b, token)
+	var lat []time.Duration
+	for i := range 100 {
+		body := fmt.Sprintf("latency %d", i)
+		start := time.Now()
+		mustCall(t, "POST", a.url()+"/v1/widget/messages", token, map[string]string{"body": body, "client_id": fmt.Sprintf("lat-%d", i)}, 201)
+		onB.nextMessage(body)
+		lat = append(lat, time.Since(start))
+	}
+	slices.Sort(lat)
+	t.Logf("POST on A until the message event arrives on B's socket: p50 %v, p90 %v, p99 %v, max %v (100 messages)",
+		lat[49], lat[89], lat[98], lat[99])
+
 	// Logging out on B ends the socket on A.
 	mustCall(t, "POST", b.url()+"/v1/widget/logout", token, nil, 200)
 	for {
