@@ -412,3 +412,67 @@ func TestFailoverMissesNothing(t *testing.T) {
 	}
 	t.Logf("%d messages stored, %d acknowledged customer messages, all seen by the widget across the failover", len(stored), len(acked))
 }
+
+// TestRelayReconnectResumesClients: the connection an instance listens on drops (as in a database
+// restart). Events sent meanwhile are lost to it, so once it listens again it closes its sockets with
+// 1013; the widget reconnects, resumes with ?after= and has every message, including those posted on
+// the other instance during the outage.
+func TestRelayReconnectResumesClients(t *testing.T) {
+	c := newCluster(t)
+	ws := c.cli(t, "workspace", "create", "--name", "Relay")["id"].(string)
+	a, b := c.start(t), c.start(t)
+	token := mustCall(t, "POST", a.url()+"/v1/widget/sessions", "", map[string]string{"workspace": ws}, 201)["session_token"].(string)
+	first := mustCall(t, "POST", a.url()+"/v1/widget/messages", token, map[string]string{"body": "before", "client_id": "m0"}, 201)["message"].(map[string]any)
+	conv, lastSeen := first["conversation_id"].(string), first["id"].(string)
+	widget := dialWidget(t, a, token)
+
+	// Cut every listening connection of this installation (its channel carries the schema name).
+	schema := strings.TrimPrefix(regexp.MustCompile(`search_path=([^&]+)`).FindString(c.env[0]), "search_path=")
+	conn := dbtest.Connect(t)
+	defer conn.Close(context.Background())
+	var cut int
+	err := conn.QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE query LIKE 'LISTEN %' AND query LIKE '%' || $1 || '%'`, schema).Scan(&cut)
+	if err != nil || cut != 2 {
+		t.Fatalf("terminated %d listening connections (%v), want the two instances'", cut, err)
+	}
+	// Meanwhile the customer keeps writing through B.
+	for i := 1; i <= 5; i++ {
+		mustCall(t, "POST", b.url()+"/v1/widget/messages", token, map[string]string{"body": fmt.Sprintf("during %d", i), "client_id": fmt.Sprintf("m%d", i)}, 201)
+	}
+	// A's socket is told to resume (1013) once A listens again — possibly after delivering some events.
+	seen := map[string]bool{}
+	for {
+		f := readFrame(t, widget.conn, 20*time.Second)
+		if status, closed := f["closed"]; closed {
+			if status != float64(websocket.StatusTryAgainLater) {
+				t.Fatalf("socket closed with %v, want 1013 (resume)", status)
+			}
+			break
+		}
+		if m, ok := f["message"].(map[string]any); ok {
+			seen[m["body"].(string)] = true
+			if m["id"].(string) > lastSeen {
+				lastSeen = m["id"].(string)
+			}
+		}
+	}
+	// The widget reconnects to A and fills the gap from the last id it saw.
+	again := dialWidget(t, a, token)
+	res := mustCall(t, "GET", a.url()+"/v1/widget/conversations/"+conv+"/messages?after="+lastSeen, token, nil, 200)
+	for _, m := range res["messages"].([]any) {
+		seen[m.(map[string]any)["body"].(string)] = true
+	}
+	for i := 1; i <= 5; i++ {
+		if body := fmt.Sprintf("during %d", i); !seen[body] {
+			t.Errorf("message %q never reached the widget, live or on resuming", body)
+		}
+	}
+	all := mustCall(t, "GET", a.url()+"/v1/widget/conversations/"+conv+"/messages", token, nil, 200)["messages"].([]any)
+	if len(all) != 6 {
+		t.Fatalf("%d messages stored, want 6", len(all))
+	}
+	// And live delivery works again on A, for events from B.
+	mustCall(t, "POST", b.url()+"/v1/widget/messages", token, map[string]string{"body": "after", "client_id": "m9"}, 201)
+	again.nextMessage("after")
+}
