@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/parleyhq/parley/internal/problem"
@@ -56,6 +57,14 @@ func (s *Service) PostAgentMessage(ctx context.Context, workspaceID, agentID, co
 		out.add(realtime.Event{Type: EventMessage, Data: msg}, conversationTopics(conv)...)
 		return nil
 	})
+	if errors.Is(err, store.ErrConflict) && clientID != "" {
+		// The agent already sent this client id (a double click, a resubmitted form): the first message
+		// is the answer, as for customers' retries.
+		m, rerr := s.store.MessageByAgentClientID(ctx, agentID, clientID)
+		if rerr == nil && m.ConversationID == conversationID {
+			return m, false, nil
+		}
+	}
 	return msg, created, err
 }
 

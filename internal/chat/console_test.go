@@ -426,3 +426,41 @@ func TestReportCounts(t *testing.T) {
 		t.Errorf("trusted share %v", s)
 	}
 }
+
+// A reply sent twice with one client id (a double click, a resubmitted form) is one message: the second
+// send answers with the first.
+func TestAgentReplyRetryIsIdempotent(t *testing.T) {
+	e := newConsoleEnv(t)
+	agent := e.createAgent(t, "sam@acme.example", store.RoleAgent)
+	first := e.say(t, e.visitor(t, "ada@example.com"), "hello")
+	m1, created, err := e.svc.PostAgentMessage(t.Context(), e.ws, agent.ID, first.ConversationID, "hi Ada", "reply-1")
+	if err != nil || !created {
+		t.Fatalf("first reply: %v, created %v", err, created)
+	}
+	m2, created, err := e.svc.PostAgentMessage(t.Context(), e.ws, agent.ID, first.ConversationID, "hi Ada", "reply-1")
+	if err != nil || created || m2.Seq != m1.Seq {
+		t.Fatalf("repeated reply = seq %d, created %v, %v; want seq %d, not created", m2.Seq, created, err, m1.Seq)
+	}
+	msgs, err := e.st.Messages(t.Context(), first.ConversationID, 0, 100)
+	if err != nil || len(msgs) != 2 {
+		t.Fatalf("conversation holds %d messages (%v), want 2", len(msgs), err)
+	}
+	// The same client id in another conversation is not an answer to this one.
+	other := e.say(t, e.visitor(t, "grace@example.com"), "hi")
+	if _, _, err := e.svc.PostAgentMessage(t.Context(), e.ws, agent.ID, other.ConversationID, "hi Grace", "reply-1"); err == nil {
+		t.Error("a client id used in another conversation was accepted as a retry")
+	}
+}
+
+// The first message of a conversation is stamped after its "started" event.
+func TestFirstMessageFollowsStartedEvent(t *testing.T) {
+	e := newConsoleEnv(t)
+	m := e.say(t, e.visitor(t, ""), "hello")
+	evs, err := e.st.Events(t.Context(), m.ConversationID)
+	if err != nil || len(evs) == 0 || evs[0].Type != "started" {
+		t.Fatalf("events %v, %v", evs, err)
+	}
+	if m.CreatedAt.Before(evs[0].CreatedAt) {
+		t.Errorf("first message at %v, before the started event at %v", m.CreatedAt, evs[0].CreatedAt)
+	}
+}

@@ -83,7 +83,8 @@ func (s *Service) PostMessage(ctx context.Context, v *Visitor, body, clientID st
 		conv, err := tx.AppendToOpenConversation(ctx, v.Owner(), &msg)
 		if isNotFound(err) {
 			if conv, err = s.startConversation(ctx, tx, out, v); err == nil {
-				msg.ConversationID = conv.ID
+				// Stamped after the "started" event, so the timeline reads in order.
+				msg.ConversationID, msg.CreatedAt = conv.ID, s.clock()
 				err = tx.AppendMessage(ctx, &msg)
 			}
 		}

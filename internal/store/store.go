@@ -321,6 +321,8 @@ type Reader interface {
 	Messages(ctx context.Context, conversationID string, afterSeq int64, limit int) ([]Message, error)
 	// MessageByClientID returns the message a session sent with that client id.
 	MessageByClientID(ctx context.Context, sessionID, clientID string) (Message, error)
+	// MessageByAgentClientID returns the message an agent sent with that client id.
+	MessageByAgentClientID(ctx context.Context, agentID, clientID string) (Message, error)
 	// Events returns a conversation's events, oldest first.
 	Events(ctx context.Context, conversationID string) ([]Event, error)
 

@@ -75,8 +75,9 @@ const (
 	sqlSetConversationInbox = `UPDATE conversations SET inbox_id = $1, updated_at = $2 WHERE id = $3`
 	sqlAdoptConversations   = `UPDATE conversations SET customer_id = $1, updated_at = $2 WHERE session_id = $3 AND customer_id IS NULL RETURNING id`
 
-	sqlMessages          = `SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`
-	sqlMessageByClientID = `SELECT ` + messageColumns + ` FROM messages WHERE session_id = $1 AND client_id = $2`
+	sqlMessages               = `SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`
+	sqlMessageByClientID      = `SELECT ` + messageColumns + ` FROM messages WHERE session_id = $1 AND client_id = $2`
+	sqlMessageByAgentClientID = `SELECT ` + messageColumns + ` FROM messages WHERE agent_id = $1 AND client_id = $2`
 	// sqlInsertMessage locks the conversation's row before the insert takes the next seq (the plan locks
 	// the row, then evaluates the column default), so appends to one conversation take their numbers one
 	// at a time, each after the previous append has committed or rolled back. FOR NO KEY UPDATE leaves
@@ -468,6 +469,14 @@ func (q queries) MessageByClientID(ctx context.Context, sessionID, clientID stri
 	m, err := scanMessage(q.db.QueryRow(ctx, sqlMessageByClientID, sessionID, clientID))
 	if err != nil {
 		return m, notFound(err, "message by client id")
+	}
+	return m, nil
+}
+
+func (q queries) MessageByAgentClientID(ctx context.Context, agentID, clientID string) (store.Message, error) {
+	m, err := scanMessage(q.db.QueryRow(ctx, sqlMessageByAgentClientID, agentID, clientID))
+	if err != nil {
+		return m, notFound(err, "message by agent client id")
 	}
 	return m, nil
 }

@@ -64,6 +64,7 @@ const (
 	sqlConversationsOfSession   = `SELECT ` + conversationColumns + ` FROM conversations WHERE session_id = ? AND customer_id IS NULL ORDER BY created_at DESC, rowid DESC`
 	sqlMessages                 = `SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?`
 	sqlMessageByClientID        = `SELECT ` + messageColumns + ` FROM messages WHERE session_id = ? AND client_id = ?`
+	sqlMessageByAgentClientID   = `SELECT ` + messageColumns + ` FROM messages WHERE agent_id = ? AND client_id = ?`
 	sqlEvents                   = `SELECT seq, conversation_id, type, data, created_at FROM events WHERE conversation_id = ? ORDER BY seq`
 	sqlInsertWorkspace          = `INSERT INTO workspaces (` + workspaceColumns + `) VALUES (?, ?, ?, ?, ?)`
 	sqlUpdateWorkspace          = `UPDATE workspaces SET name = ?, settings = ?, updated_at = ? WHERE id = ?`
@@ -112,7 +113,7 @@ func statements() []string {
 		sqlWorkspace, sqlWorkspaces, sqlKeys, sqlSessionByHash, sqlSession, sqlSessionWorkspace, sqlSessionsOfCustomr,
 		sqlCustomer, sqlCustomerByExternal, sqlCustomerByEmail, sqlCountByEmail,
 		sqlConversation, sqlOpenConversationCustomer, sqlOpenConversationSession,
-		sqlConversationsOfCustomer, sqlConversationsOfSession, sqlMessages, sqlMessageByClientID, sqlEvents,
+		sqlConversationsOfCustomer, sqlConversationsOfSession, sqlMessages, sqlMessageByClientID, sqlMessageByAgentClientID, sqlEvents,
 		sqlInsertWorkspace, sqlUpdateWorkspace, sqlInsertKey, sqlRevokeKey, sqlTouchKey,
 		sqlInsertSession, sqlUpdateSession, sqlInsertCustomer, sqlUpdateCustomer,
 		sqlInsertConversation, sqlUpdateConversation, sqlSetConversationInbox, sqlAdoptConversations,
@@ -544,6 +545,14 @@ func (q queries) MessageByClientID(ctx context.Context, sessionID, clientID stri
 	m, err := scanMessage(q.run.queryRow(ctx, sqlMessageByClientID, sessionID, clientID))
 	if err != nil {
 		return m, notFound(err, "message by client id")
+	}
+	return m, nil
+}
+
+func (q queries) MessageByAgentClientID(ctx context.Context, agentID, clientID string) (store.Message, error) {
+	m, err := scanMessage(q.run.queryRow(ctx, sqlMessageByAgentClientID, agentID, clientID))
+	if err != nil {
+		return m, notFound(err, "message by agent client id")
 	}
 	return m, nil
 }

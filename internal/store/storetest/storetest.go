@@ -1056,6 +1056,22 @@ func testMessageClientIDs(t *testing.T, s store.Store) {
 	if msgs, err := s.Messages(ctx, conv.ID, 0, 100); err != nil || len(msgs) != 5 {
 		t.Errorf("Messages = %d, %v; want 5", len(msgs), err)
 	}
+
+	// Agents' client ids: unique per agent, found per agent, never confused with a session's.
+	reply := appendMessage(t, s, store.Message{ConversationID: conv.ID, Sender: store.SenderAgent, AgentID: "agent-1",
+		Body: "reply", ClientID: "retry-me", CreatedAt: at(5 * time.Second)})
+	if got, err := s.MessageByAgentClientID(ctx, "agent-1", "retry-me"); err != nil {
+		t.Fatalf("MessageByAgentClientID: %v", err)
+	} else {
+		checkEqual(t, "MessageByAgentClientID", got, reply)
+	}
+	_, err = s.MessageByAgentClientID(ctx, "agent-2", "retry-me")
+	wantErr(t, "MessageByAgentClientID(another agent)", err, store.ErrNotFound)
+	_, err = s.MessageByAgentClientID(ctx, one.ID, "another")
+	wantErr(t, "MessageByAgentClientID(a session id)", err, store.ErrNotFound)
+	again := store.Message{ConversationID: conv.ID, Sender: store.SenderAgent, AgentID: "agent-1", Body: "reply, again", ClientID: "retry-me", CreatedAt: at(6 * time.Second)}
+	wantErr(t, "AppendMessage(client id the agent already used)", tryUpdate(t, s, func(tx store.Tx) error { return tx.AppendMessage(ctx, &again) }), store.ErrConflict)
+	appendMessage(t, s, store.Message{ConversationID: conv.ID, Sender: store.SenderAgent, AgentID: "agent-2", Body: "colleague", ClientID: "retry-me", CreatedAt: at(7 * time.Second)})
 }
 
 func testAppendToOpenConversation(t *testing.T, s store.Store) {
