@@ -26,6 +26,11 @@ func (a *API) withAPIKey(next http.HandlerFunc) http.Handler {
 		c, err := a.chat.AuthenticateAPIKey(r.Context(), bearer(r))
 		if err == nil {
 			err = a.apiKeyLimit.allow(c.Key.ID)
+		} else if problem.HasCode(err, "api_key_invalid") {
+			// Keys cannot be guessed, but a client sending wrong ones over and over is broken or hostile.
+			if lerr := a.badKeyLimit.allow(clientIP(r, a.trusted)); lerr != nil {
+				err = lerr
+			}
 		}
 		if err != nil {
 			a.writeError(w, r, err)

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -326,4 +327,17 @@ func TestCustomersAPIRateLimit(t *testing.T) {
 	if last.header.Get("Retry-After") == "" {
 		t.Error("429 without Retry-After")
 	}
+
+	// Wrong keys are limited per client address; a good key from the same address is not affected.
+	e = newEnv(t, withLimits(httpapi.Limits{BadAPIKeysPerIP: httpapi.Rate{Every: time.Hour, Burst: 3}, CallsPerAPIKey: httpapi.Rate{Every: time.Millisecond, Burst: 100}}))
+	key = e.apiKey()
+	for i := range 5 {
+		r := e.customers("GET", "nobody", "/conversations", fmt.Sprintf("pak_wrong%d", i), nil)
+		if i < 3 {
+			expect(t, r, 401, "api_key_invalid")
+		} else {
+			expect(t, r, http.StatusTooManyRequests, "rate_limited")
+		}
+	}
+	expect(t, e.customers("GET", "nobody", "/conversations", key, nil), 404, "customer_not_found")
 }

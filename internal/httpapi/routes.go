@@ -22,6 +22,7 @@ type Limits struct {
 	LoginsPerIP        Rate // POST /v1/widget/login
 	MessagesPerSession Rate // POST /v1/widget/messages
 	CallsPerAPIKey     Rate // the customers API
+	BadAPIKeysPerIP    Rate // customers API calls refused for their key, per client IP
 }
 
 // DefaultLimits are generous for people and tight for scripts.
@@ -31,6 +32,7 @@ func DefaultLimits() Limits {
 		LoginsPerIP:        Rate{Every: time.Second, Burst: 20},
 		MessagesPerSession: Rate{Every: 200 * time.Millisecond, Burst: 20},
 		CallsPerAPIKey:     Rate{Every: 10 * time.Millisecond, Burst: 200},
+		BadAPIKeysPerIP:    Rate{Every: 5 * time.Second, Burst: 20},
 	}
 }
 
@@ -76,6 +78,7 @@ type API struct {
 	loginLimit   *limiter
 	messageLimit *limiter
 	apiKeyLimit  *limiter
+	badKeyLimit  *limiter
 
 	// Sockets outlive http.Server.Shutdown (they are hijacked), so the API tracks them itself.
 	sockets     sync.WaitGroup
@@ -107,6 +110,7 @@ func New(cfg Config) *API {
 		loginLimit:   newLimiter(cfg.Limits.LoginsPerIP, now),
 		messageLimit: newLimiter(cfg.Limits.MessagesPerSession, now),
 		apiKeyLimit:  newLimiter(cfg.Limits.CallsPerAPIKey, now),
+		badKeyLimit:  newLimiter(cfg.Limits.BadAPIKeysPerIP, now),
 	}
 	a.socketCtx, a.closeSocket = context.WithCancel(context.Background())
 	a.routes()
