@@ -476,3 +476,27 @@ func TestRelayReconnectResumesClients(t *testing.T) {
 	mustCall(t, "POST", b.url()+"/v1/widget/messages", token, map[string]string{"body": "after", "client_id": "m9"}, 201)
 	again.nextMessage("after")
 }
+
+// TestMigrateCommand: `parley migrate` applies pending migrations once, on either database.
+func TestMigrateCommand(t *testing.T) {
+	data := t.TempDir()
+	first := cli(t, data, "migrate")
+	if first["applied"].(float64) < 1 || !strings.HasPrefix(first["database"].(string), "SQLite") {
+		t.Fatalf("first migrate on SQLite: %v", first)
+	}
+	if again := cli(t, data, "migrate"); again["applied"].(float64) != 0 {
+		t.Fatalf("second migrate on SQLite: %v", again)
+	}
+	c := newCluster(t)
+	first = c.cli(t, "migrate")
+	if first["applied"].(float64) < 1 || first["database"] != "PostgreSQL" {
+		t.Fatalf("first migrate on PostgreSQL: %v", first)
+	}
+	if again := c.cli(t, "migrate"); again["applied"].(float64) != 0 {
+		t.Fatalf("second migrate on PostgreSQL: %v", again)
+	}
+	// The instances find the schema ready.
+	ws := c.cli(t, "workspace", "create", "--name", "Migrated")["id"].(string)
+	srv := c.start(t)
+	mustCall(t, "POST", srv.url()+"/v1/widget/sessions", "", map[string]string{"workspace": ws}, 201)
+}
