@@ -488,6 +488,7 @@ func TestMigrateCommand(t *testing.T) {
 		t.Fatalf("second migrate on SQLite: %v", again)
 	}
 	c := newCluster(t)
+	c.env[0] += "&pool_max_conns=6" // a URL serve accepts works for migrate too
 	first = c.cli(t, "migrate")
 	if first["applied"].(float64) < 1 || first["database"] != "PostgreSQL" {
 		t.Fatalf("first migrate on PostgreSQL: %v", first)

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 //go:embed migrations/*.sql
@@ -57,7 +58,13 @@ func loadMigrations() ([]migration, error) {
 // `parley migrate` runs. Open migrates too, so calling it first is optional. The tables go to the first
 // schema of the connection's search_path, which a search_path parameter in the URL may set.
 func Migrate(ctx context.Context, url string) (applied int, err error) {
-	conn, err := pgx.Connect(ctx, url)
+	// Parsed as a pool configuration, so a URL that serve accepts (pool_max_conns and the like) works
+	// here too; the connection itself is a plain one.
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: parse database url: %w", err)
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: connect: %w", err)
 	}
