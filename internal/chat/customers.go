@@ -268,6 +268,14 @@ func (s *Service) apiCustomer(ctx context.Context, c APIClient, externalID strin
 	return cu, err
 }
 
+// LookupCustomer returns the workspace's customer with that external id.
+func (s *Service) LookupCustomer(ctx context.Context, c APIClient, externalID string) (store.Customer, error) {
+	if err := c.require(store.ScopeCustomersRead); err != nil {
+		return store.Customer{}, err
+	}
+	return s.apiCustomer(ctx, c, externalID)
+}
+
 // IssueLoginToken returns a short-lived, single-use token that logs the widget in as the customer
 // (POST /v1/widget/login, or Parley.login in the page).
 func (s *Service) IssueLoginToken(ctx context.Context, c APIClient, externalID string) (string, time.Time, error) {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/chat"
 	"github.com/parleyhq/parley/internal/problem"
+	"github.com/parleyhq/parley/internal/store"
 )
 
 // The customers API of API.md: server to server, authenticated by an API key. Browsers never call it,
@@ -54,6 +55,22 @@ type customerJSON struct {
 	UpdatedAt  string `json:"updated_at"`
 }
 
+func customerShape(c store.Customer) customerJSON {
+	return customerJSON{
+		ID: c.ID, ExternalID: c.ExternalID, Email: c.Email, Name: c.Name, Phone: c.Phone,
+		CreatedAt: timestamp(c.CreatedAt), UpdatedAt: timestamp(c.UpdatedAt),
+	}
+}
+
+func (a *API) getCustomer(w http.ResponseWriter, r *http.Request) {
+	c, err := a.chat.LookupCustomer(r.Context(), apiClientFrom(r), r.PathValue("external_id"))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"customer": customerShape(c)})
+}
+
 func (a *API) putCustomer(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Email *string `json:"email"`
@@ -77,10 +94,7 @@ func (a *API) putCustomer(w http.ResponseWriter, r *http.Request) {
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, map[string]any{"customer": customerJSON{
-		ID: c.ID, ExternalID: c.ExternalID, Email: c.Email, Name: c.Name, Phone: c.Phone,
-		CreatedAt: timestamp(c.CreatedAt), UpdatedAt: timestamp(c.UpdatedAt),
-	}})
+	writeJSON(w, status, map[string]any{"customer": customerShape(c)})
 }
 
 func (a *API) issueLoginToken(w http.ResponseWriter, r *http.Request) {

@@ -88,6 +88,7 @@ func TestCustomersAPIScopes(t *testing.T) {
 		allowed        string
 	}{
 		{"PUT", "", writer},
+		{"GET", "", reader},
 		{"POST", "/login-tokens", writer},
 		{"GET", "/conversations", reader},
 		{"POST", "/logout", revoker},
@@ -127,6 +128,13 @@ func TestCustomersPut(t *testing.T) {
 	if r.str("customer", "id") != id || r.str("customer", "name") != "Ada King" || r.str("customer", "email") != "ada@example.com" {
 		t.Fatalf("updated customer: %s", r.raw)
 	}
+	// Look it up by the business's own user id.
+	got := e.customers("GET", "user-42", "", key, nil)
+	expect(t, got, 200, "")
+	if got.str("customer", "id") != id || got.str("customer", "name") != "Ada King" {
+		t.Fatalf("looked-up customer: %s", got.raw)
+	}
+	expect(t, e.customers("GET", "user-404", "", key, nil), 404, "customer_not_found")
 	// No body: creates a customer known only by its id.
 	expect(t, e.customers("PUT", "user-43", "", key, nil), 201, "")
 
@@ -166,6 +174,7 @@ func TestCustomersPut(t *testing.T) {
 	}
 	// Wrong method on a real path, and unknown paths, answer in the API's error shape.
 	expect(t, e.request("DELETE", "/v1/customers/user-42", key, nil), 404, "not_found")
+	expect(t, e.request("GET", "/v1/customers/user-42/nothing-here", key, nil), 404, "not_found")
 	expect(t, e.request("POST", "/v1/customers/user-42/login-tokens", key, `{"x": 1}`), 422, "invalid_field")
 }
 

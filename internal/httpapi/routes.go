@@ -133,6 +133,7 @@ func (a *API) routes() {
 	m.Handle("GET /v1/widget/conversations/{id}/messages", widget(a.withVisitor(a.listMessages)))
 	m.HandleFunc("GET /v1/widget/ws", a.widgetSocket)
 
+	m.Handle("GET /v1/customers/{external_id}", a.withAPIKey(a.getCustomer))
 	m.Handle("PUT /v1/customers/{external_id}", a.withAPIKey(a.putCustomer))
 	m.Handle("POST /v1/customers/{external_id}/login-tokens", a.withAPIKey(a.issueLoginToken))
 	m.Handle("GET /v1/customers/{external_id}/conversations", a.withAPIKey(a.customerConversations))
