@@ -50,7 +50,7 @@ func (c *Console) CreateAgent(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if p, ok := problem.As(err); ok && p.Status < 500 && p.Status != http.StatusNotFound {
 			// The form again as sent (but the password), with what to fix.
-			c.renderAgents(w, r, p.Status, agentsPage{Name: pf.Get("name"), Email: pf.Get("email"), Role: pf.Get("role")}, sentence(p.Message))
+			c.renderAgents(w, r, p.Status, agentsPage{Name: pf.Get("name"), Email: pf.Get("email"), Role: pf.Get("role")}, problemSentence(p))
 			return
 		}
 		c.fail(w, r, err)

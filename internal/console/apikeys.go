@@ -88,7 +88,7 @@ func (c *Console) CreateAPIKey(w http.ResponseWriter, r *http.Request) {
 	k, err := c.chat.CreateAPIKey(r.Context(), s.agent.WorkspaceID, name, scopes)
 	if err != nil {
 		if p, ok := fixable(err); ok {
-			refuse(p.Status, sentence(p.Message))
+			refuse(p.Status, problemSentence(p))
 			return
 		}
 		c.fail(w, r, err)

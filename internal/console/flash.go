@@ -41,7 +41,7 @@ func (c *Console) failed(w http.ResponseWriter, r *http.Request, back string, er
 		c.fail(w, r, err)
 		return
 	}
-	c.seeOther(w, r, back, "error", sentence(p.Message))
+	c.seeOther(w, r, back, "error", problemSentence(p))
 }
 
 // fixable returns the problem of a refusal the person can fix by changing what they sent. Anything else

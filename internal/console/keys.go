@@ -153,7 +153,7 @@ func (c *Console) RegisterPublicKey(w http.ResponseWriter, r *http.Request) {
 	k, err := c.chat.RegisterPublicKey(r.Context(), s.agent.WorkspaceID, form.Alg, form.Kid, []byte(form.Key))
 	if err != nil {
 		if p, ok := fixable(err); ok {
-			form.Error = sentence(p.Message)
+			form.Error = problemSentence(p)
 			if strings.Contains(p.Message, "private key") {
 				form.Key = "" // a private key pasted by mistake is not sent back
 			}
@@ -179,7 +179,7 @@ func (c *Console) AddJWKS(w http.ResponseWriter, r *http.Request) {
 	k, n, err := c.chat.AddJWKS(r.Context(), s.agent.WorkspaceID, form.URL, form.AllowPrivate)
 	if err != nil {
 		if p, ok := fixable(err); ok {
-			form.Error = sentence(p.Message)
+			form.Error = problemSentence(p)
 			c.renderKeys(w, r, p.Status, keysPage{JWKS: form})
 			return
 		}

@@ -157,7 +157,7 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if p.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(p.RetryAfter.Seconds())))
 	}
-	ep := errorPage{Status: p.Status, Message: sentence(p.Message)}
+	ep := errorPage{Status: p.Status, Message: problemSentence(p)}
 	switch p.Status {
 	case http.StatusNotFound:
 		ep.Heading = "Not found"
@@ -183,6 +183,31 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // sentence capitalizes a problem message for display.
+// fieldLabels name the fields of refusals (problem.InvalidField messages start with the field's API
+// name) the way the console's forms do.
+var fieldLabels = map[string]string{
+	"jwks_url": "The JWKS URL", "public_key": "The public key", "alg": "The algorithm", "kid": "The key id",
+	"name": "The name", "email": "The email", "password": "The password", "role": "The role", "scopes": "The scopes",
+	"login_url": "The login URL", "first_message": "The first message", "allowed_origins": "Allowed origins",
+	"allowed_email_domains": "Allowed email domains", "max_token_lifetime": "The maximum token lifetime",
+}
+
+// problemSentence is a refusal's message as a sentence, with a field's API name ("jwks_url: must use
+// https") turned into words ("The JWKS URL must use https.").
+func problemSentence(p *problem.Error) string {
+	msg := p.Message
+	if p.Field != "" {
+		if rest, ok := strings.CutPrefix(msg, p.Field+": "); ok {
+			label, known := fieldLabels[p.Field]
+			if !known {
+				label = "The " + strings.ReplaceAll(p.Field, "_", " ")
+			}
+			msg = label + " " + rest
+		}
+	}
+	return sentence(msg)
+}
+
 func sentence(s string) string {
 	if s == "" {
 		return s

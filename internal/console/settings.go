@@ -112,7 +112,7 @@ func (c *Console) SaveSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := c.chat.UpdateWorkspace(r.Context(), s.agent.WorkspaceID, patch); err != nil {
 		if p, ok := problem.As(err); ok && p.Status == http.StatusUnprocessableEntity {
-			f.Error, f.ErrorField = sentence(p.Message), p.Field
+			f.Error, f.ErrorField = problemSentence(p), p.Field
 			c.renderSettings(w, r, p.Status, f)
 			return
 		}
