@@ -183,13 +183,28 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // sentence capitalizes a problem message for display.
-// fieldLabels name the fields of refusals (problem.InvalidField messages start with the field's API
-// name) the way the console's forms do.
-var fieldLabels = map[string]string{
-	"jwks_url": "The JWKS URL", "public_key": "The public key", "alg": "The algorithm", "kid": "The key id",
-	"name": "The name", "email": "The email", "password": "The password", "role": "The role", "scopes": "The scopes",
-	"login_url": "The login URL", "first_message": "The first message", "allowed_origins": "Allowed origins",
-	"allowed_email_domains": "Allowed email domains", "max_token_lifetime": "The maximum token lifetime",
+// fieldLabel names a field of a refusal (problem.InvalidField messages start with the field's API name)
+// the way the console's forms do.
+func fieldLabel(field string) string {
+	switch field {
+	case "jwks_url":
+		return "The JWKS URL"
+	case "public_key":
+		return "The public key"
+	case "alg":
+		return "The algorithm"
+	case "kid":
+		return "The key id"
+	case "login_url":
+		return "The login URL"
+	case "allowed_origins":
+		return "Allowed origins"
+	case "allowed_email_domains":
+		return "Allowed email domains"
+	case "max_token_lifetime":
+		return "The maximum token lifetime"
+	}
+	return "The " + strings.ReplaceAll(field, "_", " ")
 }
 
 // problemSentence is a refusal's message as a sentence, with a field's API name ("jwks_url: must use
@@ -198,11 +213,7 @@ func problemSentence(p *problem.Error) string {
 	msg := p.Message
 	if p.Field != "" {
 		if rest, ok := strings.CutPrefix(msg, p.Field+": "); ok {
-			label, known := fieldLabels[p.Field]
-			if !known {
-				label = "The " + strings.ReplaceAll(p.Field, "_", " ")
-			}
-			msg = label + " " + rest
+			msg = fieldLabel(p.Field) + " " + rest
 		}
 	}
 	return sentence(msg)
