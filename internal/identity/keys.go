@@ -37,6 +37,9 @@ const (
 	ES384 = "ES384"
 	ES512 = "ES512" // P-521: the name counts the hash, not the curve
 	EdDSA = "EdDSA" // Ed25519 only
+	// Ed25519 is the fully-specified name of EdDSA with Ed25519 (RFC 9864), which newer libraries
+	// write. A key registered under one name verifies tokens that carry that name only.
+	Ed25519 = "Ed25519"
 )
 
 // Smallest and largest RSA moduli Parley accepts. Below 2048 bits RSA is breakable in practice (NIST
@@ -67,24 +70,25 @@ func strictPSS(m *jwt.SigningMethodRSAPSS) *jwt.SigningMethodRSAPSS {
 // algorithms names each method explicitly instead of looking it up in golang-jwt's global registry,
 // which any package may overwrite.
 var algorithms = map[string]algorithm{
-	HS256: {method: jwt.SigningMethodHS256, hmac: true},
-	HS384: {method: jwt.SigningMethodHS384, hmac: true},
-	HS512: {method: jwt.SigningMethodHS512, hmac: true},
-	RS256: {method: jwt.SigningMethodRS256, rsa: true},
-	RS384: {method: jwt.SigningMethodRS384, rsa: true},
-	RS512: {method: jwt.SigningMethodRS512, rsa: true},
-	PS256: {method: strictPSS(jwt.SigningMethodPS256), rsa: true},
-	PS384: {method: strictPSS(jwt.SigningMethodPS384), rsa: true},
-	PS512: {method: strictPSS(jwt.SigningMethodPS512), rsa: true},
-	ES256: {method: jwt.SigningMethodES256, curve: elliptic.P256()},
-	ES384: {method: jwt.SigningMethodES384, curve: elliptic.P384()},
-	ES512: {method: jwt.SigningMethodES512, curve: elliptic.P521()},
-	EdDSA: {method: jwt.SigningMethodEdDSA, ed: true},
+	HS256:   {method: jwt.SigningMethodHS256, hmac: true},
+	HS384:   {method: jwt.SigningMethodHS384, hmac: true},
+	HS512:   {method: jwt.SigningMethodHS512, hmac: true},
+	RS256:   {method: jwt.SigningMethodRS256, rsa: true},
+	RS384:   {method: jwt.SigningMethodRS384, rsa: true},
+	RS512:   {method: jwt.SigningMethodRS512, rsa: true},
+	PS256:   {method: strictPSS(jwt.SigningMethodPS256), rsa: true},
+	PS384:   {method: strictPSS(jwt.SigningMethodPS384), rsa: true},
+	PS512:   {method: strictPSS(jwt.SigningMethodPS512), rsa: true},
+	ES256:   {method: jwt.SigningMethodES256, curve: elliptic.P256()},
+	ES384:   {method: jwt.SigningMethodES384, curve: elliptic.P384()},
+	ES512:   {method: jwt.SigningMethodES512, curve: elliptic.P521()},
+	EdDSA:   {method: jwt.SigningMethodEdDSA, ed: true},
+	Ed25519: {method: jwt.SigningMethodEdDSA, ed: true}, // the same signature; only the name differs
 }
 
 // SupportedAlgs lists every algorithm Parley can verify, HMAC first, for messages.
 func SupportedAlgs() []string {
-	return []string{HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA}
+	return []string{HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, Ed25519}
 }
 
 // publicKeyAlgs lists the algorithms of public keys, for messages.

@@ -10,8 +10,10 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"strings"
 	"sync"
@@ -300,7 +302,7 @@ func TestPublicKeyFingerprint(t *testing.T) {
 
 func TestSupportedAlgs(t *testing.T) {
 	got := identity.SupportedAlgs()
-	want := []string{"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+	want := []string{"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("SupportedAlgs() = %v", got)
 	}
@@ -309,7 +311,7 @@ func TestSupportedAlgs(t *testing.T) {
 			t.Errorf("%s: IsHMAC %v, IsPublicKeyAlg %v", alg, identity.IsHMAC(alg), identity.IsPublicKeyAlg(alg))
 		}
 	}
-	for _, alg := range []string{"", "none", "rs256", "ES521", "Ed25519", "HS256 ", "RSA-OAEP"} {
+	for _, alg := range []string{"", "none", "rs256", "ES521", "ed25519", "Ed448", "HS256 ", "RSA-OAEP"} {
 		if identity.IsPublicKeyAlg(alg) || identity.IsHMAC(alg) {
 			t.Errorf("%q is reported as supported", alg)
 		}
@@ -618,5 +620,58 @@ func TestVerifyPublicKeyValid(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Ed25519 (RFC 9864) and EdDSA name the same signature; a key is registered under one of them and verifies
+// tokens that carry that name only.
+func TestEd25519AlgName(t *testing.T) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(pub)
+	pemKey := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	sign := func(alg string) *identity.Token {
+		t.Helper()
+		tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.MapClaims{"sub": "u", "iat": 1, "exp": 2})
+		tok.Header["alg"] = alg
+		s, err := tok.SignedString(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed, err := identity.ParseCompact(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return parsed
+	}
+	for _, alg := range []string{identity.EdDSA, identity.Ed25519} {
+		pk, err := identity.ParsePublicKey(pemKey, alg)
+		if err != nil || pk.Alg != alg {
+			t.Fatalf("ParsePublicKey(%s) = %+v, %v", alg, pk, err)
+		}
+		key := identity.Key{ID: "k", Alg: alg, Public: pk.Key}
+		other := identity.EdDSA
+		if alg == identity.EdDSA {
+			other = identity.Ed25519
+		}
+		if err := identity.VerifySignature(sign(alg), key); err != nil {
+			t.Errorf("%s key, %s token: %v", alg, alg, err)
+		}
+		if err := identity.VerifySignature(sign(other), key); err == nil {
+			t.Errorf("%s key verified a token whose alg is %s", alg, other)
+		}
+	}
+	// A JWK may name it too.
+	jwk := fmt.Sprintf(`{"kty":"OKP","crv":"Ed25519","x":%q,"alg":"Ed25519","kid":"k"}`, base64.RawURLEncoding.EncodeToString(pub))
+	if pk, err := identity.ParsePublicKey([]byte(jwk), ""); err != nil || pk.Alg != identity.Ed25519 {
+		t.Fatalf("ParsePublicKey(JWK alg Ed25519) = %+v, %v", pk, err)
+	}
+	// Another key type is refused under either name.
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ecDER, _ := x509.MarshalPKIXPublicKey(&ec.PublicKey)
+	if _, err := identity.ParsePublicKey(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: ecDER}), identity.Ed25519); err == nil {
+		t.Error("an EC key was accepted as Ed25519")
 	}
 }
