@@ -68,8 +68,9 @@ type JWKSFetcher struct {
 	// reused for one that does not: pooled connections skip the dial-time address check.
 	public, private *http.Client
 
-	mu   sync.Mutex
-	sets map[JWKSSource]*jwksSet
+	mu      sync.Mutex
+	sets    map[JWKSSource]*jwksSet
+	sweptAt time.Time // last time sets no longer used were forgotten
 }
 
 // jwksSet is the cached state of one source.
@@ -80,6 +81,7 @@ type jwksSet struct {
 	failedAt     time.Time // last failed attempt since the last success
 	err          error     // its error
 	kidRefetchAt time.Time // last refetch caused by an unknown kid
+	usedAt       time.Time // last time a caller asked for it
 	inflight     *jwksFetch
 }
 
@@ -234,11 +236,13 @@ func (f *JWKSFetcher) load(ctx context.Context, src JWKSSource, mode loadMode) (
 	}
 	now := f.opts.Now()
 	f.mu.Lock()
+	f.sweep(now)
 	s := f.sets[src]
 	if s == nil {
 		s = &jwksSet{}
 		f.sets[src] = s
 	}
+	s.usedAt = now
 	call := s.inflight
 	if call == nil {
 		if mode == loadUnknownKid {
@@ -280,6 +284,27 @@ func (f *JWKSFetcher) load(ctx context.Context, src JWKSSource, mode loadMode) (
 	defer f.mu.Unlock()
 	keys, err = f.served(s, f.opts.Now())
 	return keys, true, err
+}
+
+// sweep forgets the sets nobody asked for in 2×MaxAge (a workspace removed its JWKS, or changed its
+// URL), at most once per MaxAge, so the cache holds only sources in use. f.mu is held.
+func (f *JWKSFetcher) sweep(now time.Time) {
+	if now.Sub(f.sweptAt) < f.opts.MaxAge {
+		return
+	}
+	f.sweptAt = now
+	for src, s := range f.sets {
+		if s.inflight == nil && now.Sub(s.usedAt) > 2*f.opts.MaxAge {
+			delete(f.sets, src)
+		}
+	}
+}
+
+// cached reports how many sources the fetcher holds, for tests.
+func (f *JWKSFetcher) cached() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.sets)
 }
 
 // served is what a source offers while it cannot be fetched: the last good set until 2×MaxAge after it

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestBlockedReason(t *testing.T) {
@@ -109,5 +110,36 @@ func TestJWKSDialGuard(t *testing.T) {
 	_, _, err := f.fetch(context.Background(), JWKSSource{URL: srv.URL, AllowPrivate: true})
 	if err == nil || !strings.Contains(err.Error(), "the key set is empty") || hits.Load() != 1 {
 		t.Fatalf("allowed: %v, %d requests", err, hits.Load())
+	}
+}
+
+// The cache forgets sources nobody asked for in 2×MaxAge, so a workspace that removed or changed its
+// JWKS URL does not keep an entry forever; sources in use, and fetches in flight, stay.
+func TestJWKSSweep(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	f := NewJWKSFetcher(JWKSOptions{MaxAge: time.Hour, Now: func() time.Time { return now }})
+	old := JWKSSource{URL: "https://idp.example/old.json"}
+	used := JWKSSource{URL: "https://idp.example/used.json"}
+	busy := JWKSSource{URL: "https://idp.example/busy.json"}
+	f.sets[old] = &jwksSet{usedAt: now.Add(-3 * time.Hour)}
+	f.sets[used] = &jwksSet{usedAt: now.Add(-90 * time.Minute)}
+	f.sets[busy] = &jwksSet{usedAt: now.Add(-5 * time.Hour), inflight: &jwksFetch{done: make(chan struct{})}}
+
+	f.sweep(now)
+	if _, ok := f.sets[old]; ok || f.cached() != 2 {
+		t.Fatalf("after a sweep: %d sets, old kept %v", f.cached(), ok)
+	}
+	// At most one sweep per MaxAge: a source that goes stale meanwhile waits for the next one.
+	f.sets[old] = &jwksSet{usedAt: now.Add(-3 * time.Hour)}
+	f.sweep(now.Add(30 * time.Minute))
+	if f.cached() != 3 {
+		t.Fatalf("swept again within MaxAge: %d sets", f.cached())
+	}
+	f.sweep(now.Add(61 * time.Minute))
+	if _, ok := f.sets[used]; ok {
+		t.Error("a source unused for 2×MaxAge was kept")
+	}
+	if _, ok := f.sets[busy]; !ok {
+		t.Error("a source with a fetch in flight was forgotten")
 	}
 }
