@@ -104,6 +104,14 @@ func (a *API) widgetSocket(w http.ResponseWriter, r *http.Request) {
 	for {
 		select {
 		case ev := <-sub.Events():
+			if ev.Type == chat.EventSessionEnded {
+				// The event may be about an older token of this session (a login rotated it): with
+				// several instances, events arrive after the response that handed out the new token,
+				// so a socket already using the new one must not be ended by it. The database decides.
+				if _, err := a.chat.Authenticate(ctx, v.tokenForRecheck); err == nil {
+					continue
+				}
+			}
 			frame, ok := widgetFrame(ev)
 			if ok {
 				if err := writeFrame(connCtx, c, frame); err != nil {

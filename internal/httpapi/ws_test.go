@@ -13,6 +13,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/parleyhq/parley/internal/chat"
+	"github.com/parleyhq/parley/internal/realtime"
 )
 
 // Tests of the widget WebSocket (GET /v1/widget/ws) as API.md describes it.
@@ -549,4 +550,26 @@ func TestWSConversationStatus(t *testing.T) {
 	if convs := e.conversations(token); len(convs) != 1 || convs[0]["status"] != "open" {
 		t.Fatalf("conversations %v", convs)
 	}
+}
+
+// A session_ended about an older token of the session — delivered late, as happens when events travel
+// between instances after the response that handed out the new token — does not end a socket that
+// already uses the new token.
+func TestWSLateRotationEventKeepsNewSocket(t *testing.T) {
+	e := newEnv(t)
+	token := e.verified(claims(nil))
+	v, err := e.svc.Authenticate(context.Background(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := wsConnect(t, e, token)
+	e.hub.Publish(realtime.Event{Type: chat.EventSessionEnded, Data: chat.SessionEnded{SessionID: v.Session.ID, Reason: "rotated"}, Final: true},
+		chat.SessionTopic(v.Session.ID))
+	sent := apiMessage(t, e.send(token, "still connected", ""))
+	wsNextMessage(t, c, sent["id"].(string))
+
+	// The same event for a token that really stopped working still ends its socket.
+	r := e.request("POST", "/v1/widget/logout", token, nil)
+	expect(t, r, 200, "")
+	wsSessionEnded(t, wsExpectClose(t, c, 4401, 5*time.Second), "logged_out")
 }
