@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -60,6 +61,7 @@ type apiKeyJSON struct {
 	LastUsedAt string   `json:"last_used_at,omitempty"`
 }
 
+// rfc3339 formats a time for the CLI's output; the zero time ("never") is empty.
 func rfc3339(t time.Time) string {
 	if t.IsZero() {
 		return ""
@@ -96,17 +98,10 @@ func apikeyList(ctx context.Context, e env, args []string) error {
 					state = "revoked " + k.RevokedAt
 				}
 				fmt.Fprintf(out, "%s  %-30q  %s  created %s  last used %s  %s\n", k.ID, k.Name, strings.Join(k.Scopes, ","),
-					k.CreatedAt, cmpOr(k.LastUsedAt, "never"), state)
+					k.CreatedAt, cmp.Or(k.LastUsedAt, "never"), state)
 			}
 		})
 	}))
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 func apikeyRevoke(ctx context.Context, e env, args []string) error {

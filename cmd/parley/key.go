@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/parleyhq/parley/internal/chat"
 )
@@ -134,15 +133,9 @@ func keyList(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return err
 		}
-		stamp := func(t time.Time) string {
-			if t.IsZero() {
-				return ""
-			}
-			return t.UTC().Format(time.RFC3339)
-		}
 		list := make([]keyJSON, len(keys))
 		for i, k := range keys {
-			list[i] = keyJSON{Kid: k.ID, Kind: k.Kind, Alg: k.Alg, JWKSURL: k.JWKSURL, CreatedAt: stamp(k.CreatedAt), RevokedAt: stamp(k.RevokedAt), LastUsedAt: stamp(k.LastUsedAt)}
+			list[i] = keyJSON{Kid: k.ID, Kind: k.Kind, Alg: k.Alg, JWKSURL: k.JWKSURL, CreatedAt: rfc3339(k.CreatedAt), RevokedAt: rfc3339(k.RevokedAt), LastUsedAt: rfc3339(k.LastUsedAt)}
 		}
 		return output(e, &g, map[string]any{"keys": list}, func(out io.Writer) {
 			if len(list) == 0 {

@@ -174,7 +174,7 @@ func (s *Service) RegisterPublicKey(ctx context.Context, workspaceID, alg, kid s
 		return store.SigningKey{}, problem.InvalidField("public_key", "is empty: paste a PEM public key or a JWK")
 	}
 	if alg != "" && !identity.IsPublicKeyAlg(alg) {
-		return store.SigningKey{}, problem.InvalidField("alg", "must be one of %s for a public key", strings.Join(publicKeyAlgs(), ", "))
+		return store.SigningKey{}, problem.InvalidField("alg", "must be one of %s for a public key", strings.Join(identity.PublicKeyAlgs(), ", "))
 	}
 	pk, err := identity.ParsePublicKey(data, alg)
 	if err != nil {
@@ -223,16 +223,6 @@ func checkKid(kid string) error {
 		}
 	}
 	return nil
-}
-
-func publicKeyAlgs() []string {
-	var out []string
-	for _, a := range identity.SupportedAlgs() {
-		if identity.IsPublicKeyAlg(a) {
-			out = append(out, a)
-		}
-	}
-	return out
 }
 
 // AddJWKS configures a JWKS URL whose keys verify the workspace's tokens. The set is fetched once right

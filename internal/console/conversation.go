@@ -1,7 +1,6 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -187,12 +186,9 @@ func conversationPath(id string) string { return "/console/conversations/" + id 
 func (c *Console) Reply(w http.ResponseWriter, r *http.Request) {
 	s := signedIn(r)
 	id := r.PathValue("id")
-	clientID := r.PostForm.Get("client_id")
-	_, err := c.chat.Reply(r.Context(), s.agent, id, r.PostForm.Get("body"), clientID)
-	if errors.Is(err, store.ErrConflict) && clientID != "" {
-		// The same form posted twice (a double click, a resubmit after reload): the first one went out.
-		err = nil
-	}
+	// The same form posted twice (a double click, a resubmit after reload) answers with the first reply:
+	// chat.PostAgentMessage treats a repeated client id as a retry.
+	_, err := c.chat.Reply(r.Context(), s.agent, id, r.PostForm.Get("body"), r.PostForm.Get("client_id"))
 	if err != nil {
 		c.failed(w, r, conversationPath(id), err)
 		return

@@ -65,16 +65,6 @@ func keyRows(keys []store.SigningKey) []keyRow {
 	return rows
 }
 
-func publicKeyAlgs() []string {
-	var algs []string
-	for _, a := range identity.SupportedAlgs() {
-		if identity.IsPublicKeyAlg(a) {
-			algs = append(algs, a)
-		}
-	}
-	return algs
-}
-
 func (c *Console) renderKeys(w http.ResponseWriter, r *http.Request, status int, p keysPage) {
 	s := c.adminSession(w, r)
 	if s == nil {
@@ -85,7 +75,7 @@ func (c *Console) renderKeys(w http.ResponseWriter, r *http.Request, status int,
 		c.fail(w, r, err)
 		return
 	}
-	p.Keys, p.Algs, p.PublicAlgs = keyRows(keys), []string{identity.HS256, identity.HS384, identity.HS512}, publicKeyAlgs()
+	p.Keys, p.Algs, p.PublicAlgs = keyRows(keys), []string{identity.HS256, identity.HS384, identity.HS512}, identity.PublicKeyAlgs()
 	v := c.page(w, r, "Signing keys", "keys", p)
 	v.Path = keysPath
 	c.render(w, r, status, "keys", v)

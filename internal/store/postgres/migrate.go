@@ -4,13 +4,11 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/parleyhq/parley/internal/store"
 )
 
 //go:embed migrations/*.sql
@@ -20,38 +18,9 @@ var migrationFiles embed.FS
 // starting against one database takes it, so each migration runs exactly once. It spells "parley".
 const migrationLock = 0x7061726c6579
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// loadMigrations reads the embedded migrations, named NNNN_description.sql, in version order.
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range entries {
-		prefix, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(prefix)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("postgres: migration %q is not named NNNN_description.sql", e.Name())
-		}
-		body, err := migrationFiles.ReadFile("migrations/" + e.Name())
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(body)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i := range ms {
-		if ms[i].version != i+1 {
-			return nil, fmt.Errorf("postgres: migrations must be numbered 1, 2, 3…; found %q", ms[i].name)
-		}
-	}
-	return ms, nil
+// loadMigrations reads the embedded migrations in version order.
+func loadMigrations() ([]store.Migration, error) {
+	return store.LoadMigrations(migrationFiles, "migrations")
 }
 
 // Migrate applies pending migrations to the database at url and returns how many it applied; it is what
@@ -111,28 +80,28 @@ func migrate(ctx context.Context, conn *pgx.Conn, schema string) (applied int, e
 }
 
 // apply runs one migration unless it is recorded already, and reports whether it ran.
-func apply(ctx context.Context, conn *pgx.Conn, m migration) (bool, error) {
+func apply(ctx context.Context, conn *pgx.Conn, m store.Migration) (bool, error) {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
-		return false, fmt.Errorf("postgres: begin migration %s: %w", m.name, err)
+		return false, fmt.Errorf("postgres: begin migration %s: %w", m.Name, err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	var done bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, m.version).Scan(&done); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, m.Version).Scan(&done); err != nil {
 		return false, fmt.Errorf("postgres: read schema version: %w", err)
 	}
 	if done {
 		return false, nil
 	}
 	// Without arguments, Exec uses the simple protocol, which runs a file of several statements.
-	if _, err := tx.Exec(ctx, m.sql); err != nil {
-		return false, fmt.Errorf("postgres: migration %s: %w", m.name, err)
+	if _, err := tx.Exec(ctx, m.SQL); err != nil {
+		return false, fmt.Errorf("postgres: migration %s: %w", m.Name, err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name); err != nil {
-		return false, fmt.Errorf("postgres: record migration %s: %w", m.name, err)
+	if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
+		return false, fmt.Errorf("postgres: record migration %s: %w", m.Name, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return false, fmt.Errorf("postgres: commit migration %s: %w", m.name, err)
+		return false, fmt.Errorf("postgres: commit migration %s: %w", m.Name, err)
 	}
 	return true, nil
 }
