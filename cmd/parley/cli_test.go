@@ -154,3 +154,23 @@ func TestCLIErrors(t *testing.T) {
 		t.Errorf("help: %q, %v", out, err)
 	}
 }
+
+// `key create` takes one kind of key at a time, and flags only where they mean something.
+func TestCLIKeyCreateFlagConflicts(t *testing.T) {
+	env := map[string]string{"PARLEY_DATA": t.TempDir()}
+	ws := newCLIWorkspace(t, env)
+	for _, args := range [][]string{
+		{"--public-key", "k.pem", "--jwks-url", "https://idp.example/jwks.json"},
+		{"--allow-private-addresses"},
+		{"--kid", "mine"},
+	} {
+		_, _, err := runCLI(t, env, append([]string{"key", "create", "--workspace", ws}, args...)...)
+		if exitCode(err) != 2 {
+			t.Errorf("key create %v: %v (exit %d), want a usage error", args, err, exitCode(err))
+		}
+	}
+	out, _, err := runCLI(t, env, "key", "list", "--workspace", ws, "--json")
+	if err != nil || strings.Contains(out, `"kid"`) {
+		t.Errorf("refused key creations left keys: %s, %v", out, err)
+	}
+}

@@ -199,6 +199,12 @@ func TestRegisterPublicKeyRefusals(t *testing.T) {
 			t.Errorf("%s: registered as %s", name, k.ID)
 		}
 	}
+	// Kids that could not survive in a console URL path.
+	for _, kid := range []string{".", "..", "with space", strings.Repeat("k", 129)} {
+		if k, err := e.svc.RegisterPublicKey(ctx, e.ws.ID, "ES256", kid, ec.publicPEM(t)); err == nil {
+			t.Errorf("kid %.20q: registered as %s", kid, k.ID)
+		}
+	}
 	keys, _ := e.svc.Keys(ctx, e.ws.ID)
 	if len(keys) != 1 { // the HMAC key of the harness
 		t.Errorf("refused registrations left %d keys", len(keys))
