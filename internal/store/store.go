@@ -130,11 +130,14 @@ type Session struct {
 	ClaimedName  string // what an identified visitor said; never trusted
 	ClaimedEmail string // canonical
 	ClaimedPhone string
-	KeyID        string    // the key that verified the session
-	VerifiedAt   time.Time // when the session became verified
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	RevokedAt    time.Time // zero while live
+	KeyID        string // the key that verified the session (its kid)
+	// KeySource is the stored key whose revocation ends the session: the kid of an HMAC, public or server
+	// key, or the id of the JWKS source a fetched key came from.
+	KeySource  string
+	VerifiedAt time.Time // when the session became verified
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	RevokedAt  time.Time // zero while live
 }
 
 // Customer is a verified profile, keyed by ExternalID (a token's sub) when present, else by Email.
@@ -148,6 +151,24 @@ type Customer struct {
 	Phone       string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// LoggedOutAt is when the business last ended every session of the customer; login tokens issued at
+	// or before it are refused. Zero if never.
+	LoggedOutAt time.Time
+}
+
+// SessionFilter selects the live sessions of one workspace that RevokeSessions ends. With neither
+// KeySource nor CustomerID set it selects every live session of the workspace.
+type SessionFilter struct {
+	WorkspaceID string
+	KeySource   string // only sessions verified by this stored key (Session.KeySource)
+	CustomerID  string // only sessions verified as this customer
+}
+
+// VerifiedSession is a live verified session with its customer's email, for rules that depend on it.
+type VerifiedSession struct {
+	SessionID  string
+	CustomerID string
+	Email      string // the customer's canonical email, "" when none
 }
 
 // Conversation is a thread between a visitor or customer and agents.
@@ -303,6 +324,8 @@ type Reader interface {
 	Session(ctx context.Context, id string) (Session, error)
 	// LiveSessionsOfCustomer lists the unrevoked sessions verified as the customer.
 	LiveSessionsOfCustomer(ctx context.Context, customerID string) ([]Session, error)
+	// LiveVerifiedSessions lists a workspace's unrevoked verified sessions with their customers' emails.
+	LiveVerifiedSessions(ctx context.Context, workspaceID string) ([]VerifiedSession, error)
 
 	Customer(ctx context.Context, id string) (Customer, error)
 	CustomerByExternalID(ctx context.Context, workspaceID, externalID string) (Customer, error)
@@ -385,6 +408,8 @@ type Tx interface {
 	CreateSession(ctx context.Context, s *Session) error
 	// UpdateSession stores every field of s but ID, WorkspaceID and CreatedAt.
 	UpdateSession(ctx context.Context, s *Session) error
+	// RevokeSessions ends the live sessions the filter selects and returns their ids.
+	RevokeSessions(ctx context.Context, f SessionFilter, at time.Time) ([]string, error)
 
 	CreateCustomer(ctx context.Context, c *Customer) error // ErrConflict when its key is taken
 	UpdateCustomer(ctx context.Context, c *Customer) error

@@ -26,11 +26,11 @@ const (
 	workspaceColumns = `id, name, settings, created_at, updated_at`
 	keyColumns       = `workspace_id, kid, kind, alg, secret, public_key, jwks_url, allow_private, created_at, revoked_at, last_used_at`
 	sessionColumns   = `id, workspace_id, token_hash, level, COALESCE(customer_id, ''), claimed_name, claimed_email,
-		claimed_phone, key_id, verified_at, created_at, updated_at, revoked_at`
+		claimed_phone, key_id, verified_at, created_at, updated_at, revoked_at, key_source`
 	sessionInsertColumns = `id, workspace_id, token_hash, level, customer_id, claimed_name, claimed_email, claimed_phone,
-		key_id, verified_at, created_at, updated_at, revoked_at`
-	customerColumns       = `id, workspace_id, COALESCE(external_id, ''), COALESCE(email, ''), name, first_name, phone, created_at, updated_at`
-	customerInsertColumns = `id, workspace_id, external_id, email, name, first_name, phone, created_at, updated_at`
+		key_id, verified_at, created_at, updated_at, revoked_at, key_source`
+	customerColumns       = `id, workspace_id, COALESCE(external_id, ''), COALESCE(email, ''), name, first_name, phone, created_at, updated_at, logged_out_at`
+	customerInsertColumns = `id, workspace_id, external_id, email, name, first_name, phone, created_at, updated_at, logged_out_at`
 	// conversationColumns derives the last message time from the newest message (an index lookup).
 	conversationColumns = `id, workspace_id, COALESCE(customer_id, ''), session_id, status, claimed_name, claimed_email,
 		assignee_id, inbox_id, created_at, updated_at,
@@ -52,7 +52,7 @@ const (
 	sqlSessionByHash    = `SELECT ` + sessionColumns + ` FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL`
 	sqlSession          = `SELECT ` + sessionColumns + ` FROM sessions WHERE id = $1`
 	sqlSessionWorkspace = `SELECT s.id, s.workspace_id, s.token_hash, s.level, COALESCE(s.customer_id, ''), s.claimed_name,
-		s.claimed_email, s.claimed_phone, s.key_id, s.verified_at, s.created_at, s.updated_at, s.revoked_at,
+		s.claimed_email, s.claimed_phone, s.key_id, s.verified_at, s.created_at, s.updated_at, s.revoked_at, s.key_source,
 		w.id, w.name, w.settings, w.created_at, w.updated_at
 		FROM sessions s JOIN workspaces w ON w.id = s.workspace_id WHERE s.token_hash = $1 AND s.revoked_at IS NULL`
 	sqlSessionsOfCustomer = `SELECT ` + sessionColumns + ` FROM sessions WHERE customer_id = $1 AND revoked_at IS NULL ORDER BY created_at`
@@ -116,11 +116,11 @@ const (
 	sqlInsertKey       = `INSERT INTO signing_keys (` + keyColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 	sqlRevokeKey       = `UPDATE signing_keys SET revoked_at = $1 WHERE workspace_id = $2 AND kid = $3 AND revoked_at IS NULL`
 	sqlTouchKey        = `UPDATE signing_keys SET last_used_at = $1 WHERE workspace_id = $2 AND kid = $3 AND (last_used_at IS NULL OR last_used_at < $4)`
-	sqlInsertSession   = `INSERT INTO sessions (` + sessionInsertColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
+	sqlInsertSession   = `INSERT INTO sessions (` + sessionInsertColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
 	sqlUpdateSession   = `UPDATE sessions SET token_hash = $1, level = $2, customer_id = $3, claimed_name = $4, claimed_email = $5,
-		claimed_phone = $6, key_id = $7, verified_at = $8, updated_at = $9, revoked_at = $10 WHERE id = $11`
-	sqlInsertCustomer = `INSERT INTO customers (` + customerInsertColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
-	sqlUpdateCustomer = `UPDATE customers SET external_id = $1, email = $2, name = $3, first_name = $4, phone = $5, updated_at = $6 WHERE id = $7`
+		claimed_phone = $6, key_id = $7, verified_at = $8, updated_at = $9, revoked_at = $10, key_source = $11 WHERE id = $12`
+	sqlInsertCustomer = `INSERT INTO customers (` + customerInsertColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+	sqlUpdateCustomer = `UPDATE customers SET external_id = $1, email = $2, name = $3, first_name = $4, phone = $5, updated_at = $6, logged_out_at = $7 WHERE id = $8`
 	// An expired record may be reused; a live one makes the statement change nothing.
 	sqlUseJTI = `INSERT INTO used_jtis (workspace_id, jti, until) VALUES ($1, $2, $3)
 		ON CONFLICT (workspace_id, jti) DO UPDATE SET until = excluded.until WHERE used_jtis.until <= $4`
@@ -263,7 +263,7 @@ func (t *txn) TouchSigningKey(ctx context.Context, workspaceID, id string, at ti
 
 func sessionDest(x *store.Session) []any {
 	return []any{&x.ID, &x.WorkspaceID, &x.TokenHash, &x.Level, &x.CustomerID, &x.ClaimedName, &x.ClaimedEmail,
-		&x.ClaimedPhone, &x.KeyID, tz(&x.VerifiedAt), tz(&x.CreatedAt), tz(&x.UpdatedAt), tz(&x.RevokedAt)}
+		&x.ClaimedPhone, &x.KeyID, tz(&x.VerifiedAt), tz(&x.CreatedAt), tz(&x.UpdatedAt), tz(&x.RevokedAt), &x.KeySource}
 }
 
 func scanSession(row pgx.Row) (store.Session, error) {
@@ -303,7 +303,7 @@ func (q queries) LiveSessionsOfCustomer(ctx context.Context, customerID string) 
 
 func (t *txn) CreateSession(ctx context.Context, x *store.Session) error {
 	_, err := t.db.Exec(ctx, sqlInsertSession, x.ID, x.WorkspaceID, x.TokenHash, x.Level, nullString(x.CustomerID),
-		x.ClaimedName, x.ClaimedEmail, x.ClaimedPhone, x.KeyID, ts(x.VerifiedAt), ts(x.CreatedAt), ts(x.UpdatedAt), ts(x.RevokedAt))
+		x.ClaimedName, x.ClaimedEmail, x.ClaimedPhone, x.KeyID, ts(x.VerifiedAt), ts(x.CreatedAt), ts(x.UpdatedAt), ts(x.RevokedAt), x.KeySource)
 	if err != nil {
 		return writeErr(err, "insert session")
 	}
@@ -312,7 +312,7 @@ func (t *txn) CreateSession(ctx context.Context, x *store.Session) error {
 
 func (t *txn) UpdateSession(ctx context.Context, x *store.Session) error {
 	tag, err := t.db.Exec(ctx, sqlUpdateSession, x.TokenHash, x.Level, nullString(x.CustomerID), x.ClaimedName,
-		x.ClaimedEmail, x.ClaimedPhone, x.KeyID, ts(x.VerifiedAt), ts(x.UpdatedAt), ts(x.RevokedAt), x.ID)
+		x.ClaimedEmail, x.ClaimedPhone, x.KeyID, ts(x.VerifiedAt), ts(x.UpdatedAt), ts(x.RevokedAt), x.KeySource, x.ID)
 	return mustChange(tag, err, "update session")
 }
 
@@ -321,7 +321,7 @@ func (t *txn) UpdateSession(ctx context.Context, x *store.Session) error {
 func scanCustomer(row pgx.Row) (store.Customer, error) {
 	var c store.Customer
 	err := row.Scan(&c.ID, &c.WorkspaceID, &c.ExternalID, &c.Email, &c.Name, &c.FirstName, &c.Phone,
-		tz(&c.CreatedAt), tz(&c.UpdatedAt))
+		tz(&c.CreatedAt), tz(&c.UpdatedAt), tz(&c.LoggedOutAt))
 	return c, err
 }
 
@@ -359,7 +359,7 @@ func (q queries) CountCustomersWithEmail(ctx context.Context, workspaceID, email
 
 func (t *txn) CreateCustomer(ctx context.Context, c *store.Customer) error {
 	_, err := t.db.Exec(ctx, sqlInsertCustomer, c.ID, c.WorkspaceID, nullString(c.ExternalID), nullString(c.Email),
-		c.Name, c.FirstName, c.Phone, ts(c.CreatedAt), ts(c.UpdatedAt))
+		c.Name, c.FirstName, c.Phone, ts(c.CreatedAt), ts(c.UpdatedAt), ts(c.LoggedOutAt))
 	if err != nil {
 		return writeErr(err, "insert customer")
 	}
@@ -368,7 +368,7 @@ func (t *txn) CreateCustomer(ctx context.Context, c *store.Customer) error {
 
 func (t *txn) UpdateCustomer(ctx context.Context, c *store.Customer) error {
 	tag, err := t.db.Exec(ctx, sqlUpdateCustomer, nullString(c.ExternalID), nullString(c.Email), c.Name, c.FirstName,
-		c.Phone, ts(c.UpdatedAt), c.ID)
+		c.Phone, ts(c.UpdatedAt), ts(c.LoggedOutAt), c.ID)
 	return mustChange(tag, err, "update customer")
 }
 

@@ -22,8 +22,8 @@ const (
 	workspaceColumns = `id, name, settings, created_at, updated_at`
 	keyColumns       = `workspace_id, kid, kind, alg, secret, public_key, jwks_url, allow_private, created_at, revoked_at, last_used_at`
 	sessionColumns   = `id, workspace_id, token_hash, level, customer_id, claimed_name, claimed_email, claimed_phone,
-		key_id, verified_at, created_at, updated_at, revoked_at`
-	customerColumns = `id, workspace_id, external_id, email, name, first_name, phone, created_at, updated_at`
+		key_id, verified_at, created_at, updated_at, revoked_at, key_source`
+	customerColumns = `id, workspace_id, external_id, email, name, first_name, phone, created_at, updated_at, logged_out_at`
 	// conversationColumns derives the last message time from the newest message (an index lookup).
 	conversationColumns = `id, workspace_id, customer_id, session_id, status, claimed_name, claimed_email,
 		assignee_id, inbox_id, created_at, updated_at,
@@ -47,7 +47,7 @@ const (
 	sqlSessionByHash    = `SELECT ` + sessionColumns + ` FROM sessions WHERE token_hash = ? AND revoked_at IS NULL`
 	sqlSession          = `SELECT ` + sessionColumns + ` FROM sessions WHERE id = ?`
 	sqlSessionWorkspace = `SELECT s.id, s.workspace_id, s.token_hash, s.level, s.customer_id, s.claimed_name, s.claimed_email,
-		s.claimed_phone, s.key_id, s.verified_at, s.created_at, s.updated_at, s.revoked_at,
+		s.claimed_phone, s.key_id, s.verified_at, s.created_at, s.updated_at, s.revoked_at, s.key_source,
 		w.id, w.name, w.settings, w.created_at, w.updated_at
 		FROM sessions s JOIN workspaces w ON w.id = s.workspace_id WHERE s.token_hash = ? AND s.revoked_at IS NULL`
 	sqlSessionsOfCustomr = `SELECT ` + sessionColumns + ` FROM sessions WHERE customer_id = ? AND revoked_at IS NULL ORDER BY created_at`
@@ -71,10 +71,10 @@ const (
 	sqlInsertKey                = `INSERT INTO signing_keys (` + keyColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlRevokeKey                = `UPDATE signing_keys SET revoked_at = ? WHERE workspace_id = ? AND kid = ? AND revoked_at IS NULL`
 	sqlTouchKey                 = `UPDATE signing_keys SET last_used_at = ? WHERE workspace_id = ? AND kid = ? AND (last_used_at IS NULL OR last_used_at < ?)`
-	sqlInsertSession            = `INSERT INTO sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	sqlUpdateSession            = `UPDATE sessions SET token_hash = ?, level = ?, customer_id = ?, claimed_name = ?, claimed_email = ?, claimed_phone = ?, key_id = ?, verified_at = ?, updated_at = ?, revoked_at = ? WHERE id = ?`
-	sqlInsertCustomer           = `INSERT INTO customers (` + customerColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	sqlUpdateCustomer           = `UPDATE customers SET external_id = ?, email = ?, name = ?, first_name = ?, phone = ?, updated_at = ? WHERE id = ?`
+	sqlInsertSession            = `INSERT INTO sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlUpdateSession            = `UPDATE sessions SET token_hash = ?, level = ?, customer_id = ?, claimed_name = ?, claimed_email = ?, claimed_phone = ?, key_id = ?, verified_at = ?, updated_at = ?, revoked_at = ?, key_source = ? WHERE id = ?`
+	sqlInsertCustomer           = `INSERT INTO customers (` + customerColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlUpdateCustomer           = `UPDATE customers SET external_id = ?, email = ?, name = ?, first_name = ?, phone = ?, updated_at = ?, logged_out_at = ? WHERE id = ?`
 	sqlInsertConversation       = `INSERT INTO conversations (` + conversationInsertColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlUpdateConversation       = `UPDATE conversations SET status = ?, customer_id = ?, claimed_name = ?, claimed_email = ?, assignee_id = ?, inbox_id = ?, updated_at = ?, closed_at = ? WHERE id = ?`
 	sqlSetConversationInbox     = `UPDATE conversations SET inbox_id = ?, updated_at = ? WHERE id = ?`
@@ -129,6 +129,7 @@ func statements() []string {
 		sqlDailyConversations, sqlDailyMessages,
 		sqlSetKeySecret, sqlAPIKeyByHash, sqlAPIKeys, sqlInsertAPIKey, sqlRevokeAPIKey, sqlTouchAPIKey,
 		sqlAuditEvents, sqlInsertAuditEvent,
+		sqlLiveVerifiedSessions, sqlRevokeSessionsAll, sqlRevokeSessionsByKey, sqlRevokeSessionsOfCustomer,
 	}
 }
 
@@ -294,7 +295,7 @@ type sessionRow struct {
 func (r *sessionRow) dest() []any {
 	x := &r.s
 	return []any{&x.ID, &x.WorkspaceID, &x.TokenHash, &x.Level, &r.customer, &x.ClaimedName, &x.ClaimedEmail,
-		&x.ClaimedPhone, &x.KeyID, &r.verified, &r.created, &r.updated, &r.revoked}
+		&x.ClaimedPhone, &x.KeyID, &r.verified, &r.created, &r.updated, &r.revoked, &x.KeySource}
 }
 
 func (r *sessionRow) session() store.Session {
@@ -349,7 +350,7 @@ func (q queries) LiveSessionsOfCustomer(ctx context.Context, customerID string) 
 func (t *txn) CreateSession(ctx context.Context, s *store.Session) error {
 	_, err := t.run.exec(ctx, sqlInsertSession, s.ID, s.WorkspaceID, s.TokenHash, s.Level, nullString(s.CustomerID),
 		s.ClaimedName, s.ClaimedEmail, s.ClaimedPhone, s.KeyID, micros(s.VerifiedAt), micros(s.CreatedAt),
-		micros(s.UpdatedAt), micros(s.RevokedAt))
+		micros(s.UpdatedAt), micros(s.RevokedAt), s.KeySource)
 	if err != nil {
 		return writeErr(err, "insert session")
 	}
@@ -358,7 +359,7 @@ func (t *txn) CreateSession(ctx context.Context, s *store.Session) error {
 
 func (t *txn) UpdateSession(ctx context.Context, s *store.Session) error {
 	res, err := t.run.exec(ctx, sqlUpdateSession, s.TokenHash, s.Level, nullString(s.CustomerID), s.ClaimedName,
-		s.ClaimedEmail, s.ClaimedPhone, s.KeyID, micros(s.VerifiedAt), micros(s.UpdatedAt), micros(s.RevokedAt), s.ID)
+		s.ClaimedEmail, s.ClaimedPhone, s.KeyID, micros(s.VerifiedAt), micros(s.UpdatedAt), micros(s.RevokedAt), s.KeySource, s.ID)
 	return mustChange(res, err, "update session")
 }
 
@@ -367,10 +368,10 @@ func (t *txn) UpdateSession(ctx context.Context, s *store.Session) error {
 func scanCustomer(s scanner) (store.Customer, error) {
 	var c store.Customer
 	var external, email sql.NullString
-	var created, updated sql.NullInt64
-	err := s.Scan(&c.ID, &c.WorkspaceID, &external, &email, &c.Name, &c.FirstName, &c.Phone, &created, &updated)
+	var created, updated, loggedOut sql.NullInt64
+	err := s.Scan(&c.ID, &c.WorkspaceID, &external, &email, &c.Name, &c.FirstName, &c.Phone, &created, &updated, &loggedOut)
 	c.ExternalID, c.Email = external.String, email.String
-	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
+	c.CreatedAt, c.UpdatedAt, c.LoggedOutAt = fromMicros(created), fromMicros(updated), fromMicros(loggedOut)
 	return c, err
 }
 
@@ -408,7 +409,7 @@ func (q queries) CountCustomersWithEmail(ctx context.Context, workspaceID, email
 
 func (t *txn) CreateCustomer(ctx context.Context, c *store.Customer) error {
 	_, err := t.run.exec(ctx, sqlInsertCustomer, c.ID, c.WorkspaceID, nullString(c.ExternalID), nullString(c.Email),
-		c.Name, c.FirstName, c.Phone, micros(c.CreatedAt), micros(c.UpdatedAt))
+		c.Name, c.FirstName, c.Phone, micros(c.CreatedAt), micros(c.UpdatedAt), micros(c.LoggedOutAt))
 	if err != nil {
 		return writeErr(err, "insert customer")
 	}
@@ -417,7 +418,7 @@ func (t *txn) CreateCustomer(ctx context.Context, c *store.Customer) error {
 
 func (t *txn) UpdateCustomer(ctx context.Context, c *store.Customer) error {
 	res, err := t.run.exec(ctx, sqlUpdateCustomer, nullString(c.ExternalID), nullString(c.Email), c.Name, c.FirstName,
-		c.Phone, micros(c.UpdatedAt), c.ID)
+		c.Phone, micros(c.UpdatedAt), micros(c.LoggedOutAt), c.ID)
 	return mustChange(res, err, "update customer")
 }
 

@@ -67,6 +67,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SigningKeyKinds", testSigningKeyKinds},
 		{"APIKeys", testAPIKeys},
 		{"AuditEvents", testAuditEvents},
+		{"RevokeSessions", testRevokeSessions},
+		{"CustomerLoggedOutAt", testCustomerLoggedOutAt},
 		{"UpdateRollsBackOnError", testUpdateRollsBack},
 		{"UpdateReadsOwnWrites", testUpdateReadsOwnWrites},
 		{"UpdateConcurrentIsolation", testUpdateConcurrentIsolation},
