@@ -177,11 +177,12 @@ func keyRevoke(ctx context.Context, e env, args []string) error {
 		return commandError(e, &g, usagef("--workspace and --kid are required"))
 	}
 	return commandError(e, &g, withService(ctx, e, &g, func(svc *chat.Service) error {
-		if err := svc.RevokeKey(ctx, *ws, *kid); err != nil {
+		ended, err := svc.RevokeKey(ctx, *ws, *kid)
+		if err != nil {
 			return err
 		}
-		return output(e, &g, map[string]any{"kid": *kid, "revoked": true}, func(out io.Writer) {
-			fmt.Fprintf(out, "Revoked key %s. Tokens signed with it are refused from now on.\n", *kid)
+		return output(e, &g, map[string]any{"kid": *kid, "revoked": true, "ended_sessions": ended}, func(out io.Writer) {
+			fmt.Fprintf(out, "Revoked key %s. Tokens signed with it are refused from now on; %d widget session(s) it verified ended.\n", *kid, ended)
 		})
 	}))
 }

@@ -75,7 +75,7 @@ func listOrAny(l []string, none string) string {
 
 func runWorkspace(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 {
-		return usagef("usage: parley workspace create|update|list [flags]")
+		return usagef("usage: parley workspace create|update|list|end-sessions [flags]")
 	}
 	switch args[0] {
 	case "create":
@@ -84,8 +84,10 @@ func runWorkspace(ctx context.Context, e env, args []string) error {
 		return workspaceUpdate(ctx, e, args[1:])
 	case "list":
 		return workspaceList(ctx, e, args[1:])
+	case "end-sessions":
+		return workspaceEndSessions(ctx, e, args[1:])
 	}
-	return usagef("unknown workspace command %q (create, update, list)", args[0])
+	return usagef("unknown workspace command %q (create, update, list, end-sessions)", args[0])
 }
 
 func workspaceCreate(ctx context.Context, e env, args []string) error {
@@ -198,6 +200,29 @@ func workspaceList(ctx context.Context, e env, args []string) error {
 			for _, w := range ws {
 				printWorkspace(out, w)
 			}
+		})
+	}))
+}
+
+// workspaceEndSessions ends every live widget session of a workspace: every browser continues as a
+// fresh anonymous visitor and must log in again.
+func workspaceEndSessions(ctx context.Context, e env, args []string) error {
+	var g global
+	fs := newFlags("workspace end-sessions", e, &g)
+	ws := fs.String("workspace", "", "workspace id (required)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *ws == "" {
+		return commandError(e, &g, usagef("--workspace is required"))
+	}
+	return commandError(e, &g, withService(ctx, e, &g, func(svc *chat.Service) error {
+		n, err := svc.EndWorkspaceSessions(ctx, *ws)
+		if err != nil {
+			return err
+		}
+		return output(e, &g, map[string]any{"workspace": *ws, "ended_sessions": n}, func(out io.Writer) {
+			fmt.Fprintf(out, "Ended %d widget session(s) of workspace %s; every visitor continues anonymously.\n", n, *ws)
 		})
 	}))
 }

@@ -626,7 +626,7 @@ func (s *Service) CheckToken(ctx context.Context, workspaceID, raw string) ([]id
 	if err != nil {
 		return nil, err
 	}
-	keys, err := s.verificationKeys(ctx, workspaceID, raw)
+	keys, _, err := s.verificationKeys(ctx, workspaceID, raw)
 	if err != nil {
 		return nil, err
 	}

@@ -222,7 +222,7 @@ func (s *Service) PutCustomer(ctx context.Context, c APIClient, externalID strin
 	w := c.Workspace.ID
 	var cu store.Customer
 	var created bool
-	err := s.store.Update(ctx, func(tx store.Tx) error {
+	err := s.update(ctx, func(tx store.Tx, out *outbox) error {
 		now := s.clock()
 		var err error
 		cu, err = tx.CustomerByExternalID(ctx, w, externalID)
@@ -251,7 +251,16 @@ func (s *Service) PutCustomer(ctx context.Context, c APIClient, externalID strin
 			return nil
 		}
 		cu.UpdatedAt = now
-		return tx.UpdateCustomer(ctx, &cu)
+		if err := tx.UpdateCustomer(ctx, &cu); err != nil {
+			return err
+		}
+		if cu.Email == before.Email {
+			return nil
+		}
+		// A new email may fall outside the workspace's allowed domains: the sessions verified under the
+		// old one end now.
+		_, err = s.endExcludedSessions(ctx, tx, out, c.Workspace, cu.ID)
+		return err
 	})
 	return cu, created, err
 }

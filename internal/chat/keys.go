@@ -147,18 +147,55 @@ func (s *Service) Keys(ctx context.Context, workspaceID string) ([]store.Signing
 	return keys, err
 }
 
-// RevokeKey stops a key from verifying tokens, at once.
-func (s *Service) RevokeKey(ctx context.Context, workspaceID, kid string) error {
-	return s.store.Update(ctx, func(tx store.Tx) error {
-		err := tx.RevokeSigningKey(ctx, workspaceID, kid, s.clock())
+// RevokeKey stops a key from verifying tokens, at once, and ends every widget session it verified in
+// the same transaction: revoking is the answer to a leaked key, so what the key vouched for goes with
+// it. It returns how many sessions ended; their sockets receive session_ended with reason key_revoked.
+func (s *Service) RevokeKey(ctx context.Context, workspaceID, kid string) (int, error) {
+	var ended int
+	err := s.update(ctx, func(tx store.Tx, out *outbox) error {
+		now := s.clock()
+		err := tx.RevokeSigningKey(ctx, workspaceID, kid, now)
 		if isNotFound(err) {
 			return problem.NotFound("key_not_found", "no active key %q in workspace %q", kid, workspaceID)
 		}
 		if err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, workspaceID, "key.revoked", kid, "")
+		ids, err := tx.RevokeSessions(ctx, store.SessionFilter{WorkspaceID: workspaceID, KeySource: kid}, now)
+		if err != nil {
+			return err
+		}
+		ended = len(ids)
+		endSessions(out, ids, ReasonKeyRevoked)
+		return s.audit(ctx, tx, workspaceID, "key.revoked", kid, sessionsEndedDetail(ended))
 	})
+	return ended, err
+}
+
+// EndWorkspaceSessions ends every live widget session of a workspace — an administrator's emergency
+// stop — and returns how many ended. Every browser continues with a fresh anonymous session.
+func (s *Service) EndWorkspaceSessions(ctx context.Context, workspaceID string) (int, error) {
+	var ended int
+	err := s.update(ctx, func(tx store.Tx, out *outbox) error {
+		if err := requireWorkspace(ctx, tx, workspaceID); err != nil {
+			return err
+		}
+		ids, err := tx.RevokeSessions(ctx, store.SessionFilter{WorkspaceID: workspaceID}, s.clock())
+		if err != nil {
+			return err
+		}
+		ended = len(ids)
+		endSessions(out, ids, ReasonRevoked)
+		return s.audit(ctx, tx, workspaceID, "sessions.ended_all", workspaceID, sessionsEndedDetail(ended))
+	})
+	return ended, err
+}
+
+func sessionsEndedDetail(n int) string {
+	if n == 1 {
+		return "1 widget session ended"
+	}
+	return fmt.Sprintf("%d widget sessions ended", n)
 }
 
 // maxPublicKeySize bounds a pasted PEM or JWK: a 4096-bit RSA certificate chain fits easily.
@@ -335,26 +372,40 @@ func (s *Service) openSecret(k store.SigningKey) ([]byte, error) {
 
 // verificationKeys returns the keys that may verify raw: the stored ones and, when the workspace has a
 // JWKS, the fetched ones — refetched (rate-limited) when the token names a kid nobody knows yet.
-func (s *Service) verificationKeys(ctx context.Context, workspaceID, raw string) ([]identity.Key, error) {
+func (s *Service) verificationKeys(ctx context.Context, workspaceID, raw string) ([]identity.Key, []store.SigningKey, error) {
 	stored, err := s.store.SigningKeys(ctx, workspaceID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r := s.ring(stored)
 	if len(r.sources) == 0 {
-		return r.keys, nil
+		return r.keys, stored, nil
 	}
 	kid := ""
 	if tok, err := identity.ParseCompact(raw); err == nil {
 		kid = tok.Header.Kid
 	} else {
-		return r.keys, nil // the token is refused before keys matter
+		return r.keys, stored, nil // the token is refused before keys matter
 	}
 	keys, errs := s.jwks.Collect(ctx, kid, r.keys, r.sources)
 	for _, err := range errs {
 		s.log.Warn("JWKS fetch failed", "workspace", workspaceID, "err", err)
 	}
-	return keys, nil
+	return keys, stored, nil
+}
+
+// keySource names the stored key that vouches for a verified token: the key itself, or the JWKS
+// source a fetched key came from. Revoking it ends the sessions it verified.
+func keySource(k identity.Key, stored []store.SigningKey) string {
+	if k.Source == "" {
+		return k.ID
+	}
+	for _, sk := range stored {
+		if sk.Kind == store.KeyJWKS && sk.JWKSURL == k.Source && sk.RevokedAt.IsZero() {
+			return sk.ID
+		}
+	}
+	return k.ID
 }
 
 // SealSecrets seals every secret stored in the clear (by a version of Parley before sealing) and checks
@@ -460,9 +511,11 @@ func (s *Service) signLoginToken(ctx context.Context, w store.Workspace, c store
 		return "", time.Time{}, err
 	}
 	lifetime := min(LoginTokenLifetime, MaxLifetime(w.Settings))
-	iat := s.now().UTC().Truncate(time.Second)
-	exp := iat.Add(lifetime)
-	claims := jwt.MapClaims{"sub": c.ExternalID, "aud": w.ID, "iat": iat.Unix(), "exp": exp.Unix(), "jti": newID("lt_"), "iss": "parley"}
+	// iat keeps microseconds: a token issued in the same second as, but after, the customer's logout from
+	// every device must still be accepted (see tokenIssuedBeforeLogout).
+	iat := s.clock()
+	exp := iat.Add(lifetime).Truncate(time.Second)
+	claims := jwt.MapClaims{"sub": c.ExternalID, "aud": w.ID, "iat": float64(iat.UnixMicro()) / 1e6, "exp": exp.Unix(), "jti": newID("lt_"), "iss": "parley"}
 	for name, v := range map[string]string{"email": c.Email, "name": c.Name, "given_name": c.FirstName, "phone": c.Phone} {
 		if v != "" {
 			claims[name] = v

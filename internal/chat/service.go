@@ -123,9 +123,25 @@ const (
 // SessionEnded is the Data of a session_ended event.
 type SessionEnded struct {
 	SessionID string
-	// Reason is "logged_out", "revoked" (by the business's back end), "rotated" (a new token replaced
-	// this one: the client should pick it up) or "replaced" (another identity took over the browser).
+	// Reason is one of the Reason constants.
 	Reason string
+}
+
+// Why a widget session ended, as its socket's session_ended event says.
+const (
+	ReasonLoggedOut  = "logged_out"  // the visitor logged out
+	ReasonRevoked    = "revoked"     // the business's back end or an administrator ended it
+	ReasonRotated    = "rotated"     // a new token replaced this one: the client should pick it up
+	ReasonReplaced   = "replaced"    // another identity took over the browser
+	ReasonKeyRevoked = "key_revoked" // the key that verified the session was revoked
+	ReasonNotAllowed = "not_allowed" // the workspace's rules no longer admit the customer (email domains)
+)
+
+// endSessions tells the sockets of ended sessions; they close after the event.
+func endSessions(out *outbox, ids []string, reason string) {
+	for _, id := range ids {
+		out.add(realtime.Event{Type: EventSessionEnded, Data: SessionEnded{SessionID: id, Reason: reason}, Final: true}, SessionTopic(id))
+	}
 }
 
 // outbox collects the events of one transaction so they are published only after it commits.

@@ -110,7 +110,78 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Visitor, err
 	if err != nil {
 		return nil, err
 	}
+	if sess.Level == store.LevelVerified && len(w.Settings.AllowedEmailDomains) > 0 {
+		// Checked on use as well as when the setting or the customer's email changes, so no session
+		// verified before a change outlives it, whatever the order of events.
+		c, err := s.store.Customer(ctx, sess.CustomerID)
+		if err != nil {
+			return nil, err
+		}
+		if emailAllowed(w.Settings, c.Email) != nil {
+			if err := s.endSession(ctx, sess, ReasonNotAllowed); err != nil {
+				return nil, err
+			}
+			return nil, problem.New(http.StatusUnauthorized, "session_invalid",
+				"this session ended: the workspace no longer admits this customer's email domain; create a new session with POST /v1/widget/sessions")
+		}
+	}
 	return &Visitor{Session: sess, Workspace: w}, nil
+}
+
+// endSession revokes one live session and tells its sockets why.
+func (s *Service) endSession(ctx context.Context, sess store.Session, reason string) error {
+	return s.update(ctx, func(tx store.Tx, out *outbox) error {
+		now := s.clock()
+		sess.RevokedAt, sess.UpdatedAt = now, now
+		if err := tx.UpdateSession(ctx, &sess); err != nil {
+			return err
+		}
+		endSessions(out, []string{sess.ID}, reason)
+		return nil
+	})
+}
+
+// emailAllowed applies the workspace's allowed email domains to a verified email.
+func emailAllowed(st store.Settings, email string) error {
+	domains := st.AllowedEmailDomains
+	if len(domains) == 0 {
+		return nil
+	}
+	if email == "" {
+		return forbidden("email_domain_not_allowed", "this workspace only admits verified emails of %s; the token carries no email", strings.Join(domains, ", "))
+	}
+	if domain := identity.EmailDomain(email); !containsString(domains, domain) {
+		return forbidden("email_domain_not_allowed", "this workspace only admits verified emails of %s, not %s", strings.Join(domains, ", "), domain)
+	}
+	return nil
+}
+
+// endExcludedSessions ends the live verified sessions of customers whose email the workspace's allowed
+// domains no longer admit (the setting changed, or a customer's email did), and returns how many ended.
+func (s *Service) endExcludedSessions(ctx context.Context, tx store.Tx, out *outbox, w store.Workspace, onlyCustomer string) (int, error) {
+	if len(w.Settings.AllowedEmailDomains) == 0 {
+		return 0, nil
+	}
+	live, err := tx.LiveVerifiedSessions(ctx, w.ID)
+	if err != nil {
+		return 0, err
+	}
+	excluded := map[string]bool{}
+	for _, v := range live {
+		if (onlyCustomer == "" || v.CustomerID == onlyCustomer) && emailAllowed(w.Settings, v.Email) != nil {
+			excluded[v.CustomerID] = true
+		}
+	}
+	n := 0
+	for customerID := range excluded {
+		ids, err := tx.RevokeSessions(ctx, store.SessionFilter{WorkspaceID: w.ID, CustomerID: customerID}, s.clock())
+		if err != nil {
+			return n, err
+		}
+		endSessions(out, ids, ReasonNotAllowed)
+		n += len(ids)
+	}
+	return n, nil
 }
 
 // Identity returns the visitor's identity; for a verified visitor it reads the customer profile.
@@ -205,7 +276,7 @@ func (s *Service) Identify(ctx context.Context, v *Visitor, c Claims) (string, *
 			var hash []byte
 			token, hash = newSessionToken()
 			next.TokenHash = hash
-			out.add(realtime.Event{Type: EventSessionEnded, Data: SessionEnded{SessionID: old.ID, Reason: "rotated"}, Final: true}, SessionTopic(old.ID))
+			out.add(realtime.Event{Type: EventSessionEnded, Data: SessionEnded{SessionID: old.ID, Reason: ReasonRotated}, Final: true}, SessionTopic(old.ID))
 		}
 		next.Level = store.LevelIdentified
 		next.ClaimedName = firstNonEmpty(c.Name, next.ClaimedName)
@@ -256,7 +327,7 @@ func (s *Service) replaceSession(ctx context.Context, tx store.Tx, out *outbox, 
 // session token always rotates.
 func (s *Service) Login(ctx context.Context, v *Visitor, rawToken string) (string, *Visitor, Identity, error) {
 	w := v.Workspace
-	keys, err := s.verificationKeys(ctx, w.ID, rawToken)
+	keys, stored, err := s.verificationKeys(ctx, w.ID, rawToken)
 	if err != nil {
 		return "", nil, Identity{}, err
 	}
@@ -269,7 +340,7 @@ func (s *Service) Login(ctx context.Context, v *Visitor, rawToken string) (strin
 		s.recordLoginFailure(ctx, w.ID, rawToken, err)
 		return "", nil, Identity{}, err
 	}
-	token, next, id, err := s.completeLogin(ctx, v, verified.Claims, verified.Key.ID)
+	token, next, id, err := s.completeLogin(ctx, v, verified.Claims, verified.Key.ID, keySource(verified.Key, stored))
 	if p, ok := problem.As(err); ok && p.Status < 500 {
 		// A valid signature refused for what it says (a replayed jti, a domain not allowed).
 		s.logLoginFailure(w.ID, err)
@@ -287,15 +358,11 @@ func (s *Service) logLoginFailure(workspaceID string, err error) {
 }
 
 // completeLogin applies verified claims to the visitor's session.
-func (s *Service) completeLogin(ctx context.Context, v *Visitor, claims *identity.Claims, keyID string) (string, *Visitor, Identity, error) {
+// keyID is the token's key; source the stored key that vouches for it (see keySource).
+func (s *Service) completeLogin(ctx context.Context, v *Visitor, claims *identity.Claims, keyID, source string) (string, *Visitor, Identity, error) {
 	w := v.Workspace
-	if domains := w.Settings.AllowedEmailDomains; len(domains) > 0 {
-		if claims.Email == "" {
-			return "", nil, Identity{}, forbidden("email_domain_not_allowed", "this workspace only admits verified emails of %s; the token carries no email", strings.Join(domains, ", "))
-		}
-		if domain := identity.EmailDomain(claims.Email); !containsString(domains, domain) {
-			return "", nil, Identity{}, forbidden("email_domain_not_allowed", "this workspace only admits verified emails of %s, not %s", strings.Join(domains, ", "), domain)
-		}
+	if err := emailAllowed(w.Settings, claims.Email); err != nil {
+		return "", nil, Identity{}, err
 	}
 	old := v.Session
 	now := s.clock()
@@ -315,8 +382,11 @@ func (s *Service) completeLogin(ctx context.Context, v *Visitor, claims *identit
 		if customer, err = s.upsertCustomer(ctx, tx, w.ID, claims, now); err != nil {
 			return err
 		}
-		if keyID != "" {
-			if err := tx.TouchSigningKey(ctx, w.ID, keyID, now); err != nil {
+		if !customer.LoggedOutAt.IsZero() && !claims.IssuedAt.After(customer.LoggedOutAt) {
+			return tokenIssuedBeforeLogout(claims.IssuedAt, customer.LoggedOutAt)
+		}
+		if source != "" {
+			if err := tx.TouchSigningKey(ctx, w.ID, source, now); err != nil {
 				return err
 			}
 		}
@@ -333,9 +403,9 @@ func (s *Service) completeLogin(ctx context.Context, v *Visitor, claims *identit
 			var hash []byte
 			token, hash = newSessionToken()
 			next.TokenHash = hash
-			out.add(realtime.Event{Type: EventSessionEnded, Data: SessionEnded{SessionID: old.ID, Reason: "rotated"}, Final: true}, SessionTopic(old.ID))
+			out.add(realtime.Event{Type: EventSessionEnded, Data: SessionEnded{SessionID: old.ID, Reason: ReasonRotated}, Final: true}, SessionTopic(old.ID))
 		}
-		next.Level, next.CustomerID, next.KeyID, next.VerifiedAt, next.UpdatedAt = store.LevelVerified, customer.ID, keyID, now, now
+		next.Level, next.CustomerID, next.KeyID, next.KeySource, next.VerifiedAt, next.UpdatedAt = store.LevelVerified, customer.ID, keyID, source, now, now
 		if err := tx.UpdateSession(ctx, &next); err != nil {
 			return err
 		}
@@ -436,7 +506,9 @@ func (s *Service) noteLogout(ctx context.Context, tx store.Tx, out *outbox, v *V
 }
 
 // LogoutCustomer revokes every live session of a verified customer — the business's back end saw them
-// log out — and returns how many ended. Their open sockets receive session_ended.
+// log out — and returns how many ended. Their open sockets receive session_ended. Login tokens issued
+// until now are refused from now on, so a token signed before the logout cannot sign the customer
+// back in.
 func (s *Service) LogoutCustomer(ctx context.Context, workspaceID, customerID string) (int, error) {
 	var n int
 	err := s.update(ctx, func(tx store.Tx, out *outbox) error {
@@ -445,22 +517,28 @@ func (s *Service) LogoutCustomer(ctx context.Context, workspaceID, customerID st
 		if err != nil || c.WorkspaceID != workspaceID {
 			return problem.NotFound("customer_not_found", "no customer %q", customerID)
 		}
-		sessions, err := tx.LiveSessionsOfCustomer(ctx, customerID)
+		now := s.clock()
+		c.LoggedOutAt = now
+		if err := tx.UpdateCustomer(ctx, &c); err != nil {
+			return err
+		}
+		ids, err := tx.RevokeSessions(ctx, store.SessionFilter{WorkspaceID: workspaceID, CustomerID: customerID}, now)
 		if err != nil {
 			return err
 		}
-		now := s.clock()
-		for _, sess := range sessions {
-			sess.RevokedAt, sess.UpdatedAt = now, now
-			if err := tx.UpdateSession(ctx, &sess); err != nil {
-				return err
-			}
-			out.add(realtime.Event{Type: EventSessionEnded, Data: SessionEnded{SessionID: sess.ID, Reason: "revoked"}, Final: true}, SessionTopic(sess.ID))
-			n++
-		}
+		endSessions(out, ids, ReasonRevoked)
+		n = len(ids)
 		return nil
 	})
 	return n, err
+}
+
+// tokenIssuedBeforeLogout refuses a login token issued at or before the customer's logout from every
+// device: it may have been handed out before the business ended the customer's sessions.
+func tokenIssuedBeforeLogout(iat, logout time.Time) *problem.Error {
+	return problem.New(http.StatusUnauthorized, "token_revoked",
+		"the token was issued at %s, not after this customer was logged out of every device (%s); sign a new token for this login",
+		iat.UTC().Format(time.RFC3339Nano), logout.UTC().Format(time.RFC3339Nano))
 }
 
 func containsString(list []string, s string) bool {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -75,10 +76,11 @@ type SettingsPatch struct {
 	MaxTokenLifetime    *time.Duration
 }
 
-// UpdateWorkspace validates and applies a settings patch.
+// UpdateWorkspace validates and applies a settings patch. Verified sessions of customers whose email a
+// changed list of allowed domains no longer admits end with it.
 func (s *Service) UpdateWorkspace(ctx context.Context, id string, p SettingsPatch) (store.Workspace, error) {
 	var w store.Workspace
-	err := s.store.Update(ctx, func(tx store.Tx) error {
+	err := s.update(ctx, func(tx store.Tx, out *outbox) error {
 		var err error
 		if w, err = tx.Workspace(ctx, id); err != nil {
 			if isNotFound(err) {
@@ -86,11 +88,19 @@ func (s *Service) UpdateWorkspace(ctx context.Context, id string, p SettingsPatc
 			}
 			return err
 		}
+		before := w.Settings.AllowedEmailDomains
 		if err := applyPatch(&w, p); err != nil {
 			return err
 		}
 		w.UpdatedAt = s.clock()
-		return tx.UpdateWorkspace(ctx, &w)
+		if err := tx.UpdateWorkspace(ctx, &w); err != nil {
+			return err
+		}
+		if slices.Equal(before, w.Settings.AllowedEmailDomains) {
+			return nil
+		}
+		_, err = s.endExcludedSessions(ctx, tx, out, w, "")
+		return err
 	})
 	return w, err
 }

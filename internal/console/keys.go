@@ -1,6 +1,7 @@
 package console
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -124,11 +125,13 @@ func (c *Console) RevokeKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	kid := r.PathValue("kid")
-	if err := c.chat.RevokeKey(r.Context(), s.agent.WorkspaceID, kid); err != nil {
+	ended, err := c.chat.RevokeKey(r.Context(), s.agent.WorkspaceID, kid)
+	if err != nil {
 		c.failed(w, r, keysPath, err)
 		return
 	}
-	c.seeOther(w, r, keysPath, "ok", "Key "+kid+" is revoked: tokens signed with it are refused from now on.")
+	c.seeOther(w, r, keysPath, "ok", "Key "+kid+" is revoked: tokens signed with it are refused from now on, and "+
+		sessionsEnded(ended)+" it verified ended.")
 }
 
 // RegisterPublicKey serves POST /console/settings/keys/public (fields alg, kid, public_key). A refused
@@ -182,4 +185,15 @@ func (c *Console) AddJWKS(w http.ResponseWriter, r *http.Request) {
 	}
 	c.seeOther(w, r, keysPath, "ok", "JWKS "+k.JWKSURL+" is in use as "+k.ID+": it holds "+keys+
 		" now, and Parley fetches it again when a token names a kid it does not know.")
+}
+
+// sessionsEnded says how many widget sessions ended, in words.
+func sessionsEnded(n int) string {
+	switch n {
+	case 0:
+		return "no widget session"
+	case 1:
+		return "the 1 widget session"
+	}
+	return fmt.Sprintf("the %d widget sessions", n)
 }

@@ -233,7 +233,7 @@ func TestCustomersLoginToken(t *testing.T) {
 	keys, _ := e.svc.Keys(context.Background(), e.ws.ID)
 	for _, k := range keys {
 		if k.Kind == store.KeyServer {
-			if err := e.svc.RevokeKey(context.Background(), e.ws.ID, k.ID); err != nil {
+			if _, err := e.svc.RevokeKey(context.Background(), e.ws.ID, k.ID); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -208,7 +208,7 @@ func TestLoginKeyRotation(t *testing.T) {
 	expect(t, e.login(e.session(), signWith(t, "HS256", second.ID, first.Secret, claims(nil))), 401, "token_bad_signature")
 
 	// A revoked key is refused at once, with kid and without.
-	if err := e.svc.RevokeKey(ctx, e.ws.ID, first.ID); err != nil {
+	if _, err := e.svc.RevokeKey(ctx, e.ws.ID, first.ID); err != nil {
 		t.Fatal(err)
 	}
 	r := e.login(e.session(), signWith(t, "HS256", first.ID, first.Secret, claims(nil)))
@@ -220,7 +220,7 @@ func TestLoginKeyRotation(t *testing.T) {
 	expect(t, e.login(e.session(), signWith(t, "HS256", "", second.Secret, claims(nil))), 200, "")
 
 	// With every key revoked, nothing verifies.
-	if err := e.svc.RevokeKey(ctx, e.ws.ID, second.ID); err != nil {
+	if _, err := e.svc.RevokeKey(ctx, e.ws.ID, second.ID); err != nil {
 		t.Fatal(err)
 	}
 	expect(t, e.login(e.session(), signWith(t, "HS256", "", second.Secret, claims(nil))), 401, "token_unknown_key")

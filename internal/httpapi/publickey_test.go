@@ -156,7 +156,7 @@ func TestLoginWithRegisteredPublicKeys(t *testing.T) {
 			}
 
 			// Revoked: refused at once.
-			if err := e.svc.RevokeKey(ctx, e.ws.ID, pemKey.ID); err != nil {
+			if _, err := e.svc.RevokeKey(ctx, e.ws.ID, pemKey.ID); err != nil {
 				t.Fatal(err)
 			}
 			expect(t, e.login(e.session(), pair.sign(t, pemKey.ID, claims(nil))), 401, "token_unknown_key")
@@ -297,7 +297,7 @@ func TestLoginWithJWKS(t *testing.T) {
 		}
 	}
 	// Revoking the JWKS source stops its keys at once.
-	if err := e.svc.RevokeKey(ctx, e.ws.ID, src.ID); err != nil {
+	if _, err := e.svc.RevokeKey(ctx, e.ws.ID, src.ID); err != nil {
 		t.Fatal(err)
 	}
 	expect(t, e.login(e.session(), first.sign(t, "2026-11", claims(nil))), 401, "token_unknown_key")
