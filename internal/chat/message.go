@@ -118,8 +118,9 @@ func (s *Service) mayChat(v *Visitor) error {
 		}
 		return forbidden("verification_required", "%s", msg)
 	}
-	if st.Onboarding && level == store.LevelAnonymous {
-		return forbidden("identification_required", "this workspace asks for your name and email before the first message; send them with POST /v1/widget/identify")
+	// Onboarding asks for a name and an email; a phone number alone, or either half, is not enough.
+	if st.Onboarding && (v.Session.ClaimedName == "" || v.Session.ClaimedEmail == "") {
+		return forbidden("identification_required", "this workspace asks for your name and email before the first message; send both with POST /v1/widget/identify")
 	}
 	return nil
 }

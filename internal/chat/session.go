@@ -209,13 +209,29 @@ func customerIdentity(c store.Customer) Identity {
 	return Identity{Level: store.LevelVerified, CustomerID: c.ID, Email: c.Email, Name: c.Name, FirstName: first}
 }
 
-// firstName guesses a greeting name from a full name: its first word.
+// firstName guesses a greeting name from a full name when no given name was stated: its first word,
+// after any honorifics ("Dr. Ada Lovelace" → "Ada"). A lone word after an honorific is most likely a
+// surname ("Mr Smith"), and a greeting by surname is worse than none, so that gives "".
 func firstName(name string) string {
-	name = strings.TrimSpace(name)
-	if i := strings.IndexFunc(name, func(r rune) bool { return r == ' ' || r == '\t' }); i > 0 {
-		return name[:i]
+	words := strings.Fields(name)
+	titled := false
+	for len(words) > 0 && isHonorific(words[0]) {
+		words, titled = words[1:], true
 	}
-	return name
+	if len(words) == 0 || (titled && len(words) == 1) {
+		return ""
+	}
+	return words[0]
+}
+
+// isHonorific reports whether a word is a title that may open a name ("Dr.", "Mrs", "Prof").
+func isHonorific(word string) bool {
+	switch strings.ToLower(strings.TrimSuffix(word, ".")) {
+	case "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "dame", "lord", "lady", "rev", "fr",
+		"herr", "frau", "mme", "mlle", "sr", "sra", "srta", "dott", "ing", "mag":
+		return true
+	}
+	return false
 }
 
 // Claims are what a visitor says about themself (onboarding form or setUser). They are never trusted.
