@@ -270,7 +270,8 @@ func TestLoginWithJWKS(t *testing.T) {
 	if err != nil || n != 1 || src.Kind != store.KeyJWKS {
 		t.Fatalf("AddJWKS = %+v, %d, %v", src, n, err)
 	}
-	expect(t, e.login(e.session(), first.sign(t, "2026-11", claims(nil))), 200, "")
+	viaFirst := e.login(e.session(), first.sign(t, "2026-11", claims(nil)))
+	expect(t, viaFirst, 200, "")
 	fetched := idp.count()
 
 	// Rotation: the identity provider publishes a new key; a token naming it triggers one refetch.
@@ -296,9 +297,16 @@ func TestLoginWithJWKS(t *testing.T) {
 			t.Errorf("check %s failed: %s", c.Name, c.Message)
 		}
 	}
-	// Revoking the JWKS source stops its keys at once.
-	if _, err := e.svc.RevokeKey(ctx, e.ws.ID, src.ID); err != nil {
+	// Revoking the JWKS source stops its keys at once, and ends the sessions any of them verified.
+	hmacSession := e.verified(claims(map[string]any{"sub": "by-secret"}))
+	ended, err := e.svc.RevokeKey(ctx, e.ws.ID, src.ID)
+	if err != nil {
 		t.Fatal(err)
 	}
+	if ended != 2 {
+		t.Errorf("revoking the JWKS source ended %d sessions; want the 2 its keys verified", ended)
+	}
+	expect(t, e.request("GET", "/v1/widget/session", viaFirst.str("session_token"), nil), 401, "session_invalid")
+	expect(t, e.request("GET", "/v1/widget/session", hmacSession, nil), 200, "")
 	expect(t, e.login(e.session(), first.sign(t, "2026-11", claims(nil))), 401, "token_unknown_key")
 }
