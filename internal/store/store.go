@@ -348,6 +348,14 @@ type Reader interface {
 	MessageByAgentClientID(ctx context.Context, agentID, clientID string) (Message, error)
 	// Events returns a conversation's events, oldest first.
 	Events(ctx context.Context, conversationID string) ([]Event, error)
+	// MessagesBefore returns the newest limit messages of a conversation with Seq < beforeSeq (any Seq
+	// when beforeSeq is 0), oldest first: the console pages a long timeline backwards with it.
+	MessagesBefore(ctx context.Context, conversationID string, beforeSeq int64, limit int) ([]Message, error)
+	// EventsAfter returns up to limit events of a conversation with Seq > afterSeq, oldest first.
+	EventsAfter(ctx context.Context, conversationID string, afterSeq int64, limit int) ([]Event, error)
+	// EventsBefore returns the newest limit events of a conversation with Seq < beforeSeq (any Seq when
+	// beforeSeq is 0), oldest first.
+	EventsBefore(ctx context.Context, conversationID string, beforeSeq int64, limit int) ([]Event, error)
 
 	Agent(ctx context.Context, id string) (Agent, error)
 	// AgentByEmail finds an agent of any workspace by canonical email, disabled or not.

@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AppendToOpenConversation", testAppendToOpenConversation},
 		{"ConcurrentAppends", testConcurrentAppends},
 		{"Events", testEvents},
+		{"TimelinePages", testTimelinePages},
 		{"UseJTI", testUseJTI},
 		{"Agents", testAgents},
 		{"AgentEmailRace", testAgentEmailRace},

@@ -1,0 +1,48 @@
+package sqlite
+
+import (
+	"context"
+	"math"
+
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// A conversation's timeline read a page at a time, from either end: the console shows the newest page
+// of a long conversation and loads older ones on request. Each query walks the (conversation_id, seq)
+// index from its bound and stops after limit rows.
+
+const (
+	sqlMessagesBefore = `SELECT ` + messageColumns + ` FROM (SELECT ` + messageColumns + ` FROM messages
+		WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?) ORDER BY seq`
+	eventColumns    = `seq, conversation_id, type, data, created_at`
+	sqlEventsAfter  = `SELECT ` + eventColumns + ` FROM events WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?`
+	sqlEventsBefore = `SELECT ` + eventColumns + ` FROM (SELECT ` + eventColumns + ` FROM events
+		WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?) ORDER BY seq`
+)
+
+// beforeBound reads the "no bound" of a before query (0) as the highest seq.
+func beforeBound(seq int64) int64 {
+	if seq <= 0 {
+		return math.MaxInt64
+	}
+	return seq
+}
+
+func pageLimit(limit int) int {
+	if limit <= 0 || limit > maxMessagesPerRead {
+		return maxMessagesPerRead
+	}
+	return limit
+}
+
+func (q queries) MessagesBefore(ctx context.Context, conversationID string, beforeSeq int64, limit int) ([]store.Message, error) {
+	return list(ctx, q.run, "messages before", scanMessage, sqlMessagesBefore, conversationID, beforeBound(beforeSeq), pageLimit(limit))
+}
+
+func (q queries) EventsAfter(ctx context.Context, conversationID string, afterSeq int64, limit int) ([]store.Event, error) {
+	return list(ctx, q.run, "events after", scanEvent, sqlEventsAfter, conversationID, afterSeq, pageLimit(limit))
+}
+
+func (q queries) EventsBefore(ctx context.Context, conversationID string, beforeSeq int64, limit int) ([]store.Event, error) {
+	return list(ctx, q.run, "events before", scanEvent, sqlEventsBefore, conversationID, beforeBound(beforeSeq), pageLimit(limit))
+}
