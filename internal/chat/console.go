@@ -230,24 +230,85 @@ type Profile struct {
 	Past         []store.Conversation // the customer's other conversations (verified only), newest first
 }
 
+// TimelinePageSize is how many timeline entries the console shows at once: the newest ones when a
+// conversation opens, and as many more each time the agent asks for earlier ones.
+const TimelinePageSize = 50
+
+// TimelineCursor is a place between two timeline entries. Messages and events are numbered apart, so a
+// place is a pair: reading back from it gives the messages with Seq below Message and the events with
+// Seq below Event (0 meaning no bound); reading forwards, those above.
+type TimelineCursor struct {
+	Message int64
+	Event   int64
+}
+
+// Why a conversation's visitor can no longer receive a reply (Reach.Unreachable).
+const (
+	UnreachableLoggedOut    = "logged_out"    // the visitor logged out
+	UnreachableSessionEnded = "session_ended" // another identity took over their browser, or their session was ended
+)
+
+// Reach says whether anyone can still read a reply in a conversation. A verified customer's
+// conversation always reaches them, on whichever device they sign in next. An anonymous or identified
+// visitor's reaches only the browser session that started it: once that session has ended — they
+// logged out, signed in as someone else (rule 7), or an administrator or the business ended it — no one
+// can ever prove to be that visitor again, so a reply would be read by no one.
+type Reach struct {
+	Reachable bool
+	// Unreachable is why not (an Unreachable constant) and UnreachableAt since when; empty while
+	// Reachable.
+	Unreachable   string
+	UnreachableAt time.Time
+}
+
 // ConversationView is everything the console's conversation page shows.
 type ConversationView struct {
 	Conversation store.Conversation
-	Timeline     []TimelineEntry
-	Profile      Profile
-	Assignee     *store.Agent
-	Inbox        *store.Inbox
-	Agents       []store.Agent // the workspace's agents, for the assign menu
-	LastSeq      int64
-	LoginURL     string // the workspace's login link ("" when none is configured)
-	// FollowUp is true when the conversation is closed but replying would reach the customer (verified);
-	// CanReply is false for a closed conversation nobody could prove to be the visitor of.
+	// Timeline is one page of the timeline: the newest TimelinePageSize entries, or those just before
+	// the cursor the page was asked for.
+	Timeline []TimelineEntry
+	// HasEarlier says that older entries exist; Earlier is the cursor to read them back from.
+	HasEarlier bool
+	Earlier    TimelineCursor
+	// Newest is the cursor live updates read forwards from: every entry up to it is on this page or
+	// an earlier one. Set on the newest page only.
+	Newest   TimelineCursor
+	Profile  Profile
+	Assignee *store.Agent
+	Inbox    *store.Inbox
+	Agents   []store.Agent // the workspace's agents, for the assign menu
+	LastSeq  int64         // the newest message's Seq (0 before the first); set on the newest page only
+	LoginURL string        // the workspace's login link ("" when none is configured)
+	Reach
+	// FollowUp is true when the conversation is closed but replying would reach the customer (verified).
+	// CanReply is false when a reply could reach no one: a closed conversation nobody could prove to be
+	// the visitor of, or one whose visitor's session has ended (see Reach).
 	FollowUp bool
 	CanReply bool
 }
 
-// Conversation returns the console's view of a conversation of the agent's workspace.
+// Conversation returns the console's view of a conversation of the agent's workspace, with the newest
+// page of its timeline.
 func (s *Service) Conversation(ctx context.Context, agent store.Agent, id string) (ConversationView, error) {
+	return s.ConversationBefore(ctx, agent, id, TimelineCursor{})
+}
+
+// ConversationBefore is Conversation with the page of the timeline just before the cursor (the newest
+// page for the zero cursor).
+func (s *Service) ConversationBefore(ctx context.Context, agent store.Agent, id string, before TimelineCursor) (ConversationView, error) {
+	return s.conversationView(ctx, agent, id, before, true)
+}
+
+// ConversationDetails is Conversation without the timeline: what surrounds it on the page, which a live
+// page reads again when the conversation changes.
+func (s *Service) ConversationDetails(ctx context.Context, agent store.Agent, id string) (ConversationView, error) {
+	return s.conversationView(ctx, agent, id, TimelineCursor{}, false)
+}
+
+func (s *Service) conversationView(ctx context.Context, agent store.Agent, id string, before TimelineCursor, withTimeline bool) (ConversationView, error) {
+	if before.Message < 0 || before.Event < 0 {
+		return ConversationView{}, problem.InvalidField("before", "must be a place in the timeline")
+	}
 	conv, err := conversationInWorkspace(ctx, s.store, agent.WorkspaceID, id)
 	if err != nil {
 		return ConversationView{}, err
@@ -256,55 +317,185 @@ func (s *Service) Conversation(ctx context.Context, agent store.Agent, id string
 	if err != nil {
 		return ConversationView{}, err
 	}
-	agents, err := s.store.Agents(ctx, agent.WorkspaceID)
+	agents, names, err := s.agentNames(ctx, agent.WorkspaceID)
 	if err != nil {
 		return ConversationView{}, err
 	}
-	names := make(map[string]string, len(agents))
-	v := ConversationView{Conversation: conv, LoginURL: w.Settings.LoginURL}
+	v := ConversationView{Conversation: conv, LoginURL: w.Settings.LoginURL, Agents: agents}
 	for i := range agents {
-		agents[i].PasswordHash = ""
-		names[agents[i].ID] = agents[i].Name
 		if agents[i].ID == conv.AssigneeID {
 			v.Assignee = &agents[i]
 		}
 	}
-	v.Agents = agents
 	if conv.InboxID != "" {
 		if in, err := s.store.Inbox(ctx, conv.InboxID); err == nil && in.WorkspaceID == conv.WorkspaceID {
 			v.Inbox = &in
 		}
 	}
-	var msgs []store.Message
-	for after := int64(0); ; {
-		page, err := s.store.Messages(ctx, conv.ID, after, 1000)
-		if err != nil {
+	if withTimeline {
+		if err := s.timelinePage(ctx, conv, before, names, &v); err != nil {
 			return ConversationView{}, err
 		}
-		msgs = append(msgs, page...)
-		if len(page) < 1000 {
-			break
-		}
-		after = page[len(page)-1].Seq
 	}
-	events, err := s.store.Events(ctx, conv.ID)
-	if err != nil {
+	if v.Profile, err = s.profile(ctx, conv); err != nil {
 		return ConversationView{}, err
 	}
-	v.Timeline = timeline(conv, msgs, events, names)
-	if len(msgs) > 0 {
-		v.LastSeq = msgs[len(msgs)-1].Seq
-	}
-	if v.Profile, err = s.profile(ctx, conv, events); err != nil {
+	if v.Reach, err = s.reach(ctx, conv); err != nil {
 		return ConversationView{}, err
 	}
-	v.CanReply = conv.Status == store.StatusOpen || conv.CustomerID != ""
+	v.CanReply = v.Reachable && (conv.Status == store.StatusOpen || conv.CustomerID != "")
 	v.FollowUp = conv.Status == store.StatusClosed && conv.CustomerID != ""
 	return v, nil
 }
 
+// timelinePage reads the page of the timeline before the cursor into v.
+func (s *Service) timelinePage(ctx context.Context, conv store.Conversation, before TimelineCursor, names map[string]string, v *ConversationView) error {
+	// One more of each than a page holds tells whether anything is left beyond it.
+	msgs, err := s.store.MessagesBefore(ctx, conv.ID, before.Message, TimelinePageSize+1)
+	if err != nil {
+		return err
+	}
+	events, err := s.store.EventsBefore(ctx, conv.ID, before.Event, TimelinePageSize+1)
+	if err != nil {
+		return err
+	}
+	all := timeline(conv, msgs, events, names)
+	if v.HasEarlier = len(all) > TimelinePageSize; v.HasEarlier {
+		all = all[len(all)-TimelinePageSize:]
+	}
+	v.Timeline = all
+	// The page holds the newest entries of both lists, so what it leaves out of each is older than all
+	// it holds of it: the cursor back is its oldest message and event, or the bound it was read from
+	// when it holds none.
+	v.Earlier = before
+	firstMessage, firstEvent := true, true
+	for _, e := range all {
+		if e.Message != nil && firstMessage {
+			v.Earlier.Message, firstMessage = e.Message.Seq, false
+		}
+		if e.Event != nil && firstEvent {
+			v.Earlier.Event, firstEvent = e.Event.Seq, false
+		}
+	}
+	if before == (TimelineCursor{}) {
+		if len(msgs) > 0 {
+			v.LastSeq = msgs[len(msgs)-1].Seq
+		}
+		v.Newest.Message = v.LastSeq
+		if len(events) > 0 {
+			v.Newest.Event = events[len(events)-1].Seq
+		}
+	}
+	return nil
+}
+
+// TimelineUpdate is what a conversation's timeline gained after a cursor, for the console's live page.
+type TimelineUpdate struct {
+	Conversation store.Conversation
+	Customer     *store.Customer // the verified customer, if any
+	Agents       []store.Agent   // the workspace's agents, whom events name
+	Entries      []TimelineEntry
+	// Newest is the cursor to read on from; More says that entries beyond it are left to read.
+	Newest TimelineCursor
+	More   bool
+	Reach
+}
+
+// TimelineAfter returns up to a page of the entries of a conversation's timeline after the cursor,
+// oldest first, so that a live page appends what is new instead of reading everything again.
+func (s *Service) TimelineAfter(ctx context.Context, agent store.Agent, id string, after TimelineCursor) (TimelineUpdate, error) {
+	if after.Message < 0 || after.Event < 0 {
+		return TimelineUpdate{}, problem.InvalidField("after", "must be a place in the timeline")
+	}
+	conv, err := conversationInWorkspace(ctx, s.store, agent.WorkspaceID, id)
+	if err != nil {
+		return TimelineUpdate{}, err
+	}
+	agents, names, err := s.agentNames(ctx, agent.WorkspaceID)
+	if err != nil {
+		return TimelineUpdate{}, err
+	}
+	u := TimelineUpdate{Conversation: conv, Agents: agents, Newest: after}
+	if conv.CustomerID != "" {
+		c, err := s.store.Customer(ctx, conv.CustomerID)
+		if err != nil {
+			return TimelineUpdate{}, err
+		}
+		u.Customer = &c
+	}
+	msgs, err := s.store.Messages(ctx, conv.ID, after.Message, TimelinePageSize+1)
+	if err != nil {
+		return TimelineUpdate{}, err
+	}
+	events, err := s.store.EventsAfter(ctx, conv.ID, after.Event, TimelinePageSize+1)
+	if err != nil {
+		return TimelineUpdate{}, err
+	}
+	all := timeline(conv, msgs, events, names)
+	if u.More = len(all) > TimelinePageSize; u.More {
+		all = all[:TimelinePageSize]
+	}
+	u.Entries = all
+	for _, e := range all {
+		if e.Message != nil {
+			u.Newest.Message = e.Message.Seq
+		} else {
+			u.Newest.Event = e.Event.Seq
+		}
+	}
+	if u.Reach, err = s.reach(ctx, conv); err != nil {
+		return TimelineUpdate{}, err
+	}
+	return u, nil
+}
+
+// agentNames lists the workspace's agents (without password hashes) and their names by id.
+func (s *Service) agentNames(ctx context.Context, workspaceID string) ([]store.Agent, map[string]string, error) {
+	agents, err := s.store.Agents(ctx, workspaceID)
+	if err != nil {
+		return nil, nil, err
+	}
+	names := make(map[string]string, len(agents))
+	for i := range agents {
+		agents[i].PasswordHash = ""
+		names[agents[i].ID] = agents[i].Name
+	}
+	return agents, names, nil
+}
+
+// reach works out whether a reply in conv can reach anyone (see Reach).
+func (s *Service) reach(ctx context.Context, conv store.Conversation) (Reach, error) {
+	if conv.CustomerID != "" {
+		return Reach{Reachable: true}, nil
+	}
+	sess, err := s.store.Session(ctx, conv.SessionID)
+	if isNotFound(err) {
+		return Reach{Unreachable: UnreachableSessionEnded}, nil
+	}
+	if err != nil {
+		return Reach{}, err
+	}
+	if sess.RevokedAt.IsZero() {
+		return Reach{Reachable: true}, nil
+	}
+	r := Reach{Unreachable: UnreachableSessionEnded, UnreachableAt: sess.RevokedAt}
+	// A logout is recorded on the conversation it ended, among its newest events: only agents' actions
+	// can follow it.
+	recent, err := s.store.EventsBefore(ctx, conv.ID, 0, 20)
+	if err != nil {
+		return Reach{}, err
+	}
+	for _, e := range recent {
+		if e.Type == "logged_out" && e.Data["session_id"] == sess.ID {
+			r.Unreachable = UnreachableLoggedOut
+		}
+	}
+	return r, nil
+}
+
 // timeline merges messages and events by time (messages first on a tie: an event such as "closed"
-// follows what was said before it).
+// follows what was said before it). Each list keeps its own order in the result, so the newest or
+// oldest entries of the result are the newest or oldest of each list.
 func timeline(conv store.Conversation, msgs []store.Message, events []store.Event, names map[string]string) []TimelineEntry {
 	out := make([]TimelineEntry, 0, len(msgs)+len(events))
 	i, j := 0, 0
@@ -331,7 +522,7 @@ func TrustMark(conv store.Conversation, m store.Message) (mark, note string) {
 		return TrustNone, ""
 	}
 	if !m.Trusted {
-		return TrustNone, "Not verified: the visitor was not signed in when sending this"
+		return TrustNone, "Sent without signing in, so whoever wrote it has not proved who they are"
 	}
 	if conv.Status == store.StatusClosed {
 		return TrustGray, trustedNote + " (conversation closed)"
@@ -339,7 +530,7 @@ func TrustMark(conv store.Conversation, m store.Message) (mark, note string) {
 	return TrustGreen, trustedNote
 }
 
-func (s *Service) profile(ctx context.Context, conv store.Conversation, events []store.Event) (Profile, error) {
+func (s *Service) profile(ctx context.Context, conv store.Conversation) (Profile, error) {
 	p := Profile{Level: ConversationLevel(conv), ClaimedName: conv.ClaimedName, ClaimedEmail: conv.ClaimedEmail}
 	if sess, err := s.store.Session(ctx, conv.SessionID); err == nil {
 		p.ClaimedPhone = sess.ClaimedPhone
@@ -349,10 +540,9 @@ func (s *Service) profile(ctx context.Context, conv store.Conversation, events [
 	} else if !isNotFound(err) {
 		return p, err
 	}
-	// The authenticated event says which key proved the identity when the visitor signed in mid-way.
-	for _, e := range events {
-		if (e.Type == "authenticated" || (e.Type == "started" && e.Data["key_id"] != "")) && e.Data["key_id"] != "" {
-			p.KeyID, p.VerifiedAt = e.Data["key_id"], e.CreatedAt
+	if conv.CustomerID != "" {
+		if err := s.verifiedBy(ctx, conv, &p); err != nil {
+			return p, err
 		}
 	}
 	if conv.CustomerID != "" {
@@ -385,6 +575,32 @@ func (s *Service) profile(ctx context.Context, conv store.Conversation, events [
 	return p, nil
 }
 
+// verifiedBy reads which key proved a verified conversation's customer, and when, from its timeline:
+// the started event when it began verified, else the one authenticated event, recorded when the
+// visitor signed in mid-way. Both come early, so events are read from the start, a page at a time,
+// only until one is found.
+func (s *Service) verifiedBy(ctx context.Context, conv store.Conversation, p *Profile) error {
+	const page, maxPages = 100, 20
+	after := int64(0)
+	for range maxPages {
+		events, err := s.store.EventsAfter(ctx, conv.ID, after, page)
+		if err != nil {
+			return err
+		}
+		for _, e := range events {
+			if (e.Type == "authenticated" || e.Type == "started") && e.Data["key_id"] != "" {
+				p.KeyID, p.VerifiedAt = e.Data["key_id"], e.CreatedAt
+				return nil
+			}
+		}
+		if len(events) < page {
+			return nil
+		}
+		after = events[len(events)-1].Seq
+	}
+	return nil
+}
+
 // MarkRead records that the agent has seen a conversation up to the message seq.
 func (s *Service) MarkRead(ctx context.Context, agent store.Agent, conversationID string, seq int64) error {
 	if _, err := conversationInWorkspace(ctx, s.store, agent.WorkspaceID, conversationID); err != nil {
@@ -393,8 +609,22 @@ func (s *Service) MarkRead(ctx context.Context, agent store.Agent, conversationI
 	return s.store.Update(ctx, func(tx store.Tx) error { return tx.MarkRead(ctx, agent.ID, conversationID, seq) })
 }
 
-// Reply posts an agent's message (see PostAgentMessage).
+// Reply posts an agent's message (see PostAgentMessage). A conversation whose visitor can no longer be
+// reached (see Reach) is a 409 visitor_unreachable: a reply there would be read by no one, while the
+// agent would believe it answered.
 func (s *Service) Reply(ctx context.Context, agent store.Agent, conversationID, body, clientID string) (store.Message, error) {
+	conv, err := conversationInWorkspace(ctx, s.store, agent.WorkspaceID, conversationID)
+	if err != nil {
+		return store.Message{}, err
+	}
+	reach, err := s.reach(ctx, conv)
+	if err != nil {
+		return store.Message{}, err
+	}
+	if !reach.Reachable {
+		return store.Message{}, conflict("visitor_unreachable",
+			"nobody can receive a reply in this conversation: its visitor never proved who they are, and their session has ended (they logged out or signed in as someone else)")
+	}
 	m, _, err := s.PostAgentMessage(ctx, agent.WorkspaceID, agent.ID, conversationID, body, clientID)
 	return m, err
 }

@@ -2,8 +2,10 @@ package console
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -11,6 +13,12 @@ import (
 	"github.com/parleyhq/parley/internal/problem"
 	"github.com/parleyhq/parley/internal/store"
 )
+
+// A conversation page shows one page of the timeline (chat.TimelinePageSize entries): the newest when
+// it opens. "Show earlier messages" is a link to the page before (?before=…&before_event=…), which the
+// script loads into place instead; live events make the script fetch only what is new
+// (GET …/timeline?after=…&after_event=…) and the small regions around the timeline (GET …/live), so a
+// long conversation is never read again as a whole.
 
 // conversationPage is the data of the conversation page and its live regions.
 type conversationPage struct {
@@ -26,6 +34,19 @@ type conversationPage struct {
 	// NoReply says why a reply cannot be sent ("" when it can).
 	NoReply string
 	Me      string
+	// Latest is true on the newest page, the one live updates extend; an earlier page (no script)
+	// links back to it instead.
+	Latest bool
+	// EarlierURL loads the page before this one ("" when this page reaches the start).
+	EarlierURL string
+	// Unreachable is the timeline's closing note when no one can receive a reply ("" otherwise).
+	Unreachable *unreachableNote
+}
+
+// unreachableNote ends the timeline of a conversation nobody can receive a reply in.
+type unreachableNote struct {
+	At   time.Time
+	Text string
 }
 
 // timelineItem is a timeline entry ready to show.
@@ -33,7 +54,7 @@ type timelineItem struct {
 	chat.TimelineEntry
 	From       string // who sent the message
 	Text       string // what the event means
-	TrustLabel string // the screen-reader text of the trust mark
+	TrustLabel string // the trust mark's accessible name: what the mark says, for every customer message
 }
 
 // TrustAttr is the message's data-trust hook: green, gray or none.
@@ -44,16 +65,141 @@ func (t timelineItem) TrustAttr() string {
 	return t.Trust
 }
 
-func (c *Console) conversation(r *http.Request) (*conversationPage, error) {
+// Customer reports a customer's message: every one carries a mark (or its absence) that explains
+// itself.
+func (t timelineItem) Customer() bool {
+	return t.Message != nil && t.Message.Sender == store.SenderCustomer
+}
+
+// Trusted is the message's data-trusted hook, which the script reads to restamp marks when the
+// conversation closes or reopens.
+func (t timelineItem) Trusted() bool { return t.Message != nil && t.Message.Trusted }
+
+// trustLabel is the accessible name of a message's mark.
+func trustLabel(trust string) string {
+	switch trust {
+	case chat.TrustGreen:
+		return "Verified customer"
+	case chat.TrustGray:
+		return "Verified customer (conversation closed)"
+	}
+	return "Not verified"
+}
+
+// markProto is a trust mark as the template draws it. Without an ID it belongs to no message: the
+// script clones those in when the conversation closes or reopens, rather than reading the timeline
+// again, and gives them the message's ID.
+type markProto struct {
+	Trust, Label, Note string
+	ID                 string // of the mark's note, which describes it
+}
+
+// Mark is the message's trust mark.
+func (t timelineItem) Mark() markProto {
+	return markProto{Trust: t.TrustAttr(), Label: t.TrustLabel, Note: t.TrustNote, ID: "trust-note-" + strconv.FormatInt(t.Message.Seq, 10)}
+}
+
+// MarkProtos are the marks of a trusted and an untrusted customer message at the conversation's status.
+func (p *conversationPage) MarkProtos() []markProto {
+	var out []markProto
+	for _, trusted := range []bool{true, false} {
+		m := store.Message{Sender: store.SenderCustomer, Trusted: trusted}
+		mark, note := chat.TrustMark(p.Conversation, m)
+		it := timelineItem{TimelineEntry: chat.TimelineEntry{Trust: mark}}
+		out = append(out, markProto{Trust: it.TrustAttr(), Label: trustLabel(mark), Note: note})
+	}
+	return out
+}
+
+// displayName is who the agent is talking to: the verified customer's name, else what the visitor
+// claimed, else "Visitor".
+func displayName(c *store.Customer, conv store.Conversation) string {
+	return firstOf(customerField(c, "name"), conv.ClaimedName, "Visitor")
+}
+
+// items turns timeline entries into what the page shows.
+func items(entries []chat.TimelineEntry, customerName string, agentName func(id string) string) []timelineItem {
+	out := make([]timelineItem, 0, len(entries))
+	for _, e := range entries {
+		it := timelineItem{TimelineEntry: e}
+		switch {
+		case e.Message != nil:
+			switch e.Message.Sender {
+			case store.SenderCustomer:
+				it.From = customerName
+				it.TrustLabel = trustLabel(e.Trust)
+			case store.SenderAgent:
+				it.From = firstOf(e.AgentName, "Agent")
+			default:
+				it.From = "Notice"
+			}
+		case e.Event != nil:
+			it.Text = upperFirst(describeEvent(*e.Event, agentName))
+		}
+		out = append(out, it)
+	}
+	return out
+}
+
+// unreachable is the note that ends the timeline, and the composer's notice, when a reply would reach
+// no one; nil when it would reach someone.
+func unreachable(r chat.Reach) *unreachableNote {
+	if r.Reachable {
+		return nil
+	}
+	why := "their chat session has ended: they signed in as someone else in that browser, or their session was ended"
+	if r.Unreachable == chat.UnreachableLoggedOut {
+		why = "they logged out"
+	}
+	return &unreachableNote{At: r.UnreachableAt, Text: "Nobody can receive replies here any more: the visitor never proved who they are, and " + why + "."}
+}
+
+// cursorParams reads a timeline cursor from two query parameters; absent ones are 0.
+func cursorParams(q url.Values, message, event string) (chat.TimelineCursor, error) {
+	var c chat.TimelineCursor
+	for _, f := range []struct {
+		name string
+		to   *int64
+	}{{message, &c.Message}, {event, &c.Event}} {
+		v := q.Get(f.name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 || len(v) > 19 || v[0] == '+' {
+			return c, problem.InvalidField(f.name, "must be a sequence number from the timeline")
+		}
+		*f.to = n
+	}
+	return c, nil
+}
+
+func earlierURL(id string, c chat.TimelineCursor) string {
+	q := url.Values{}
+	q.Set("before", strconv.FormatInt(c.Message, 10))
+	q.Set("before_event", strconv.FormatInt(c.Event, 10))
+	return conversationPath(id) + "?" + q.Encode()
+}
+
+// conversation reads the page's data: with the timeline's page before the cursor, or without a
+// timeline (withTimeline false) for the live regions around it.
+func (c *Console) conversation(r *http.Request, before chat.TimelineCursor, withTimeline bool) (*conversationPage, error) {
 	s := signedIn(r)
-	cv, err := c.chat.Conversation(r.Context(), s.agent, r.PathValue("id"))
+	var cv chat.ConversationView
+	var err error
+	if withTimeline {
+		cv, err = c.chat.ConversationBefore(r.Context(), s.agent, r.PathValue("id"), before)
+	} else {
+		cv, err = c.chat.ConversationDetails(r.Context(), s.agent, r.PathValue("id"))
+	}
 	if err != nil {
 		return nil, err
 	}
 	p := &conversationPage{ConversationView: cv, ClientID: "console-" + randomString()[:32], Me: s.agent.ID}
 	conv := cv.Conversation
 	p.Closed = conv.Status == store.StatusClosed
-	p.DisplayName = firstOf(customerField(cv.Profile.Customer, "name"), conv.ClaimedName, "Visitor")
+	p.Latest = before == (chat.TimelineCursor{})
+	p.DisplayName = displayName(cv.Profile.Customer, conv)
 	p.DisplayEmail = firstOf(customerField(cv.Profile.Customer, "email"), conv.ClaimedEmail)
 	names := make(map[string]string, len(cv.Agents))
 	for _, a := range cv.Agents {
@@ -62,32 +208,14 @@ func (c *Console) conversation(r *http.Request) (*conversationPage, error) {
 			p.Assignable = append(p.Assignable, a)
 		}
 	}
-	name := func(id string) string { return names[id] }
-	for _, e := range cv.Timeline {
-		it := timelineItem{TimelineEntry: e}
-		switch {
-		case e.Message != nil:
-			switch e.Message.Sender {
-			case store.SenderCustomer:
-				it.From = p.DisplayName
-			case store.SenderAgent:
-				it.From = firstOf(e.AgentName, "Agent")
-			default:
-				it.From = "Notice"
-			}
-			switch e.Trust {
-			case chat.TrustGreen:
-				it.TrustLabel = "Verified customer"
-			case chat.TrustGray:
-				it.TrustLabel = "Verified customer (conversation closed)"
-			}
-		case e.Event != nil:
-			it.Text = upperFirst(describeEvent(*e.Event, name))
-		}
-		p.Items = append(p.Items, it)
+	p.Items = startFirst(items(cv.Timeline, p.DisplayName, func(id string) string { return names[id] }))
+	if cv.HasEarlier {
+		p.EarlierURL = earlierURL(conv.ID, cv.Earlier)
 	}
-	p.Items = startFirst(p.Items)
+	p.Unreachable = unreachable(cv.Reach)
 	switch {
+	case !cv.Reachable:
+		p.LoginBlocked = "Nobody could receive the sign-in link: the visitor's session has ended."
 	case cv.LoginURL == "":
 		p.LoginBlocked = "Set the workspace's login URL in Settings first, so the visitor has somewhere to sign in."
 	case conv.CustomerID != "":
@@ -95,7 +223,10 @@ func (c *Console) conversation(r *http.Request) (*conversationPage, error) {
 	case p.Closed:
 		p.LoginBlocked = "Reopen the conversation first."
 	}
-	if !cv.CanReply {
+	switch {
+	case !cv.Reachable:
+		p.NoReply = p.Unreachable.Text + " A reply would be read by no one, so none can be sent; close the conversation when you are done with it."
+	case !cv.CanReply:
 		p.NoReply = "This conversation is closed and its visitor never proved who they are (" +
 			strings.ToLower(levelLabel(cv.Profile.Level)) + "), so a reply could not reach them: nobody could prove to be this visitor again."
 	}
@@ -148,10 +279,16 @@ func upperFirst(s string) string {
 	return string(unicode.ToUpper(r)) + s[n:]
 }
 
-// ConversationPage serves GET /console/conversations/{id}. Opening it shows the newest message, so it
-// marks the conversation read up to there.
+// ConversationPage serves GET /console/conversations/{id}: the newest page of the timeline, or with
+// ?before=…&before_event=… the page before that place (the "Show earlier messages" link). Opening the
+// newest page shows the newest message, so it marks the conversation read up to there.
 func (c *Console) ConversationPage(w http.ResponseWriter, r *http.Request) {
-	p, err := c.conversation(r)
+	before, err := cursorParams(r.URL.Query(), "before", "before_event")
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	p, err := c.conversation(r, before, true)
 	if err != nil {
 		c.fail(w, r, err)
 		return
@@ -162,22 +299,90 @@ func (c *Console) ConversationPage(w http.ResponseWriter, r *http.Request) {
 			c.log.Warn("console mark read", "conversation", p.Conversation.ID, "err", err)
 		}
 	}
-	v := c.page(w, r, "Conversation with "+p.DisplayName, "inbox", p)
+	title := "Conversation with " + p.DisplayName
+	if !p.Latest {
+		title += " (earlier messages)"
+	}
+	v := c.page(w, r, title, "inbox", p)
 	v.Live = "conversation"
-	v.LiveURL = "/console/conversations/" + p.Conversation.ID + "/live"
+	v.LiveURL = conversationPath(p.Conversation.ID) + "/live"
 	c.render(w, r, http.StatusOK, "conversation", v)
 }
 
-// ConversationLive serves GET /console/conversations/{id}/live: the page's live regions (status,
-// timeline, actions, reply form) for the script to swap in.
+// ConversationLive serves GET /console/conversations/{id}/live: the page's live regions around the
+// timeline (heading, reply form, actions, customer panel) and the trust marks at the conversation's
+// status, for the script to swap in. The timeline itself is not in it: see ConversationTimeline.
 func (c *Console) ConversationLive(w http.ResponseWriter, r *http.Request) {
-	p, err := c.conversation(r)
+	p, err := c.conversation(r, chat.TimelineCursor{}, false)
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
 	s := signedIn(r)
-	c.fragment(w, r, "conversation", "live", &view{Agent: s.agent, Workspace: s.workspace, CSRF: s.sess.CSRFToken, Path: "/console/conversations/" + p.Conversation.ID, Data: p})
+	c.fragment(w, r, "conversation", "live", &view{Agent: s.agent, Workspace: s.workspace, CSRF: s.sess.CSRFToken, Path: conversationPath(p.Conversation.ID), Data: p})
+}
+
+// timelineFragment is the data of GET …/timeline: entries to put in place, and where to go on from.
+type timelineFragment struct {
+	Items []timelineItem
+	// After: the entries are new ones, to append; Newest is the cursor to read on from and More says
+	// more are waiting. Otherwise they are an earlier page, to put before the others; EarlierURL loads
+	// the one before it ("" at the start).
+	After       bool
+	Newest      chat.TimelineCursor
+	More        bool
+	LastSeq     int64
+	EarlierURL  string
+	Status      string
+	Unreachable *unreachableNote
+}
+
+// ConversationTimeline serves GET /console/conversations/{id}/timeline: the timeline entries after a
+// place (?after=…&after_event=…, what a live event added) or before one (?before=…&before_event=…, the
+// page "Show earlier messages" loads), as HTML list items rendered like the page's own.
+func (c *Console) ConversationTimeline(w http.ResponseWriter, r *http.Request) {
+	s := signedIn(r)
+	q := r.URL.Query()
+	id := r.PathValue("id")
+	f := &timelineFragment{}
+	if q.Has("after") || q.Has("after_event") {
+		after, err := cursorParams(q, "after", "after_event")
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		u, err := c.chat.TimelineAfter(r.Context(), s.agent, id, after)
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		names := make(map[string]string, len(u.Agents))
+		for _, a := range u.Agents {
+			names[a.ID] = a.Name
+		}
+		agentName := func(id string) string { return names[id] }
+		f.After, f.Newest, f.More, f.LastSeq = true, u.Newest, u.More, u.Newest.Message
+		f.Items = items(u.Entries, displayName(u.Customer, u.Conversation), agentName)
+		f.Status = u.Conversation.Status
+		f.Unreachable = unreachable(u.Reach)
+	} else {
+		before, err := cursorParams(q, "before", "before_event")
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		if before == (chat.TimelineCursor{}) {
+			c.fail(w, r, problem.InvalidField("before", "name the place to read back from, or after=… for what is new"))
+			return
+		}
+		p, err := c.conversation(r, before, true)
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		f.Items, f.EarlierURL, f.Status = p.Items, p.EarlierURL, p.Conversation.Status
+	}
+	c.fragment(w, r, "conversation", "entries", &view{Agent: s.agent, Workspace: s.workspace, CSRF: s.sess.CSRFToken, Path: conversationPath(id), Data: f})
 }
 
 func conversationPath(id string) string { return "/console/conversations/" + id }

@@ -60,8 +60,11 @@ func TestConversationPage(t *testing.T) {
 		t.Fatalf("trust marks %v", got)
 	}
 	for _, want := range []string{
-		`title="Verified customer: Sent while signed in as a verified customer"`,
-		`<span class="sr-only">Verified customer</span>`,
+		// Every customer message's mark says why, on hover, on focus and to screen readers.
+		`role="img" aria-label="Verified customer" aria-describedby="trust-note-`,
+		`role="img" aria-label="Not verified" aria-describedby="trust-note-`,
+		`Sent while signed in as a verified customer</span>`,
+		`Sent without signing in, so whoever wrote it has not proved who they are</span>`,
 		`data-event-type="authenticated"`, "Authenticated as cust@bank.example (key " + tn.key.ID + ")",
 		`data-verified-email>cust@bank.example<`, "Signed login, key <code>" + tn.key.ID + "</code>",
 		"/console/customers/", ">Send<", ">Close conversation<", ">Assign<",
@@ -166,7 +169,7 @@ func TestConversationPage(t *testing.T) {
 
 	// The live regions, for the script.
 	live := b.mustGet(ipath + "/live")
-	for _, region := range []string{"head", "timeline", "reply", "actions", "profile"} {
+	for _, region := range []string{"head", "reply", "actions", "profile", "marks"} {
 		if !strings.Contains(live.body, `data-region="`+region+`"`) {
 			t.Errorf("live fragment lacks region %s", region)
 		}

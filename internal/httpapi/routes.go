@@ -156,6 +156,7 @@ func (a *API) routes() {
 		m.Handle("GET /console/inbox/list", c.Fragment(c.InboxList))
 		m.Handle("GET /console/conversations/{id}", c.Agent(c.ConversationPage))
 		m.Handle("GET /console/conversations/{id}/live", c.Fragment(c.ConversationLive))
+		m.Handle("GET /console/conversations/{id}/timeline", c.Fragment(c.ConversationTimeline))
 		m.Handle("POST /console/conversations/{id}/reply", c.Agent(c.Reply))
 		m.Handle("POST /console/conversations/{id}/close", c.Agent(c.CloseConversation))
 		m.Handle("POST /console/conversations/{id}/reopen", c.Agent(c.ReopenConversation))

@@ -409,12 +409,14 @@ export async function consoleSignIn(page, parleyURL, { email, password = AGENT_P
 // its sender, trust mark and the mark's tooltip, and each event with its type.
 export function consoleTimeline(page) {
   return page.locator('[data-sender], [data-event-type]').evaluateAll((els) => els.map((el) => {
+    // A customer message's mark explains itself in a tooltip (role=tooltip, its accessible description).
+    const note = el.querySelector('[role="tooltip"]');
     const titled = el.querySelector('[title]:not(time)'); // the console's script puts the UTC time in <time title>
     return {
       sender: el.dataset.sender || null,
       event: el.dataset.eventType || null,
       trust: el.dataset.trust ?? (el.querySelector('[data-trust]')?.dataset.trust ?? null),
-      tooltip: titled ? titled.getAttribute('title') : null,
+      tooltip: note ? note.textContent.replace(/\s+/g, ' ').trim() : (titled ? titled.getAttribute('title') : null),
       text: el.textContent.replace(/\s+/g, ' ').trim(),
       visibleText: el.innerText.replace(/\s+/g, ' ').trim(),
     };

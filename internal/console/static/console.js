@@ -102,6 +102,11 @@
 
   // ---------------------------------------------------------------- conversation
 
+  // The page holds one page of the timeline (the newest, unless the agent asked for earlier ones).
+  // Live events fetch only what is new — entries after the newest shown (…/timeline?after=…), and the
+  // regions around the timeline when the conversation itself changed (…/live) — and put them in place,
+  // so nothing already on the page is rebuilt.
+
   function timeline() { return document.querySelector(".timeline"); }
 
   function atBottom(el) { return el.scrollHeight - el.scrollTop - el.clientHeight < 40; }
@@ -116,6 +121,11 @@
     return t ? parseInt(t.getAttribute("data-last-seq") || "0", 10) : 0;
   }
 
+  function conversationURL(suffix) {
+    var t = timeline();
+    return "/console/conversations/" + encodeURIComponent(t.getAttribute("data-conversation")) + suffix;
+  }
+
   var readSeq = 0;
 
   // markRead tells the server the agent has seen the newest message, when the page really shows it.
@@ -124,53 +134,214 @@
     var seq = lastSeq();
     if (!t || seq <= readSeq || document.visibilityState !== "visible" || !atBottom(t)) return;
     readSeq = seq;
-    var id = t.getAttribute("data-conversation");
     var body = new URLSearchParams();
     body.set("csrf", csrf);
     body.set("seq", String(seq));
-    fetch("/console/conversations/" + encodeURIComponent(id) + "/read", { method: "POST", credentials: "same-origin", body: body })
+    fetch(conversationURL("/read"), { method: "POST", credentials: "same-origin", body: body })
       .catch(function () { readSeq = 0; });
   }
 
-  function refreshConversation() {
-    var url = main.getAttribute("data-fragment");
+  function entryKey(li) { return li.getAttribute("data-key"); }
+
+  // adopt prepares entries that came from the server for the page.
+  function adopt(nodes) {
+    nodes.forEach(function (li) { localizeTimes(li); });
+  }
+
+  // appendEntries puts new entries at the end of the timeline (before its closing note, if any),
+  // skipping any already shown: two overlapping fetches add each entry once.
+  function appendEntries(t, list) {
+    var end = t.querySelector("[data-derived]");
+    var added = 0;
+    Array.prototype.slice.call(list.children).forEach(function (li) {
+      if (li.hasAttribute("data-derived")) {
+        if (!end) { t.appendChild(li); end = li; }
+        return;
+      }
+      var key = entryKey(li);
+      if (!key || t.querySelector('[data-key="' + key + '"]')) return;
+      var empty = t.querySelector("[data-empty]");
+      if (empty) empty.remove();
+      adopt([li]);
+      t.insertBefore(li, end);
+      added++;
+    });
+    return added;
+  }
+
+  // refreshEntries appends what the timeline gained since the newest entry the page holds.
+  function refreshEntries() {
     var t = timeline();
-    var stick = !t || atBottom(t);
-    var before = lastSeq();
-    return fetchFragment(url).then(function (doc) {
+    if (!t || !t.hasAttribute("data-latest")) return Promise.resolve(false);
+    var stick = atBottom(t);
+    var q = new URLSearchParams();
+    q.set("after", t.getAttribute("data-newest-message") || "0");
+    q.set("after_event", t.getAttribute("data-newest-event") || "0");
+    return fetchFragment(conversationURL("/timeline?" + q.toString())).then(function (doc) {
+      var list = doc.querySelector("ol[data-entries]");
+      if (!list || timeline() !== t) return false;
+      var before = lastSeq();
+      appendEntries(t, list);
+      // Only ever forwards: a slow answer must not move the cursor back over entries already shown.
+      ["data-newest-message", "data-newest-event", "data-last-seq"].forEach(function (name) {
+        var v = parseInt(list.getAttribute(name) || "0", 10);
+        if (v > parseInt(t.getAttribute(name) || "0", 10)) t.setAttribute(name, String(v));
+      });
+      restamp(list.getAttribute("data-status"));
+      if (stick) scrollToEnd();
+      if (lastSeq() > before) announce("New message");
+      markRead();
+      return list.hasAttribute("data-more");
+    });
+  }
+
+  // restamp gives every customer message the trust mark of the conversation's status, from the marks
+  // the server drew for it, when the status changed since the marks were drawn.
+  function restamp(status) {
+    var t = timeline();
+    if (!t || !status || t.getAttribute("data-status") === status) return;
+    var protos = document.querySelector('[data-region="marks"]');
+    if (!protos || protos.getAttribute("data-status") !== status) return; // the regions catch up next
+    t.setAttribute("data-status", status);
+    var marks = protos.querySelectorAll("[data-trust-mark]");
+    if (marks.length < 2) return;
+    t.querySelectorAll('li[data-sender="customer"]').forEach(function (li) {
+      var old = li.querySelector("[data-trust-mark]");
+      if (!old) return;
+      var proto = li.getAttribute("data-trusted") === "true" ? marks[0] : marks[1];
+      var mark = proto.cloneNode(true);
+      var id = "trust-note-" + li.getAttribute("data-seq");
+      mark.querySelector('[role="tooltip"]').id = id;
+      mark.querySelector(".trust").setAttribute("aria-describedby", id);
+      var focused = old.contains(document.activeElement);
+      old.replaceWith(mark);
+      if (focused) mark.querySelector(".trust").focus({ preventScroll: true });
+      li.setAttribute("data-trust", mark.getAttribute("data-trust-mark"));
+    });
+  }
+
+  // refreshRegions swaps in the parts of the page around the timeline.
+  function refreshRegions() {
+    return fetchFragment(main.getAttribute("data-fragment")).then(function (doc) {
       doc.querySelectorAll("[data-region]").forEach(function (source) {
         var name = source.getAttribute("data-region");
-        var target = document.querySelector('main [data-region="' + name + '"]');
+        var target = document.querySelector('[data-region="' + name + '"]');
         if (!target) return;
         if ((name === "reply" || name === "actions") && busy(target)) return;
         swapRegion(target, source);
       });
+      var status = document.querySelector("[data-conversation-status]");
+      var protos = document.querySelector('[data-region="marks"]');
+      if (status && protos) protos.setAttribute("data-status", status.getAttribute("data-conversation-status"));
       var heading = document.getElementById("conv-title");
-      if (heading) document.title = "Conversation with " + heading.textContent + " · Parley";
-      if (stick) scrollToEnd();
-      if (lastSeq() > before) announce("New message");
-      markRead();
+      if (heading) {
+        document.title = "Conversation with " + heading.textContent + " · Parley";
+        // Who the customer is may have changed (they signed in): every message of theirs says so.
+        document.querySelectorAll("[data-customer-name]").forEach(function (el) {
+          if (el.textContent !== heading.textContent) el.textContent = heading.textContent;
+        });
+      }
+      if (status) restamp(status.getAttribute("data-conversation-status"));
     });
   }
+
+  // loadEarlier puts the page before the oldest entry shown at the start of the timeline, keeping what
+  // the agent was looking at where it was.
+  function loadEarlier(link) {
+    var t = timeline();
+    var control = link.closest("[data-earlier-control]");
+    if (!t || !control || link.getAttribute("aria-busy") === "true") return;
+    link.setAttribute("aria-busy", "true");
+    var search = new URL(link.href, window.location.href).search;
+    fetchFragment(conversationURL("/timeline" + search)).then(function (doc) {
+      var list = doc.querySelector("ol[data-entries]");
+      if (!list) throw new Error("no entries");
+      var fromBottom = t.scrollHeight - t.scrollTop;
+      var first = t.firstElementChild;
+      var added = [];
+      Array.prototype.slice.call(list.children).forEach(function (li) {
+        var key = entryKey(li);
+        if (!key || t.querySelector('[data-key="' + key + '"]')) return;
+        t.insertBefore(li, first);
+        added.push(li);
+      });
+      adopt(added);
+      t.scrollTop = t.scrollHeight - fromBottom;
+      var next = list.getAttribute("data-earlier-url");
+      if (next) {
+        link.setAttribute("href", next + "#timeline");
+        link.removeAttribute("aria-busy");
+      } else {
+        // The start of the conversation: the control has nothing left to load, so focus moves to the
+        // timeline, where the agent was reading.
+        control.remove();
+        t.focus({ preventScroll: true });
+      }
+      announce(added.length === 1 ? "1 earlier entry loaded" : added.length + " earlier entries loaded");
+    }).catch(function () {
+      link.removeAttribute("aria-busy");
+      window.location.assign(link.href); // the link works without the script too
+    });
+  }
+
+  document.addEventListener("click", function (ev) {
+    var link = ev.target.closest && ev.target.closest("a[data-earlier]");
+    if (!link || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
+    ev.preventDefault();
+    loadEarlier(link);
+  });
+
+  // A tooltip shown on focus or hover can be dismissed with Escape (WCAG 1.4.13).
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Escape") return;
+    var wrap = document.activeElement && document.activeElement.closest && document.activeElement.closest(".trust-wrap");
+    if (wrap) wrap.classList.add("tip-dismissed");
+  });
+  document.addEventListener("focusout", function (ev) {
+    var wrap = ev.target.closest && ev.target.closest(".trust-wrap");
+    if (wrap) wrap.classList.remove("tip-dismissed");
+  });
 
   // ---------------------------------------------------------------- live socket
 
   function live(kind) {
     var tl = timeline();
     var conversation = kind === "conversation" && tl ? tl.getAttribute("data-conversation") : "";
-    var refresh = kind === "inbox" ? refreshInbox : refreshConversation;
     var pending = null;
     var running = false;
     var again = false;
+    // What the next refresh of a conversation fetches: new entries, and the regions around them.
+    var wantEntries = false;
+    var wantRegions = false;
 
-    // Refreshes are coalesced: a burst of events costs one fetch, and never two at once.
-    function schedule() {
+    function refresh() {
+      if (kind === "inbox") return refreshInbox();
+      var entries = wantEntries;
+      var regions = wantRegions;
+      wantEntries = wantRegions = false;
+      var step = regions ? refreshRegions() : Promise.resolve();
+      if (!entries) return step;
+      var rounds = 0;
+      // A burst larger than one page arrives in several answers.
+      function more() {
+        return refreshEntries().then(function (left) { if (left && ++rounds < 20) return more(); });
+      }
+      return step.then(more);
+    }
+
+    // Refreshes are coalesced: a burst of events costs one fetch of each kind, and never two at once.
+    function schedule(entries, regions) {
+      if (entries) wantEntries = true;
+      if (regions) wantRegions = true;
       if (pending) return;
       pending = setTimeout(function () {
         pending = null;
         if (running) { again = true; return; }
         running = true;
-        refresh().catch(function () { /* the next event or reconnect tries again */ }).then(function () {
+        refresh().catch(function () {
+          // The next event or reconnect tries again, from where the page is.
+          wantEntries = wantRegions = true;
+        }).then(function () {
           running = false;
           if (again) { again = false; schedule(); }
         });
@@ -194,14 +365,16 @@
         if (frame.type === "ready") {
           attempt = 0;
           // After a reconnect, catch up on whatever happened while the socket was down.
-          if (!first) schedule();
+          if (!first) schedule(true, true);
           first = false;
           return;
         }
         if (kind === "inbox" && (frame.type === "message" || frame.type === "conversation" || frame.type === "timeline")) {
           schedule();
         } else if (kind === "conversation" && frame.conversation_id === conversation) {
-          schedule();
+          // A message adds to the timeline only; an event or a change of the conversation may also
+          // change who the customer is, its status or its assignee.
+          schedule(true, frame.type !== "message");
         }
       });
       ws.addEventListener("close", function (ev) {
