@@ -82,14 +82,34 @@ func CheckCSRF(sess store.AgentSession, token string) error {
 	return nil
 }
 
-// EndAgentSession signs a console session out; an unknown token is not an error.
+// EndAgentSession signs a console session out; an unknown token is not an error. The agent's live
+// console sockets, on every instance, check their own sign-in at once (EventAgentSessionEnded), so the
+// signed-out one closes instead of receiving events until its next periodic check.
 func (s *Service) EndAgentSession(ctx context.Context, token string) error {
-	err := s.store.Update(ctx, func(tx store.Tx) error { return tx.RevokeAgentSession(ctx, hashToken(token), s.clock()) })
+	hash := hashToken(token)
+	err := s.update(ctx, func(tx store.Tx, out *outbox) error {
+		sess, err := tx.AgentSessionByTokenHash(ctx, hash)
+		if err != nil {
+			return err
+		}
+		if err := tx.RevokeAgentSession(ctx, hash, s.clock()); err != nil {
+			return err
+		}
+		out.add(realtime.Event{Type: EventAgentSessionEnded, Data: sess.AgentID}, AgentTopic(sess.AgentID))
+		return nil
+	})
 	if isNotFound(err) {
 		return nil
 	}
 	return err
 }
+
+// AgentTopic carries what concerns one agent's console sockets: the end of their sessions.
+func AgentTopic(agentID string) string { return "agent:" + agentID }
+
+// EventAgentSessionEnded tells an agent's console sockets that some of the agent's sessions ended (Data:
+// the agent id): each checks its own and closes if it was one of them.
+const EventAgentSessionEnded = "agent_session_ended"
 
 // SetAvailability records whether the agent takes new conversations.
 func (s *Service) SetAvailability(ctx context.Context, agent store.Agent, available bool) (store.Agent, error) {
@@ -800,6 +820,7 @@ func (s *Service) changeAgent(ctx context.Context, admin store.Agent, agentID st
 			if _, err := tx.RevokeAgentSessions(ctx, a.ID, a.UpdatedAt); err != nil {
 				return err
 			}
+			out.add(realtime.Event{Type: EventAgentSessionEnded, Data: a.ID}, AgentTopic(a.ID))
 		}
 		out.add(realtime.Event{Type: EventAgent, Data: a.ID}, WorkspaceTopic(a.WorkspaceID))
 		return nil

@@ -190,7 +190,7 @@ func (s *Service) readNotice(ctx context.Context, n notice) (realtime.Event, err
 		ev.Data = c
 	case EventSessionEnded:
 		ev.Data = SessionEnded{SessionID: n.Session, Reason: n.Reason}
-	case EventAgent:
+	case EventAgent, EventAgentSessionEnded:
 		ev.Data = n.Agent
 	case EventTimeline:
 		events, err := s.store.Events(ctx, n.Conv)

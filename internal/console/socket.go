@@ -57,7 +57,7 @@ func (c *Console) Socket(w http.ResponseWriter, r *http.Request) {
 		conn.Close(websocket.StatusGoingAway, "server shutting down; reconnect")
 		return
 	}
-	sub := c.events.Subscribe(socketBuffer, chat.WorkspaceTopic(s.agent.WorkspaceID))
+	sub := c.events.Subscribe(socketBuffer, chat.WorkspaceTopic(s.agent.WorkspaceID), chat.AgentTopic(s.agent.ID))
 	defer sub.Close()
 	if err := writeFrame(connCtx, conn, map[string]string{"type": "ready"}); err != nil {
 		return
@@ -123,8 +123,8 @@ func (c *Console) Socket(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// consoleFrame is the frame an event becomes; self reports an agent event about the socket's own agent
-// (who may just have been disabled).
+// consoleFrame is the frame an event becomes; self reports an event about the socket's own agent (who
+// may just have been disabled, or signed out of this very session): the socket then checks its sign-in.
 func consoleFrame(ev realtime.Event, me string) (frame map[string]string, self bool) {
 	switch d := ev.Data.(type) {
 	case store.Message:
@@ -134,8 +134,11 @@ func consoleFrame(ev realtime.Event, me string) (frame map[string]string, self b
 	case store.Event:
 		return map[string]string{"type": "timeline", "conversation_id": d.ConversationID}, false
 	case string:
-		if ev.Type == chat.EventAgent {
+		switch ev.Type {
+		case chat.EventAgent:
 			return map[string]string{"type": "agent", "agent_id": d}, d == me
+		case chat.EventAgentSessionEnded:
+			return nil, d == me
 		}
 	}
 	return nil, false
