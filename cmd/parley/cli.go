@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"path/filepath"
 	"strings"
 
 	"github.com/parleyhq/parley/internal/chat"
+	"github.com/parleyhq/parley/internal/identity"
 	"github.com/parleyhq/parley/internal/problem"
 	"github.com/parleyhq/parley/internal/seal"
 	"github.com/parleyhq/parley/internal/store"
@@ -55,6 +57,9 @@ type global struct {
 	json        bool
 	logLevel    string
 	logFormat   string
+	// jwksAllow are the private networks JWKS URLs may be fetched from: set by the commands that fetch
+	// (serve, key create) from --jwks-allow-networks.
+	jwksAllow []netip.Prefix
 }
 
 func (g *global) register(fs *flag.FlagSet, e env) {
@@ -257,7 +262,8 @@ func (g *global) newService(ctx context.Context, e env, log *slog.Logger, events
 		st.Close()
 		return nil, nil, err
 	}
-	cfg := chat.Config{Store: st, Events: events, Logger: log, Secrets: box}
+	jwks := identity.NewJWKSFetcher(identity.JWKSOptions{Logger: log, AllowNetworks: g.jwksAllow})
+	cfg := chat.Config{Store: st, Events: events, Logger: log, Secrets: box, JWKS: jwks}
 	if n, ok := st.(chat.Notifier); ok {
 		// Instances share the database: events travel through it, in commit order (see chat.RunRelay).
 		cfg.Notifier = n

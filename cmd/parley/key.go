@@ -32,7 +32,9 @@ func keyCreate(ctx context.Context, e env, args []string) error {
 	publicKey := fs.String("public-key", "", "register a public key instead: a file holding a PEM public key or a JWK")
 	kid := fs.String("kid", "", "with --public-key: the kid your tokens carry (default: the JWK's kid, or a generated one)")
 	jwksURL := fs.String("jwks-url", "", "use the keys published at this JWKS URL instead")
-	allowPrivate := fs.Bool("allow-private-addresses", false, "with --jwks-url: allow a private, loopback or link-local address (an identity provider on your own network)")
+	allowNetworks := fs.String("jwks-allow-networks", e.getenv(jwksAllowEnv), "with --jwks-url: "+jwksAllowUsage)
+	// Kept so that existing scripts still run; what it once granted, --jwks-allow-networks now decides.
+	allowPrivate := fs.Bool("allow-private-addresses", false, "with --jwks-url: accepted for compatibility and ignored; private networks are allowed by --jwks-allow-networks")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -44,6 +46,13 @@ func keyCreate(ctx context.Context, e env, args []string) error {
 	}
 	if *jwksURL == "" && *allowPrivate {
 		return commandError(e, &g, usagef("--allow-private-addresses goes with --jwks-url"))
+	}
+	var err error
+	if g.jwksAllow, err = parsePrefixes("--jwks-allow-networks", *allowNetworks); err != nil {
+		return commandError(e, &g, err)
+	}
+	if *allowPrivate {
+		fmt.Fprintln(e.stderr, "parley: --allow-private-addresses no longer changes anything: a JWKS is fetched from a private, loopback or link-local address only inside --jwks-allow-networks (env "+jwksAllowEnv+"), which parley serve must be given too.")
 	}
 	switch {
 	case *publicKey != "":
@@ -63,7 +72,7 @@ func keyCreate(ctx context.Context, e env, args []string) error {
 		}))
 	case *jwksURL != "":
 		return commandError(e, &g, withService(ctx, e, &g, func(svc *chat.Service) error {
-			k, n, err := svc.AddJWKS(ctx, *ws, *jwksURL, *allowPrivate)
+			k, n, err := svc.AddJWKS(ctx, *ws, *jwksURL)
 			if err != nil {
 				return err
 			}

@@ -26,6 +26,7 @@ const shutdownTimeout = 15 * time.Second
 type serveOptions struct {
 	addr           string
 	trustedProxies string
+	jwksAllow      string
 	noRateLimits   bool
 	demo           bool
 }
@@ -36,6 +37,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	fs := newFlags("serve", e, &g)
 	fs.StringVar(&o.addr, "addr", envOr(e, "PARLEY_ADDR", DefaultAddr), "listen address HOST:PORT (env PARLEY_ADDR)")
 	fs.StringVar(&o.trustedProxies, "trusted-proxies", e.getenv("PARLEY_TRUSTED_PROXIES"), "comma-separated CIDRs of load balancers whose X-Forwarded-For is believed (env PARLEY_TRUSTED_PROXIES)")
+	fs.StringVar(&o.jwksAllow, "jwks-allow-networks", e.getenv(jwksAllowEnv), jwksAllowUsage)
 	fs.BoolVar(&o.noRateLimits, "no-rate-limits", false, "disable per-client rate limits (load tests only)")
 	fs.BoolVar(&o.demo, "demo", false, "also serve a demo shop at / (creates a demo workspace, key and agent on first run)")
 	if err := parseFlags(fs, args); err != nil {
@@ -45,9 +47,15 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	proxies, err := parsePrefixes(o.trustedProxies)
+	proxies, err := parsePrefixes("--trusted-proxies", o.trustedProxies)
 	if err != nil {
 		return err
+	}
+	if g.jwksAllow, err = parsePrefixes("--jwks-allow-networks", o.jwksAllow); err != nil {
+		return err
+	}
+	if len(g.jwksAllow) > 0 {
+		log.Info("JWKS URLs may be fetched from these private networks", "networks", o.jwksAllow)
 	}
 	hub := realtime.NewHub()
 	svc, st, err := g.newService(ctx, e, log, hub)
@@ -176,14 +184,21 @@ func (a agentCreator) CreateAgent(ctx context.Context, workspaceID, email, name,
 	return agent.ID, err
 }
 
-func parsePrefixes(s string) ([]netip.Prefix, error) {
+// jwksAllowEnv and jwksAllowUsage describe --jwks-allow-networks, which serve and key create share.
+const (
+	jwksAllowEnv   = "PARLEY_JWKS_ALLOW_NETWORKS"
+	jwksAllowUsage = "comma-separated CIDRs of private, loopback or link-local networks JWKS URLs may be fetched from, for an identity provider on your own network; plain http is fetched only from these (env " + jwksAllowEnv + "; default none: public https only)"
+)
+
+// parsePrefixes reads a comma-separated list of CIDRs or single addresses given to flag.
+func parsePrefixes(flag, s string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for _, part := range splitList(s) {
 		p, err := netip.ParsePrefix(part)
 		if err != nil {
 			addr, aerr := netip.ParseAddr(part)
 			if aerr != nil {
-				return nil, usagef("--trusted-proxies: %q is not a CIDR or address", part)
+				return nil, usagef("%s: %q is not a CIDR or address", flag, part)
 			}
 			p = netip.PrefixFrom(addr, addr.BitLen())
 		}

@@ -264,32 +264,41 @@ func checkKid(kid string) error {
 
 // AddJWKS configures a JWKS URL whose keys verify the workspace's tokens. The set is fetched once right
 // away, so a mistake shows now rather than at the first customer's login.
-func (s *Service) AddJWKS(ctx context.Context, workspaceID, rawURL string, allowPrivate bool) (store.SigningKey, int, error) {
+//
+// Whether the URL may be on a private, loopback or link-local address is the operator's decision for the
+// whole server (chat.Config.JWKS's allow-list, parley serve --jwks-allow-networks), not the caller's:
+// an admin who may set this URL must not be able to make the server fetch its internal network. For the
+// same reason, a failed fetch is described by kind only, never by what the remote server answered.
+func (s *Service) AddJWKS(ctx context.Context, workspaceID, rawURL string) (store.SigningKey, int, error) {
 	rawURL = strings.TrimSpace(rawURL)
-	if err := identity.CheckJWKSURL(rawURL, allowPrivate); err != nil {
+	if err := s.jwks.CheckURL(rawURL); err != nil {
 		return store.SigningKey{}, 0, err
 	}
 	if err := requireWorkspace(ctx, s.store, workspaceID); err != nil {
 		return store.SigningKey{}, 0, err
 	}
-	src := identity.JWKSSource{URL: rawURL, AllowPrivate: allowPrivate}
+	src := identity.JWKSSource{URL: rawURL}
 	fetched, err := s.jwks.Keys(ctx, src)
 	if err != nil {
-		return store.SigningKey{}, 0, problem.New(http.StatusUnprocessableEntity, "jwks_unavailable", "could not use the JWKS: %s", err)
+		// A FetchError says what kind of failure it was and nothing the remote server sent; anything else
+		// (the caller gave up) is said in general terms too.
+		msg := "could not use the JWKS: the JWKS URL gave no usable answer in time"
+		if fe, ok := errors.AsType[*identity.FetchError](err); ok {
+			msg = "could not use the JWKS: " + fe.Reason
+		}
+		return store.SigningKey{}, 0, problem.New(http.StatusUnprocessableEntity, "jwks_unavailable", "%s", msg)
 	}
 	if len(fetched) == 0 {
 		return store.SigningKey{}, 0, problem.New(http.StatusUnprocessableEntity, "jwks_unavailable", "the JWKS at %s holds no usable signing key (each needs a kid, an alg Parley supports, and no private parts)", rawURL)
 	}
-	k := store.SigningKey{WorkspaceID: workspaceID, ID: "jwks_" + newID("")[:8], Kind: store.KeyJWKS, JWKSURL: rawURL, AllowPrivate: allowPrivate, CreatedAt: s.clock()}
+	// AllowPrivate is left false: it granted private addresses before the operator's allow-list did, and
+	// no longer grants anything.
+	k := store.SigningKey{WorkspaceID: workspaceID, ID: "jwks_" + newID("")[:8], Kind: store.KeyJWKS, JWKSURL: rawURL, CreatedAt: s.clock()}
 	err = s.store.Update(ctx, func(tx store.Tx) error {
 		if err := tx.CreateSigningKey(ctx, &k); err != nil {
 			return err
 		}
-		detail := rawURL
-		if allowPrivate {
-			detail += " (private addresses allowed)"
-		}
-		return s.audit(ctx, tx, workspaceID, "jwks.added", k.ID, detail)
+		return s.audit(ctx, tx, workspaceID, "jwks.added", k.ID, rawURL)
 	})
 	return k, len(fetched), err
 }
@@ -350,7 +359,8 @@ func (s *Service) ring(keys []store.SigningKey) keyRing {
 			ik.Public = pub
 		case store.KeyJWKS:
 			if k.RevokedAt.IsZero() {
-				r.sources = append(r.sources, identity.JWKSSource{URL: k.JWKSURL, AllowPrivate: k.AllowPrivate})
+				// k.AllowPrivate is not passed on: private addresses are the operator's allow-list's alone.
+				r.sources = append(r.sources, identity.JWKSSource{URL: k.JWKSURL})
 			}
 			continue
 		default:

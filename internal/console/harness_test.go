@@ -19,6 +19,7 @@ import (
 	"github.com/parleyhq/parley/internal/chat/chattest"
 	"github.com/parleyhq/parley/internal/console"
 	"github.com/parleyhq/parley/internal/httpapi"
+	"github.com/parleyhq/parley/internal/identity"
 	"github.com/parleyhq/parley/internal/password"
 	"github.com/parleyhq/parley/internal/realtime"
 	"github.com/parleyhq/parley/internal/store"
@@ -42,6 +43,10 @@ type envOptions struct {
 	limits  console.Limits
 	proxies []string
 	tls     bool
+	// jwksAllow is the operator's allow-list of private networks for JWKS URLs (serve's
+	// --jwks-allow-networks). nil means loopback, where the tests' identity providers listen; an empty
+	// slice means none, as a server started without the flag.
+	jwksAllow []string
 }
 
 func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
@@ -53,7 +58,15 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	ctx := context.Background()
 	st := dbtest.Open(t) // SQLite, or PostgreSQL with PARLEY_TEST_STORE=postgres
 	hub := realtime.NewHub()
-	svc := chattest.Start(t, chat.Config{Store: st, Events: hub, Passwords: password.NewHasher(4)}, hub)
+	allow := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	if o.jwksAllow != nil {
+		allow = nil
+		for _, p := range o.jwksAllow {
+			allow = append(allow, mustPrefix(t, p))
+		}
+	}
+	jwks := identity.NewJWKSFetcher(identity.JWKSOptions{AllowNetworks: allow})
+	svc := chattest.Start(t, chat.Config{Store: st, Events: hub, Passwords: password.NewHasher(4), JWKS: jwks}, hub)
 	cfg := console.Config{Chat: svc, Events: hub, Limits: o.limits}
 	for _, p := range o.proxies {
 		cfg.TrustedProxies = append(cfg.TrustedProxies, mustPrefix(t, p))

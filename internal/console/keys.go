@@ -31,9 +31,8 @@ type publicKeyForm struct {
 
 // jwksForm is the "Use a JWKS URL" form.
 type jwksForm struct {
-	URL          string
-	AllowPrivate bool
-	Error        string
+	URL   string
+	Error string
 }
 
 // keyRow is one key of the list, with what the page says about its kind.
@@ -160,16 +159,17 @@ func (c *Console) RegisterPublicKey(w http.ResponseWriter, r *http.Request) {
 		k.ID+" in their header, are verified from now on.")
 }
 
-// AddJWKS serves POST /console/settings/keys/jwks (fields url, allow_private). Parley fetches the set
-// once before saving it, so a wrong URL shows now, on the form, rather than at a customer's login.
+// AddJWKS serves POST /console/settings/keys/jwks (field url). Parley fetches the set once before saving
+// it, so a wrong URL shows now, on the form, rather than at a customer's login. The form once had an
+// "allow private addresses" box; a field allow_private sent by an old page is ignored, since only the
+// operator may let Parley fetch from private networks (parley serve --jwks-allow-networks).
 func (c *Console) AddJWKS(w http.ResponseWriter, r *http.Request) {
 	s := c.adminSession(w, r)
 	if s == nil {
 		return
 	}
-	pf := r.PostForm
-	form := jwksForm{URL: strings.TrimSpace(pf.Get("url")), AllowPrivate: pf.Get("allow_private") == "on"}
-	k, n, err := c.chat.AddJWKS(r.Context(), s.agent.WorkspaceID, form.URL, form.AllowPrivate)
+	form := jwksForm{URL: strings.TrimSpace(r.PostForm.Get("url"))}
+	k, n, err := c.chat.AddJWKS(r.Context(), s.agent.WorkspaceID, form.URL)
 	if err != nil {
 		if p, ok := fixable(err); ok {
 			form.Error = problemSentence(p)

@@ -17,6 +17,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -320,59 +321,145 @@ func TestPublicKeyWithAwkwardKid(t *testing.T) {
 	}
 }
 
+// Private JWKS targets are the operator's decision: a workspace admin cannot make Parley fetch from
+// loopback or private addresses through the console, whatever the form sends (the old page's
+// allow_private box included). Started with the network allowed (serve's --jwks-allow-networks), the
+// same URL is fetched, listed, and signs customers in.
 func TestJWKS(t *testing.T) {
-	e := newEnv(t)
 	ctx := context.Background()
-	tn := e.tenant("Acme", "ada@acme.example")
-	b := e.signedIn(tn.admin)
 	jwksURL, priv := jwksServer(t, "idp-key-1")
+	var hits atomic.Int64
+	counted := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	t.Cleanup(counted.Close)
 	claims := jwt.MapClaims{"sub": "u-9", "email": "grace@customer.example", "name": "Grace"}
 	token := signed(t, jwt.SigningMethodEdDSA, priv, "idp-key-1", claims)
 
-	// A loopback address without the box ticked: refused, with why, and nothing stored.
-	p := b.post("/console/settings/keys/jwks", url.Values{"url": {jwksURL}})
-	if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, `id="jwks-error"`) || !strings.Contains(p.body, "private addresses") ||
-		!strings.Contains(p.body, `value="`+jwksURL+`"`) {
-		t.Fatalf("loopback without permission: %d\n%s", p.status, p.body)
-	}
-	httpsURL := strings.Replace(jwksURL, "http://", "https://", 1)
-	p = b.post("/console/settings/keys/jwks", url.Values{"url": {httpsURL}})
-	if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "loopback") {
-		t.Fatalf("https loopback without permission: %d\n%s", p.status, p.body)
-	}
-	if keys, _ := e.svc.Keys(ctx, tn.ws.ID); len(keys) != 1 {
-		t.Fatalf("stored anyway: %+v", keys)
-	}
-	if got := e.widgetLogin(tn.ws.ID, token); got == store.LevelVerified {
-		t.Fatal("a JWKS key verified before the JWKS was added")
-	}
-	// A URL that serves no key set: refused after the fetch.
-	p = b.post("/console/settings/keys/jwks", url.Values{"url": {"http://127.0.0.1:1/jwks.json"}, "allow_private": {"on"}})
-	if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, `id="jwks-error"`) {
-		t.Fatalf("a bad URL: %d\n%s", p.status, p.body)
-	}
+	t.Run("no networks allowed", func(t *testing.T) {
+		e := newEnv(t, func(o *envOptions) { o.jwksAllow = []string{} })
+		tn := e.tenant("Acme", "ada@acme.example")
+		b := e.signedIn(tn.admin)
+		if p := b.mustGet("/console/settings/keys"); strings.Contains(p.body, "allow_private") || !strings.Contains(p.body, "--jwks-allow-networks") {
+			t.Fatalf("the form still offers the box, or does not say who decides:\n%s", between(p.body, `id="jwks-title"`, "</section>"))
+		}
+		for _, u := range []string{
+			jwksURL, // plain http, loopback
+			strings.Replace(jwksURL, "http://", "https://", 1),
+			counted.URL + "/jwks.json",
+			strings.Replace(counted.URL, "127.0.0.1", "localhost", 1) + "/jwks.json",
+			"https://[::ffff:127.0.0.1]:" + strings.TrimPrefix(counted.URL, "http://127.0.0.1:") + "/jwks.json",
+			"https://169.254.169.254/latest/meta-data/",
+		} {
+			p := b.post("/console/settings/keys/jwks", url.Values{"url": {u}, "allow_private": {"on"}})
+			if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, `id="jwks-error"`) || !strings.Contains(p.body, "--jwks-allow-networks") ||
+				!strings.Contains(p.body, `value="`+html.EscapeString(u)+`"`) {
+				t.Fatalf("%s with allow_private=on: %d\n%s", u, p.status, between(p.body, `id="jwks-title"`, "</section>"))
+			}
+		}
+		if keys, _ := e.svc.Keys(ctx, tn.ws.ID); len(keys) != 1 {
+			t.Fatalf("stored anyway: %+v", keys)
+		}
+		if _, _, err := e.svc.AddJWKS(ctx, tn.ws.ID, jwksURL); err == nil {
+			t.Fatal("the service took a loopback JWKS URL with no network allowed")
+		}
+		if n := hits.Load(); n != 0 {
+			t.Fatalf("%d requests reached a refused address", n)
+		}
+		if got := e.widgetLogin(tn.ws.ID, token); got == store.LevelVerified {
+			t.Fatal("a JWKS key verified a token")
+		}
+	})
 
-	// With the box ticked: fetched, listed, and its keys sign customers in.
-	p = b.mustPost("/console/settings/keys/jwks", url.Values{"url": {jwksURL}, "allow_private": {"on"}})
-	if !strings.Contains(p.body, "JWKS "+jwksURL+" is in use as jwks_") || !strings.Contains(p.body, "it holds 1 key now") {
-		t.Fatalf("no confirmation:\n%s", p.body)
-	}
-	keys, _ := e.svc.Keys(ctx, tn.ws.ID)
-	if len(keys) != 2 || keys[1].Kind != store.KeyJWKS || keys[1].JWKSURL != jwksURL || !keys[1].AllowPrivate {
-		t.Fatalf("keys %+v", keys)
-	}
-	r := row(p.body, `data-kid="`+keys[1].ID+`"`)
-	if !strings.Contains(r, `data-kind="jwks"`) || !strings.Contains(r, `<span class="key-kind">JWKS</span>`) || !strings.Contains(r, jwksURL) ||
-		!strings.Contains(r, "Private, loopback and link-local addresses allowed") || strings.Contains(r, "/rotate") || !strings.Contains(r, "/revoke") {
-		t.Fatalf("the JWKS row:\n%s", r)
-	}
-	if got := e.widgetLogin(tn.ws.ID, token); got != store.LevelVerified {
-		t.Fatalf("a token signed with the JWKS key: %s", got)
-	}
-	// Revoked, the JWKS verifies nothing.
-	b.mustPost("/console/settings/keys/"+keys[1].ID+"/revoke", nil)
-	if got := e.widgetLogin(tn.ws.ID, signed(t, jwt.SigningMethodEdDSA, priv, "idp-key-1", claims)); got == store.LevelVerified {
-		t.Fatal("a revoked JWKS still signs customers in")
+	t.Run("loopback allowed by the operator", func(t *testing.T) {
+		e := newEnv(t, func(o *envOptions) { o.jwksAllow = []string{"127.0.0.0/8"} })
+		tn := e.tenant("Acme", "ada@acme.example")
+		b := e.signedIn(tn.admin)
+		// A URL that serves no key set: refused after the fetch, in general terms.
+		p := b.post("/console/settings/keys/jwks", url.Values{"url": {"http://127.0.0.1:1/jwks.json"}})
+		if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, `id="jwks-error"`) || !strings.Contains(p.body, "could not be reached") {
+			t.Fatalf("a bad URL: %d\n%s", p.status, between(p.body, `id="jwks-title"`, "</section>"))
+		}
+		// No box to tick: fetched, listed, and its keys sign customers in.
+		p = b.mustPost("/console/settings/keys/jwks", url.Values{"url": {jwksURL}})
+		if !strings.Contains(p.body, "JWKS "+jwksURL+" is in use as jwks_") || !strings.Contains(p.body, "it holds 1 key now") {
+			t.Fatalf("no confirmation:\n%s", p.body)
+		}
+		keys, _ := e.svc.Keys(ctx, tn.ws.ID)
+		if len(keys) != 2 || keys[1].Kind != store.KeyJWKS || keys[1].JWKSURL != jwksURL {
+			t.Fatalf("keys %+v", keys)
+		}
+		r := row(p.body, `data-kid="`+keys[1].ID+`"`)
+		if !strings.Contains(r, `data-kind="jwks"`) || !strings.Contains(r, `<span class="key-kind">JWKS</span>`) || !strings.Contains(r, jwksURL) ||
+			strings.Contains(r, "/rotate") || !strings.Contains(r, "/revoke") {
+			t.Fatalf("the JWKS row:\n%s", r)
+		}
+		if got := e.widgetLogin(tn.ws.ID, token); got != store.LevelVerified {
+			t.Fatalf("a token signed with the JWKS key: %s", got)
+		}
+		// Revoked, the JWKS verifies nothing.
+		b.mustPost("/console/settings/keys/"+keys[1].ID+"/revoke", nil)
+		if got := e.widgetLogin(tn.ws.ID, signed(t, jwt.SigningMethodEdDSA, priv, "idp-key-1", claims)); got == store.LevelVerified {
+			t.Fatal("a revoked JWKS still signs customers in")
+		}
+		// The allow-list is exact: ::1 is loopback too, but not in it.
+		p = b.post("/console/settings/keys/jwks", url.Values{"url": {"https://[::1]:1/jwks.json"}, "allow_private": {"on"}})
+		if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "--jwks-allow-networks") {
+			t.Fatalf("::1 outside the allow-list: %d", p.status)
+		}
+	})
+}
+
+// A JWKS URL that answers with something other than a key set is refused with the kind of failure
+// only: the console never shows the remote server's status, redirect target or body, so the form cannot
+// be used to read other servers.
+func TestJWKSErrorsDoNotEchoTheAnswer(t *testing.T) {
+	const secret = "s3cret-internal-body"
+	e := newEnv(t)
+	tn := e.tenant("Acme", "ada@acme.example")
+	b := e.signedIn(tn.admin)
+	for _, tc := range []struct {
+		name, want string
+		answer     http.HandlerFunc
+		leaks      []string
+	}{
+		{"redirect", "redirect", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "http://secret.internal/x", http.StatusFound)
+		}, []string{"secret.internal", "302", "Found"}},
+		{"server error", "HTTP error", func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, secret, http.StatusInternalServerError)
+		}, []string{secret, "500", "Internal Server Error"}},
+		{"not a key set", "not a JWK Set", func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte("<html>" + secret + "</html>"))
+		}, []string{secret}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(tc.answer)
+			t.Cleanup(srv.Close)
+			u := srv.URL + "/jwks.json"
+			p := b.post("/console/settings/keys/jwks", url.Values{"url": {u}})
+			msg := between(p.body, `id="jwks-error">`, "</div>")
+			if p.status != http.StatusUnprocessableEntity || !strings.Contains(msg, tc.want) {
+				t.Fatalf("%d, message %q; want one saying %q", p.status, msg, tc.want)
+			}
+			said := strings.ReplaceAll(msg, html.EscapeString(u), "") // the URL, port and all, is the admin's own
+			for _, leak := range tc.leaks {
+				if strings.Contains(said, leak) {
+					t.Errorf("the message %q repeats %q from the answer", msg, leak)
+				}
+			}
+			if strings.Contains(p.body, secret) || strings.Contains(p.body, "secret.internal") {
+				t.Errorf("the page repeats the answer:\n%s", msg)
+			}
+			_, _, err := e.svc.AddJWKS(context.Background(), tn.ws.ID, u)
+			if err == nil {
+				t.Fatal("AddJWKS took it")
+			}
+			said = strings.ReplaceAll(err.Error(), u, "")
+			for _, leak := range tc.leaks {
+				if strings.Contains(said, leak) {
+					t.Errorf("AddJWKS: %q repeats %q from the answer", err, leak)
+				}
+			}
+		})
 	}
 }
 

@@ -143,7 +143,7 @@ func TestCustomerTextIsText(t *testing.T) {
 	}
 	jwksURL, _ := jwksServer(t, "idp-1")
 	jwksURL += "?x=" + kid
-	if _, _, err := e.svc.AddJWKS(ctx, tn.ws.ID, jwksURL, true); err != nil {
+	if _, _, err := e.svc.AddJWKS(ctx, tn.ws.ID, jwksURL); err != nil {
 		t.Fatal(err)
 	}
 	escapedKid := "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&#39;&gt;&lt;img/src=x/onerror=alert(1)&gt;"

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/parleyhq/parley/internal/chat"
 	"github.com/parleyhq/parley/internal/chat/chattest"
 	"github.com/parleyhq/parley/internal/httpapi"
+	"github.com/parleyhq/parley/internal/identity"
 	"github.com/parleyhq/parley/internal/realtime"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/store/dbtest"
@@ -43,7 +45,10 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	ctx := context.Background()
 	st := dbtest.Open(t) // SQLite, or PostgreSQL with PARLEY_TEST_STORE=postgres
 	hub := realtime.NewHub()
-	svc := chattest.Start(t, chat.Config{Store: st, Events: hub}, hub)
+	// The operator allows loopback for JWKS URLs (serve's --jwks-allow-networks): the tests' identity
+	// providers listen there.
+	jwks := identity.NewJWKSFetcher(identity.JWKSOptions{AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	svc := chattest.Start(t, chat.Config{Store: st, Events: hub, JWKS: jwks}, hub)
 	cfg := httpapi.Config{Chat: svc, Events: hub}
 	for _, o := range opts {
 		o(&cfg)

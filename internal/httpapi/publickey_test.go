@@ -259,14 +259,14 @@ func TestLoginWithJWKS(t *testing.T) {
 	first, second := newKeyPair(t, "ES256"), newKeyPair(t, "RS256")
 	idp := newJWKSServer(t, first.jwk("2026-11"))
 
-	// A loopback address is refused unless the admin allows it explicitly.
-	if _, _, err := e.svc.AddJWKS(ctx, e.ws.ID, idp.URL+"/jwks.json", false); err == nil {
-		t.Fatal("a loopback JWKS URL was accepted without allowing private addresses")
+	// A private address outside the operator's allow-list (loopback here) is refused.
+	if _, _, err := e.svc.AddJWKS(ctx, e.ws.ID, strings.Replace(idp.URL, "127.0.0.1", "[::1]", 1)+"/jwks.json"); err == nil {
+		t.Fatal("a JWKS URL outside the allowed networks was accepted")
 	}
 	if idp.count() != 0 {
 		t.Fatalf("the refused JWKS was fetched %d times", idp.count())
 	}
-	src, n, err := e.svc.AddJWKS(ctx, e.ws.ID, idp.URL+"/jwks.json", true)
+	src, n, err := e.svc.AddJWKS(ctx, e.ws.ID, idp.URL+"/jwks.json")
 	if err != nil || n != 1 || src.Kind != store.KeyJWKS {
 		t.Fatalf("AddJWKS = %+v, %d, %v", src, n, err)
 	}

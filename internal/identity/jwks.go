@@ -35,12 +35,10 @@ const (
 // maxJWKSURLLength bounds a configured JWKS URL.
 const maxJWKSURLLength = 2048
 
-// JWKSSource is a JWKS URL a workspace's admin configured.
+// JWKSSource is a JWKS URL a workspace's admin configured. Whether Parley may fetch it from a private
+// address is not the source's to say: the operator decides for the whole server (JWKSOptions.AllowNetworks).
 type JWKSSource struct {
 	URL string
-	// AllowPrivate: the admin explicitly allowed private, loopback and link-local addresses (and plain
-	// http) for this JWKS, which runs on their own network.
-	AllowPrivate bool
 }
 
 // JWKSOptions configure a JWKSFetcher; zero fields take the defaults.
@@ -56,17 +54,24 @@ type JWKSOptions struct {
 	// UnknownKidInterval is the least time between two refetches of one source caused by tokens whose
 	// kid no key has, and, in Collect, between attempts after a failed fetch; default 1m.
 	UnknownKidInterval time.Duration
-	Now                func() time.Time // default time.Now
-	Logger             *slog.Logger     // default slog.Default()
+	// AllowNetworks are the private, loopback or link-local networks a JWKS may be fetched from, for an
+	// identity provider on the operator's own network (parley serve --jwks-allow-networks). Empty, the
+	// default, means public addresses only. Plain http is fetched only from addresses inside them. The
+	// check is made on the address actually dialled, after name resolution. This is the operator's
+	// decision alone: nothing a workspace admin sets widens it.
+	AllowNetworks []netip.Prefix
+	Now           func() time.Time // default time.Now
+	Logger        *slog.Logger     // default slog.Default()
 }
 
 // JWKSFetcher fetches, caches and refreshes the keys of JWKS URLs. It is safe for concurrent use; one
 // fetcher serves every workspace of a server.
 type JWKSFetcher struct {
 	opts JWKSOptions
-	// Two clients, so that a connection opened to a private address for a source that allows it is never
-	// reused for one that does not: pooled connections skip the dial-time address check.
-	public, private *http.Client
+	// One client per scheme, each with its own dial-time address check: https may reach public
+	// addresses and the allowed networks, plain http the allowed networks only. Pooled connections skip
+	// the dial-time check, so a client's pool never holds a connection its own check would refuse.
+	https, plain *http.Client
 
 	mu      sync.Mutex
 	sets    map[JWKSSource]*jwksSet
@@ -119,18 +124,73 @@ func NewJWKSFetcher(o JWKSOptions) *JWKSFetcher {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	o.AllowNetworks = normalizeNetworks(o.AllowNetworks)
+	allowed := o.AllowNetworks
 	return &JWKSFetcher{
-		opts:    o,
-		public:  newJWKSClient(o.Timeout, false),
-		private: newJWKSClient(o.Timeout, true),
-		sets:    map[JWKSSource]*jwksSet{},
+		opts: o,
+		https: newJWKSClient(o.Timeout, func(addr netip.Addr) error {
+			if why := blockedReason(addr); why != "" && !inNetworks(addr, allowed) {
+				return &blockedAddressError{Addr: addr, Why: why}
+			}
+			return nil
+		}),
+		plain: newJWKSClient(o.Timeout, func(addr netip.Addr) error {
+			if !inNetworks(addr, allowed) {
+				why := blockedReason(addr)
+				if why == "" {
+					why = "a public"
+				}
+				return &blockedAddressError{Addr: addr, Why: why, Plain: true}
+			}
+			return nil
+		}),
+		sets: map[JWKSSource]*jwksSet{},
 	}
 }
 
-func newJWKSClient(timeout time.Duration, allowPrivate bool) *http.Client {
+// normalizeNetworks masks each prefix and writes IPv4-mapped ones as IPv4, so that Contains, which
+// never matches across address families, sees them as the operator meant them.
+func normalizeNetworks(nets []netip.Prefix) []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(nets))
+	for _, p := range nets {
+		if !p.IsValid() {
+			continue
+		}
+		if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+		}
+		out = append(out, p.Masked())
+	}
+	return out
+}
+
+// inNetworks reports whether ip is inside one of nets; IPv4-mapped and NAT64 IPv6 addresses are judged
+// by the IPv4 address they carry, as blockedReason judges them.
+func inNetworks(ip netip.Addr, nets []netip.Prefix) bool {
+	ip = ip.Unmap().WithZone("")
+	for _, p := range nets {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	if nat64Prefix.Contains(ip) {
+		b := ip.As16()
+		return inNetworks(netip.AddrFrom4([4]byte(b[12:])), nets)
+	}
+	return false
+}
+
+// newJWKSClient returns a client whose dialer asks check about every address it is about to connect to.
+func newJWKSClient(timeout time.Duration, check func(netip.Addr) error) *http.Client {
 	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
-	if !allowPrivate {
-		dialer.ControlContext = refusePrivateAddresses
+	// Control runs for every address actually connected to, after name resolution, which is what makes
+	// the check immune to DNS rebinding.
+	dialer.ControlContext = func(_ context.Context, network, address string, _ syscall.RawConn) error {
+		ap, err := netip.ParseAddrPort(address)
+		if err != nil {
+			return fmt.Errorf("refusing to dial %s %q: %w", network, address, err)
+		}
+		return check(ap.Addr())
 	}
 	transport := &http.Transport{
 		Proxy:                  nil,
@@ -231,7 +291,7 @@ const (
 // load returns src's keys, fetching them as mode says; a fetch already in flight is always joined.
 // fetched reports whether a fetch finished during the call.
 func (f *JWKSFetcher) load(ctx context.Context, src JWKSSource, mode loadMode) (keys []Key, fetched bool, err error) {
-	if err := CheckJWKSURL(src.URL, src.AllowPrivate); err != nil {
+	if err := CheckJWKSURL(src.URL, f.opts.AllowNetworks); err != nil {
 		return nil, false, fmt.Errorf("jwks %s: %w", src.URL, err)
 	}
 	now := f.opts.Now()
@@ -329,11 +389,16 @@ func (f *JWKSFetcher) run(ctx context.Context, src JWKSSource, s *jwksSet, call 
 		s.failedAt, s.err = time.Time{}, nil
 	} else {
 		s.failedAt, s.err = now, err
+		// The operator's log has what the error shown to admins leaves out.
+		var detail string
+		if fe, ok := errors.AsType[*FetchError](err); ok && fe.Detail != nil {
+			detail = fe.Detail.Error()
+		}
 		if !s.fetchedAt.IsZero() && now.Before(s.fetchedAt.Add(2*f.opts.MaxAge)) {
-			f.opts.Logger.Warn("jwks: refresh failed; serving the last good set", "url", src.URL, "err", err,
+			f.opts.Logger.Warn("jwks: refresh failed; serving the last good set", "url", src.URL, "err", err, "detail", detail,
 				"fetched_at", s.fetchedAt, "served_until", s.fetchedAt.Add(2*f.opts.MaxAge))
 		} else {
-			f.opts.Logger.Warn("jwks: fetch failed", "url", src.URL, "err", err)
+			f.opts.Logger.Warn("jwks: fetch failed", "url", src.URL, "err", err, "detail", detail)
 		}
 	}
 	s.inflight = nil
@@ -342,44 +407,73 @@ func (f *JWKSFetcher) run(ctx context.Context, src JWKSSource, s *jwksSet, call 
 	close(call.done)
 }
 
+// FetchError is a failed fetch of a JWKS. Its Error names the URL and the kind of failure, in words the
+// admin who configured it can act on, and never repeats what the remote server sent — status line,
+// headers such as a redirect's Location, body — nor the address its name resolved to: whoever may set a
+// JWKS URL must not be able to read other servers through Parley. Detail holds those particulars, for
+// the operator's log only.
+type FetchError struct {
+	URL    string
+	Reason string // a fixed sentence: one of the categories below, never remote text
+	Detail error  // the particulars; not for the admin
+}
+
+func (e *FetchError) Error() string { return "jwks " + e.URL + ": " + e.Reason }
+
+// Unwrap returns Detail, so that errors.Is and errors.As see the cause (a timeout, a refused address).
+func (e *FetchError) Unwrap() error { return e.Detail }
+
+// The reasons of a FetchError.
+const (
+	reasonHTTPError = "the JWKS URL did not answer with the key set: it answered with an HTTP error (a JWKS URL must answer 200 with the set)"
+	reasonRedirect  = "the JWKS URL did not answer with the key set: it answered with a redirect, which Parley does not follow; configure the URL the set is finally served at"
+	reasonConnect   = "the JWKS URL could not be reached: the name did not resolve, the connection failed, or the TLS handshake failed"
+	reasonCutOff    = "the JWKS URL's answer broke off before its end"
+	reasonNotASet   = `the JWKS URL's answer is not a JWK Set (a JSON object with a "keys" array)`
+	reasonEmptySet  = "the key set is empty"
+	reasonNoUsable  = "none of the set's keys can verify tokens (each needs a kid, an alg Parley supports, and no private parts); the server's log says why each was skipped"
+	reasonBlocked   = "the JWKS URL's host resolves to an address that is not public, outside the networks this server's operator allows for JWKS URLs (parley serve --jwks-allow-networks)"
+	reasonPlainHTTP = "plain http is fetched only from the networks this server's operator allows for JWKS URLs (parley serve --jwks-allow-networks), and the host resolves to an address outside them; use https"
+)
+
 // fetch downloads and parses src's JWK Set, returning its keys and the max-age the server asked for
 // (0 when it gave none).
 func (f *JWKSFetcher) fetch(ctx context.Context, src JWKSSource) ([]Key, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
 	defer cancel()
-	fail := func(format string, args ...any) ([]Key, time.Duration, error) {
-		return nil, 0, fmt.Errorf("jwks %s: "+format, append([]any{src.URL}, args...)...)
+	fail := func(reason string, detail error) ([]Key, time.Duration, error) {
+		return nil, 0, &FetchError{URL: src.URL, Reason: reason, Detail: detail}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src.URL, nil)
 	if err != nil {
-		return fail("%w", err)
+		return fail("the JWKS URL is not a URL Parley can request", err)
 	}
 	req.Header.Set("Accept", "application/json, application/jwk-set+json")
-	client := f.public
-	if src.AllowPrivate {
-		client = f.private
+	client := f.https
+	if req.URL.Scheme == "http" {
+		client = f.plain
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return fail("%w", describeFetchError(err, f.opts.Timeout))
+		return fail(describeFetchError(err, f.opts.Timeout, reasonConnect), err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		if loc := resp.Header.Get("Location"); resp.StatusCode/100 == 3 && loc != "" {
-			return fail("answered %s, a redirect to %q; redirects are not followed, configure the final URL", resp.Status, loc)
+		if resp.StatusCode/100 == 3 {
+			return fail(reasonRedirect, fmt.Errorf("answered %q, Location %q", resp.Status, resp.Header.Get("Location")))
 		}
-		return fail("answered %s; a JWKS URL must answer 200 with the key set", resp.Status)
+		return fail(reasonHTTPError, fmt.Errorf("answered %q", resp.Status))
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, f.opts.MaxBytes+1))
 	if err != nil {
-		return fail("reading the response: %w", describeFetchError(err, f.opts.Timeout))
+		return fail(describeFetchError(err, f.opts.Timeout, reasonCutOff), err)
 	}
 	if int64(len(body)) > f.opts.MaxBytes {
-		return fail("the response is too large: more than %d bytes", f.opts.MaxBytes)
+		return fail(fmt.Sprintf("the JWKS URL's answer is too large: more than %d bytes", f.opts.MaxBytes), nil)
 	}
-	keys, err := f.parseSet(src, body)
-	if err != nil {
-		return fail("%w", err)
+	keys, reason, detail := f.parseSet(src, body)
+	if reason != "" {
+		return fail(reason, detail)
 	}
 	return keys, cacheMaxAge(resp.Header), nil
 }
@@ -387,18 +481,17 @@ func (f *JWKSFetcher) fetch(ctx context.Context, src JWKSSource) ([]Key, time.Du
 // parseSet reads a JWK Set. Each key is read on its own, by the same code as a registered JWK, so that
 // one key Parley cannot use (an encryption key, a key type it does not know) is skipped and logged
 // instead of making the whole set unreadable, as go-jose's JSONWebKeySet would. A key must carry its
-// kid and alg: nothing else ties a token to it.
-func (f *JWKSFetcher) parseSet(src JWKSSource, body []byte) ([]Key, error) {
-	notASet := errors.New(`the response is not a JWK Set (a JSON object with a "keys" array)`)
+// kid and alg: nothing else ties a token to it. A set that yields no key is refused with one of the
+// FetchError reasons, and the particulars for the log.
+func (f *JWKSFetcher) parseSet(src JWKSSource, body []byte) (keys []Key, reason string, detail error) {
 	members, err := jsonstrict.Object(body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s", notASet, err)
+		return nil, reasonNotASet, err
 	}
 	var raws []json.RawMessage
 	if rawKeys, ok := members["keys"]; !ok || json.Unmarshal(rawKeys, &raws) != nil {
-		return nil, notASet
+		return nil, reasonNotASet, errors.New(`no "keys" array`)
 	}
-	var keys []Key
 	var skipped []string
 	skip := func(i int, kid, why string) {
 		skipped = append(skipped, why)
@@ -445,11 +538,11 @@ func (f *JWKSFetcher) parseSet(src JWKSSource, body []byte) ([]Key, error) {
 	}
 	if len(keys) == 0 {
 		if len(raws) == 0 {
-			return nil, errors.New("the key set is empty")
+			return nil, reasonEmptySet, nil
 		}
-		return nil, fmt.Errorf("none of its %d keys can verify tokens (%s)", len(raws), strings.Join(skipped, "; "))
+		return nil, reasonNoUsable, fmt.Errorf("%d keys skipped: %s", len(raws), strings.Join(skipped, "; "))
 	}
-	return keys, nil
+	return keys, "", nil
 }
 
 // cacheMaxAge is the max-age of a Cache-Control header, 0 when absent or when caching is refused.
@@ -476,31 +569,33 @@ func cacheMaxAge(h http.Header) time.Duration {
 	return 0
 }
 
-// describeFetchError turns the transport's errors into what an admin can act on.
-func describeFetchError(err error, timeout time.Duration) error {
-	var blocked *blockedAddressError
-	if errors.As(err, &blocked) {
-		return blocked
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
+// describeFetchError says which FetchError reason a transport error is: a refused address, a timeout,
+// or otherwise.
+func describeFetchError(err error, timeout time.Duration, otherwise string) string {
+	if blocked, ok := errors.AsType[*blockedAddressError](err); ok {
+		if blocked.Plain {
+			return reasonPlainHTTP
+		}
+		return reasonBlocked
 	}
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
-		return fmt.Errorf("no complete answer within %s", timeout)
+		return fmt.Sprintf("the JWKS URL gave no complete answer within %s", timeout)
 	}
-	return err
+	return otherwise
 }
 
-// CheckJWKSURL checks a JWKS URL before it is saved or fetched: an absolute https URL (http only with
-// allowPrivate, for a JWKS on the admin's own network), without user info or fragment, at most 2048
-// characters, and — unless allowPrivate — not naming a loopback, private or link-local address or
-// localhost. The fetcher checks the address it connects to again, whatever the name resolves to.
+// CheckJWKSURL checks a JWKS URL before it is saved or fetched: an absolute https URL without user
+// info or fragment, at most 2048 characters, not naming a loopback, private or link-local address or
+// localhost unless that address is inside allowed, the networks the operator allows for JWKS URLs.
+// Plain http is accepted only with allowed networks, and then never for a literal address outside
+// them; for a name, the fetcher checks the address it connects to, whatever the name resolves to.
 // Errors are 422 invalid_field problems for the field jwks_url.
-func CheckJWKSURL(raw string, allowPrivate bool) error {
+func CheckJWKSURL(raw string, allowed []netip.Prefix) error {
 	bad := func(format string, args ...any) error { return problem.InvalidField("jwks_url", format, args...) }
 	const example = "https://auth.example.com/.well-known/jwks.json"
+	const howToAllow = "Parley fetches from addresses that are not public only inside the networks this server's operator allows for JWKS URLs (parley serve --jwks-allow-networks)"
+	allowed = normalizeNetworks(allowed)
 	if raw == "" {
 		return bad("is empty; enter the URL of your JWKS, such as %s", example)
 	}
@@ -519,12 +614,14 @@ func CheckJWKSURL(raw string, allowPrivate bool) error {
 	if !u.IsAbs() || u.Opaque != "" || u.Host == "" {
 		return bad("must be an absolute URL such as %s", example)
 	}
+	plain := false
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !allowPrivate {
-			return bad("must use https (plain http is allowed only for a JWKS on your own network, with private addresses allowed)")
+		if len(allowed) == 0 {
+			return bad("must use https (plain http is fetched only from the private networks this server's operator allows for JWKS URLs, and it allows none)")
 		}
+		plain = true
 	default:
 		return bad("scheme %q is not supported; use https", u.Scheme)
 	}
@@ -543,41 +640,37 @@ func CheckJWKSURL(raw string, allowPrivate bool) error {
 			return bad("port %q is not valid", p)
 		}
 	}
-	if allowPrivate {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		why := blockedReason(ip)
+		switch {
+		case why != "" && !inNetworks(ip, allowed):
+			return bad("points at %s, %s address; %s", host, why, howToAllow)
+		case plain && !inNetworks(ip, allowed):
+			return bad("must use https: plain http is fetched only from the private networks this server's operator allows for JWKS URLs, and %s is outside them", host)
+		}
 		return nil
 	}
-	if ip, err := netip.ParseAddr(host); err == nil {
-		if why := blockedReason(ip); why != "" {
-			return bad("points at %s, %s address; Parley fetches from private networks only when private addresses are allowed for this JWKS", host, why)
-		}
-	}
 	if h := strings.TrimSuffix(strings.ToLower(host), "."); h == "localhost" || strings.HasSuffix(h, ".localhost") {
-		return bad("points at %s, a loopback name; Parley fetches from private networks only when private addresses are allowed for this JWKS", host)
+		if !inNetworks(netip.IPv6Loopback(), allowed) && !inNetworks(netip.AddrFrom4([4]byte{127, 0, 0, 1}), allowed) {
+			return bad("points at %s, a loopback name; %s", host, howToAllow)
+		}
 	}
 	return nil
 }
 
-// blockedAddressError is the dial-time refusal of an address.
+// blockedAddressError is the dial-time refusal of an address. Its text is for the operator's log: the
+// admin is told only the FetchError reason.
 type blockedAddressError struct {
-	Addr netip.Addr
-	Why  string
+	Addr  netip.Addr
+	Why   string
+	Plain bool // refused because plain http goes only to the allowed networks
 }
 
 func (e *blockedAddressError) Error() string {
-	return fmt.Sprintf("the host resolves to %s, %s address; Parley fetches from private networks only when private addresses are allowed for this JWKS", e.Addr, e.Why)
-}
-
-// refusePrivateAddresses is the dialer's Control: it runs for every address actually connected to, after
-// name resolution, which is what makes the check immune to DNS rebinding.
-func refusePrivateAddresses(_ context.Context, network, address string, _ syscall.RawConn) error {
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return fmt.Errorf("refusing to dial %s %q: %w", network, address, err)
+	if e.Plain {
+		return fmt.Sprintf("refused to connect over plain http to %s, %s address outside the networks allowed for JWKS URLs", e.Addr, e.Why)
 	}
-	if why := blockedReason(ap.Addr()); why != "" {
-		return &blockedAddressError{Addr: ap.Addr(), Why: why}
-	}
-	return nil
+	return fmt.Sprintf("refused to connect to %s, %s address outside the networks allowed for JWKS URLs", e.Addr, e.Why)
 }
 
 var (
@@ -631,3 +724,6 @@ func blockedReason(ip netip.Addr) string {
 func hasKid(keys []Key, kid string) bool {
 	return slices.ContainsFunc(keys, func(k Key) bool { return k.ID == kid })
 }
+
+// CheckURL is CheckJWKSURL with the networks this fetcher was allowed.
+func (f *JWKSFetcher) CheckURL(raw string) error { return CheckJWKSURL(raw, f.opts.AllowNetworks) }

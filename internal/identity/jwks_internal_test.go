@@ -93,21 +93,29 @@ func TestJWKSDialGuard(t *testing.T) {
 	for _, url := range []string{
 		srv.URL,
 		strings.Replace(srv.URL, "127.0.0.1", "localhost", 1),
+		strings.Replace(srv.URL, "http://", "https://", 1),
+		strings.Replace(strings.Replace(srv.URL, "http://", "https://", 1), "127.0.0.1", "localhost", 1),
 	} {
 		_, _, err := f.fetch(context.Background(), JWKSSource{URL: url})
 		var blocked *blockedAddressError
 		if !errors.As(err, &blocked) || blocked.Why != "a loopback" {
 			t.Fatalf("%s: %v, want a refusal at dial time", url, err)
 		}
-		if !strings.Contains(err.Error(), "private addresses are allowed") {
-			t.Errorf("error %q does not say how to allow it", err)
+		if !strings.Contains(err.Error(), "--jwks-allow-networks") || strings.Contains(strings.ReplaceAll(err.Error(), url, ""), "127.0.0.1") {
+			t.Errorf("error %q does not say how to allow it, or names the address the host resolved to", err)
 		}
 	}
 	if n := hits.Load(); n != 0 {
 		t.Fatalf("%d requests reached the server", n)
 	}
-	// Allowed, the same address is fetched (the empty set is then refused as such).
-	_, _, err := f.fetch(context.Background(), JWKSSource{URL: srv.URL, AllowPrivate: true})
+	// Plain http to a public address is refused too: plain http goes to the allowed networks only.
+	f = NewJWKSFetcher(JWKSOptions{AllowNetworks: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+	if _, _, err := f.fetch(context.Background(), JWKSSource{URL: srv.URL}); err == nil || hits.Load() != 0 {
+		t.Fatalf("127.0.0.1 outside the allowed 10.0.0.0/8: %v", err)
+	}
+	// Its network allowed by the operator, the same address is fetched (the empty set is then refused as such).
+	f = NewJWKSFetcher(JWKSOptions{AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	_, _, err := f.fetch(context.Background(), JWKSSource{URL: srv.URL})
 	if err == nil || !strings.Contains(err.Error(), "the key set is empty") || hits.Load() != 1 {
 		t.Fatalf("allowed: %v, %d requests", err, hits.Load())
 	}

@@ -5,10 +5,13 @@ import (
 	"context"
 	"crypto"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -63,8 +66,11 @@ func (s *jwksServer) set(status int, body string, headers map[string]string) {
 }
 
 func (s *jwksServer) source() identity.JWKSSource {
-	return identity.JWKSSource{URL: s.URL + "/.well-known/jwks.json", AllowPrivate: true}
+	return identity.JWKSSource{URL: s.URL + "/.well-known/jwks.json"}
 }
+
+// loopback is the allow-list of the tests' fetchers: their JWKS servers listen on 127.0.0.1.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 
 // testClock is a clock that moves only when told.
 type testClock struct {
@@ -109,6 +115,9 @@ func newFetcher(o identity.JWKSOptions) (*identity.JWKSFetcher, *testClock, *syn
 		o.Now = clock.Now
 	}
 	o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if o.AllowNetworks == nil {
+		o.AllowNetworks = loopback // the operator allowed the network the test servers listen on
+	}
 	return identity.NewJWKSFetcher(o), clock, logs
 }
 
@@ -296,16 +305,16 @@ func TestJWKSFetchErrors(t *testing.T) {
 		{"body of exactly MaxBytes", identity.JWKSOptions{MaxBytes: 1024}, 200, padTo(1024), nil, false, ""},
 		{"body over MaxBytes", identity.JWKSOptions{MaxBytes: 1024}, 200, padTo(1025), nil, false, "too large: more than 1024 bytes"},
 		{"body far over the default", identity.JWKSOptions{}, 200, padTo(identity.DefaultJWKSMaxBytes * 3), nil, false, "too large"},
-		{"not found", identity.JWKSOptions{}, 404, "not here", nil, false, "answered 404 Not Found"},
-		{"server error", identity.JWKSOptions{}, 500, padTo(200), nil, false, "answered 500"},
-		{"redirect", identity.JWKSOptions{}, 302, "", map[string]string{"Location": "http://169.254.169.254/latest/meta-data/"}, false, "redirects are not followed"},
+		{"not found", identity.JWKSOptions{}, 404, "not here", nil, false, "answered with an HTTP error"},
+		{"server error", identity.JWKSOptions{}, 500, padTo(200), nil, false, "answered with an HTTP error"},
+		{"redirect", identity.JWKSOptions{}, 302, "", map[string]string{"Location": "http://169.254.169.254/latest/meta-data/"}, false, "a redirect, which Parley does not follow"},
 		{"not JSON", identity.JWKSOptions{}, 200, "<html>hello</html>", nil, false, "not a JWK Set"},
 		{"truncated JSON", identity.JWKSOptions{}, 200, `{"keys":[` + good, nil, false, "not a JWK Set"},
 		{"duplicate members", identity.JWKSOptions{}, 200, `{"keys":[],"keys":[` + good + `]}`, nil, false, "not a JWK Set"},
 		{"a JWK, not a set", identity.JWKSOptions{}, 200, good, nil, false, "not a JWK Set"},
 		{"keys not an array", identity.JWKSOptions{}, 200, `{"keys":{}}`, nil, false, "not a JWK Set"},
 		{"empty set", identity.JWKSOptions{}, 200, `{"keys":[]}`, nil, false, "the key set is empty"},
-		{"no usable key", identity.JWKSOptions{}, 200, jwksOf(jwkOf(t, &p256Key().PublicKey, "e1", "ES256", "enc")), nil, false, "none of its 1 keys can verify tokens"},
+		{"no usable key", identity.JWKSOptions{}, 200, jwksOf(jwkOf(t, &p256Key().PublicKey, "e1", "ES256", "enc")), nil, false, "none of the set's keys can verify tokens"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -338,6 +347,9 @@ func TestJWKSFetchErrors(t *testing.T) {
 			if keys != nil {
 				t.Errorf("keys along with an error: %v", keys)
 			}
+			if fe, ok := errors.AsType[*identity.FetchError](err); !ok || fe.URL != srv.source().URL {
+				t.Errorf("error %#v is not a FetchError for the URL", err)
+			}
 			if n := srv.hits.Load(); n != 1 {
 				t.Errorf("%d requests, want 1", n)
 			}
@@ -345,39 +357,88 @@ func TestJWKSFetchErrors(t *testing.T) {
 	}
 }
 
-// A JWKS on a private address is fetched only when the admin allowed it: refused before any request.
+// A JWKS on a private address is fetched only when the operator allowed its network: refused before
+// any request otherwise. Nothing about the source can widen that (there is no per-source permission).
 func TestJWKSPrivateAddressRefused(t *testing.T) {
 	srv := newJWKSServer(t, jwksOf(jwkOf(t, &p256Key().PublicKey, "e1", "ES256", "sig")))
-	f, _, _ := newFetcher(identity.JWKSOptions{})
-	for _, url := range []string{
+	urls := []string{
 		srv.URL + "/jwks.json",
 		strings.Replace(srv.URL, "http://", "https://", 1) + "/jwks.json",
 		strings.Replace(srv.URL, "127.0.0.1", "localhost", 1) + "/jwks.json",
 		strings.Replace(srv.URL, "127.0.0.1", "[::ffff:127.0.0.1]", 1) + "/jwks.json",
-	} {
-		src := identity.JWKSSource{URL: url}
-		_, err := f.Keys(context.Background(), src)
-		if err == nil {
-			t.Fatalf("%s: fetched without AllowPrivate", url)
-		}
-		keys, errs := f.Collect(context.Background(), "e1", []identity.Key{testKey}, []identity.JWKSSource{src})
-		if len(keys) != 1 || keys[0].ID != testKey.ID || len(errs) != 1 {
-			t.Fatalf("Collect: keys %v, errors %v", keys, errs)
+	}
+	for _, allow := range [][]netip.Prefix{{}, {netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}} {
+		f, _, _ := newFetcher(identity.JWKSOptions{AllowNetworks: allow})
+		for _, url := range urls {
+			src := identity.JWKSSource{URL: url}
+			_, err := f.Keys(context.Background(), src)
+			if err == nil {
+				t.Fatalf("%s: fetched with %v allowed", url, allow)
+			}
+			keys, errs := f.Collect(context.Background(), "e1", []identity.Key{testKey}, []identity.JWKSSource{src})
+			if len(keys) != 1 || keys[0].ID != testKey.ID || len(errs) != 1 {
+				t.Fatalf("Collect: keys %v, errors %v", keys, errs)
+			}
 		}
 	}
 	if n := srv.hits.Load(); n != 0 {
 		t.Fatalf("%d requests reached the server", n)
 	}
-	// The same server, allowed: fetched.
-	if keys, err := f.Keys(context.Background(), srv.source()); err != nil || len(keys) != 1 {
-		t.Fatalf("allowed: %d keys, %v", len(keys), err)
+	// The same server, its network allowed by the operator: fetched, by address, by an IPv4-mapped
+	// address and by name.
+	f, _, _ := newFetcher(identity.JWKSOptions{AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	for _, url := range []string{urls[0], urls[2], urls[3]} {
+		if keys, err := f.Keys(context.Background(), identity.JWKSSource{URL: url}); err != nil || len(keys) != 1 {
+			t.Fatalf("%s allowed: %d keys, %v", url, len(keys), err)
+		}
+	}
+}
+
+// The answer of a JWKS URL that is not a key set never reaches the error: not the status line, not a
+// redirect's Location, not the body. Whoever sets the URL must not read other servers through Parley.
+func TestJWKSErrorsDoNotEchoTheAnswer(t *testing.T) {
+	const secretBody = "internal-secret-body-7f3a"
+	for _, tc := range []struct {
+		name    string
+		status  int
+		headers map[string]string
+		body    string
+		want    string
+	}{
+		{"redirect", 302, map[string]string{"Location": "http://secret.internal/x"}, secretBody, "redirect"},
+		{"server error", 500, nil, secretBody, "HTTP error"},
+		{"custom status text", 418, nil, secretBody, "HTTP error"},
+		{"not JSON", 200, map[string]string{"Content-Type": "text/html"}, "<html>" + secretBody + "</html>", "not a JWK Set"},
+		{"JSON, not a set", 200, nil, `{"` + secretBody + `":1}`, "not a JWK Set"},
+		{"bad key", 200, nil, `{"keys":[{"kty":"` + secretBody + `","kid":"k","alg":"ES256"}]}`, "none of the set's keys"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newJWKSServer(t, tc.body)
+			srv.set(tc.status, tc.body, tc.headers)
+			f, _, logs := newFetcher(identity.JWKSOptions{})
+			_, err := f.Keys(context.Background(), srv.source())
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("%v, want an error saying %q", err, tc.want)
+			}
+			said := strings.ReplaceAll(err.Error(), srv.source().URL, "") // the URL's port may hold any digits
+			for _, leak := range []string{secretBody, "secret.internal", strconv.Itoa(tc.status), http.StatusText(tc.status), "Location"} {
+				if strings.Contains(said, leak) {
+					t.Errorf("error %q repeats %q from the answer", err, leak)
+				}
+			}
+			if tc.status != 200 && !strings.Contains(logs.String(), strconv.Itoa(tc.status)) {
+				t.Errorf("the operator's log does not have the status:\n%s", logs)
+			}
+		})
 	}
 }
 
 func TestCheckJWKSURL(t *testing.T) {
+	own := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	const allowPrivate, publicOnly = true, false
 	tests := []struct {
 		url          string
-		allowPrivate bool
+		allowPrivate bool   // with the allow-list own, else none
 		want         string // "" accepts
 	}{
 		{"https://auth.example.com/.well-known/jwks.json", false, ""},
@@ -387,6 +448,13 @@ func TestCheckJWKSURL(t *testing.T) {
 		{"http://10.0.0.5:8080/jwks.json", true, ""},
 		{"https://localhost/jwks.json", true, ""},
 		{"http://[::1]/jwks.json", true, ""},
+		{"https://[::ffff:10.1.2.3]/jwks.json", allowPrivate, ""},
+		{"http://idp.corp.example/jwks.json", allowPrivate, ""}, // the dialer checks what it resolves to
+		{"http://8.8.8.8/jwks.json", allowPrivate, "must use https"},
+		{"https://192.168.0.10/jwks.json", allowPrivate, "a private address"},
+		{"https://169.254.169.254/latest/meta-data/", allowPrivate, "a link-local address"},
+		{"http://10.0.0.5:8080/jwks.json", publicOnly, "must use https"},
+		{"https://localhost/jwks.json", publicOnly, "loopback name"},
 
 		{"", false, "is empty"},
 		{"https://auth.example.com/" + strings.Repeat("a", 2048), false, "at most 2048"},
@@ -421,7 +489,11 @@ func TestCheckJWKSURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
-			err := identity.CheckJWKSURL(tt.url, tt.allowPrivate)
+			var allow []netip.Prefix
+			if tt.allowPrivate {
+				allow = own
+			}
+			err := identity.CheckJWKSURL(tt.url, allow)
 			if tt.want == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -558,12 +630,12 @@ func TestJWKSStaleOnError(t *testing.T) {
 	wantHits(4)
 
 	clock.Advance(2*time.Hour - 5*time.Minute - 61*time.Second) // exactly 2×MaxAge after the good fetch
-	if k, err := keys(); err == nil || k != nil || !strings.Contains(err.Error(), "answered 500") {
+	if k, err := keys(); err == nil || k != nil || !strings.Contains(err.Error(), "HTTP error") {
 		t.Fatalf("after 2×MaxAge: %v, %v; want the error", k, err)
 	}
 	wantHits(5)
 	k, errs := f.Collect(ctx, "", []identity.Key{testKey}, []identity.JWKSSource{srv.source()})
-	if len(k) != 1 || len(errs) != 1 || !strings.Contains(errs[0].Error(), "answered 500") {
+	if len(k) != 1 || len(errs) != 1 || !strings.Contains(errs[0].Error(), "HTTP error") {
 		t.Fatalf("Collect after 2×MaxAge: %v, %v; want the static key and the error", k, errs)
 	}
 	wantHits(5) // the failure a moment ago is reported, not retried
@@ -629,7 +701,7 @@ func TestJWKSCollect(t *testing.T) {
 	if len(keys) != 2 || keys[0].ID != "k1" || keys[0].Alg != "HS256" || keys[1].ID != "k2" {
 		t.Fatalf("keys %+v", keys)
 	}
-	if len(errs) != 1 || !strings.Contains(errs[0].Error(), broken.source().URL) || !strings.Contains(errs[0].Error(), "502") {
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), broken.source().URL) || !strings.Contains(errs[0].Error(), "HTTP error") {
 		t.Fatalf("errors %v", errs)
 	}
 	// The JWKS's own k1 cannot verify: the workspace's k1 is the one that kid names.

@@ -82,7 +82,10 @@ describe('agent console: public keys, JWKS, API keys and the audit trail', () =>
   const jwksForm = (page) => page.getByRole('region', { name: 'Use a JWKS URL' });
 
   before(async () => {
-    [parley, browser, site] = await Promise.all([startParley({ demo: false }), launchBrowser(), startSite()]);
+    // The operator lets JWKS URLs reach 127.0.0.1 alone, where this file's identity provider listens.
+    [parley, browser, site] = await Promise.all([
+      startParley({ demo: false, extraArgs: ['--jwks-allow-networks', '127.0.0.1/32'] }), launchBrowser(), startSite(),
+    ]);
     w = await workspace(parley.dataDir, 'Shop Co');
     admin = await createAgent(parley.dataDir, w.id, { email: 'ops@shop.example', name: 'Olu Ops', role: 'admin' });
     customerURL = site.set('/', embedPage(parley.url, w.id, { title: 'Shop Co' }));
@@ -183,18 +186,27 @@ describe('agent console: public keys, JWKS, API keys and the audit trail', () =>
     assert.deepEqual(page.errors, []);
   });
 
-  test('a JWKS URL on the business\'s own network: refused without the private-address box, listed with it, and its key signs in', async () => {
+  test('a JWKS URL on the business\'s own network: only inside the networks the operator allowed, whatever the form sends; its key signs in', async () => {
     const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     jwks = await startJWKS([{ ...(await exportJWK(publicKey)), kid: JWKS_KID, alg: 'ES256', use: 'sig' }]);
 
     const page = await adminPage();
     await page.goto(parley.url + '/console/settings/keys');
     const before = await keyRows(page).count();
-    // Without the box: plain http and a loopback address are both refused, before anything is fetched.
-    for (const [url, why] of [[jwks.url, /must use https.*private addresses allowed/], [`https://127.0.0.1:${jwks.port}/.well-known/jwks.json`, /points at 127\.0\.0\.1, a loopback address/]]) {
+    assert.equal(await jwksForm(page).getByRole('checkbox').count(), 0, 'no box lets an admin allow private addresses');
+    // Outside the operator's allow-list (127.0.0.1/32): refused before anything is fetched, even when the
+    // post carries the old form's allow_private=on.
+    const outside = [
+      [`http://[::1]:${jwks.port}/.well-known/jwks.json`, /points at ::1, a loopback address.*--jwks-allow-networks/],
+      ['https://169.254.169.254/latest/meta-data/', /points at 169\.254\.169\.254, a link-local address.*--jwks-allow-networks/],
+    ];
+    for (const [url, why] of outside) {
       await page.goto(parley.url + '/console/settings/keys');
       await jwksForm(page).getByRole('textbox', { name: 'JWKS URL', exact: true }).fill(url);
-      assert.equal(await jwksForm(page).getByRole('checkbox', { name: /Allow a private, loopback or link-local address/ }).isChecked(), false);
+      await jwksForm(page).locator('form').evaluate((form) => {
+        const box = Object.assign(document.createElement('input'), { type: 'checkbox', name: 'allow_private', checked: true });
+        form.append(box);
+      });
       await jwksForm(page).getByRole('button', { name: 'Use this JWKS' }).click();
       const alert = jwksForm(page).getByRole('alert');
       await alert.waitFor();
@@ -207,10 +219,9 @@ describe('agent console: public keys, JWKS, API keys and the audit trail', () =>
     }
     assert.equal(jwks.served.hits, 0, 'a refused URL is not fetched');
 
-    // With the box: Parley fetches the set once and lists it.
+    // Inside it: Parley fetches the set once and lists it.
     await page.goto(parley.url + '/console/settings/keys');
     await jwksForm(page).getByRole('textbox', { name: 'JWKS URL', exact: true }).fill(jwks.url);
-    await jwksForm(page).getByRole('checkbox', { name: /Allow a private, loopback or link-local address/ }).check();
     await jwksForm(page).getByRole('button', { name: 'Use this JWKS' }).click();
     const done = page.getByRole('status').filter({ hasText: `JWKS ${jwks.url} is in use as` });
     await done.waitFor();
@@ -223,7 +234,6 @@ describe('agent console: public keys, JWKS, API keys and the audit trail', () =>
     assert.match(await done.innerText(), new RegExp(`in use as ${made.jwksID}`));
     assert.equal((await row.locator('.key-kind').innerText()).trim(), 'JWKS');
     assert.equal((await row.locator('[data-jwks-url]').innerText()).trim(), jwks.url);
-    await row.getByText('Private, loopback and link-local addresses allowed', { exact: true }).waitFor();
     await row.getByText('Active', { exact: true }).waitFor();
 
     // A token signed with the published key signs the customer in.
@@ -345,7 +355,7 @@ describe('agent console: public keys, JWKS, API keys and the audit trail', () =>
     assert.ok(times.every((t, i) => !Number.isNaN(t) && (i === 0 || t <= times[i - 1])), JSON.stringify(rows.map((r) => r.at)));
     // The details say which key and which URL; the CLI's own changes and the customers API's are told apart.
     assert.match(rows[at['key.registered']].cells[4], /^ES256 public key \S+/);
-    assert.equal(rows[at['jwks.added']].cells[4], `${jwks.url} (private addresses allowed)`);
+    assert.equal(rows[at['jwks.added']].cells[4], jwks.url);
     const byCLI = rows.find((r) => r.action === 'key.created' && r.cells[3] === w.kid);
     assert.equal(byCLI?.cells[1], 'cli', JSON.stringify(rows));
     const serverKey = rows.find((r) => r.action === 'server_key.created');
