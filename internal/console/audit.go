@@ -18,6 +18,7 @@ var auditActions = map[string]string{
 	"server_key.created": "Customers API signing key created",
 	"apikey.created":     "API key created",
 	"apikey.revoked":     "API key revoked",
+	"sessions.ended_all": "Every widget session ended",
 }
 
 func actionLabel(action string) string {

@@ -168,6 +168,7 @@ func (a *API) routes() {
 
 		m.Handle("GET /console/settings", c.Admin(c.SettingsPage))
 		m.Handle("POST /console/settings", c.Admin(c.SaveSettings))
+		m.Handle("POST /console/settings/end-sessions", c.Admin(c.EndSessions))
 		m.Handle("GET /console/settings/keys", c.Admin(c.KeysPage))
 		m.Handle("POST /console/settings/keys", c.Admin(c.CreateKey))
 		m.Handle("POST /console/settings/keys/{kid}/rotate", c.Admin(c.RotateKey))

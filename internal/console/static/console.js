@@ -111,9 +111,11 @@
 
   function atBottom(el) { return el.scrollHeight - el.scrollTop - el.clientHeight < 40; }
 
-  function scrollToEnd() {
+  // scrollToEnd shows the newest entry: at once when the page opens, smoothly (where motion is welcome)
+  // when a live one arrives.
+  function scrollToEnd(instant) {
     var t = timeline();
-    if (t) t.scrollTop = t.scrollHeight;
+    if (t) t.scrollTo({ top: t.scrollHeight, behavior: instant ? "instant" : "auto" });
   }
 
   function lastSeq() {
@@ -266,7 +268,7 @@
         added.push(li);
       });
       adopt(added);
-      t.scrollTop = t.scrollHeight - fromBottom;
+      t.scrollTo({ top: t.scrollHeight - fromBottom, behavior: "instant" });
       var next = list.getAttribute("data-earlier-url");
       if (next) {
         link.setAttribute("href", next + "#timeline");
@@ -397,7 +399,7 @@
   if (main) {
     var kind = main.getAttribute("data-live");
     if (kind === "conversation") {
-      scrollToEnd();
+      scrollToEnd(true);
       readSeq = lastSeq(); // the server marked it read when it rendered the page
       var t = timeline();
       if (t) t.addEventListener("scroll", markRead, { passive: true });
