@@ -157,7 +157,7 @@
     var added = 0;
     Array.prototype.slice.call(list.children).forEach(function (li) {
       if (li.hasAttribute("data-derived")) {
-        if (!end) { t.appendChild(li); end = li; }
+        if (!end) { adopt([li]); t.appendChild(li); end = li; }
         return;
       }
       var key = entryKey(li);
