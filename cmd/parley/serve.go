@@ -83,7 +83,13 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if o.noRateLimits {
 		limits, consoleLimits = httpapi.Limits{}, console.Limits{}
 	}
-	con, err := console.New(console.Config{Chat: svc, Events: hub, Logger: log, Limits: consoleLimits, TrustedProxies: proxies})
+	// The master key also seals the console's known-device cookies, so they outlive restarts and are
+	// valid on every instance sharing the database. It opened every sealed secret in newService already.
+	box, err := g.masterKey(e, log)
+	if err != nil {
+		return err
+	}
+	con, err := console.New(console.Config{Chat: svc, Events: hub, Logger: log, Limits: consoleLimits, TrustedProxies: proxies, Secrets: box})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -263,39 +264,54 @@ func (c *Console) Login(w http.ResponseWriter, r *http.Request) {
 		c.renderLogin(w, r, http.StatusForbidden, p)
 		return
 	}
-	if err := c.loginPerIP.Allow(c.clientIP(r)); err != nil {
-		c.fail(w, r, err)
-		return
+	// Each attempt is counted before the password is checked, so that concurrent guesses cannot all slip
+	// past the throttles, and taken back if it succeeds: only failures use the budgets up (see Limits).
+	account, addr := accountKey(p.Email), addrKey(c.clientIP(r))
+	dev, known := c.knownDevice(r, account)
+	budgets := []budget{{c.loginPerIP, addr}}
+	if known {
+		budgets = append(budgets, budget{c.loginPerDevice, dev.ID})
+	} else {
+		budgets = append(budgets, budget{c.loginPerAccountIP, account + "\n" + addr}, budget{c.loginPerAccount, account})
 	}
-	if err := c.loginPerEmail.Allow(emailKey(p.Email)); err != nil {
-		c.fail(w, r, err)
-		return
+	for i, b := range budgets {
+		if err := b.f.Take(b.key); err != nil {
+			refund(budgets[:i])
+			c.fail(w, r, err)
+			return
+		}
 	}
-	token, _, sess, err := c.chat.StartAgentSession(r.Context(), p.Email, f.Get("password"))
+	token, agent, sess, err := c.chat.StartAgentSession(r.Context(), p.Email, f.Get("password"))
 	if err != nil {
 		if pr, ok := problem.As(err); ok && pr.Code == "login_failed" {
 			p.Error = "That email and password do not match an active agent account."
 			c.renderLogin(w, r, http.StatusUnauthorized, p)
 			return
 		}
+		refund(budgets) // not a wrong password: the server failed, or the client went away
 		c.fail(w, r, err)
 		return
 	}
+	refund(budgets)
+	c.rememberDevice(w, r, agent, dev, known)
 	c.clearCookie(w, r, loginCSRFCookie)
 	c.setCookie(w, r, sessionCookie, token, cookiePath, time.Until(sess.ExpiresAt))
 	http.Redirect(w, r, p.Next, http.StatusSeeOther)
 }
 
-func (c *Console) clientIP(r *http.Request) string { return ratelimit.ClientIP(r, c.trusted) }
-
-// emailKey is the rate-limit key of a sign-in email: case and surrounding space do not make a new one.
-func emailKey(email string) string {
-	email = strings.ToLower(strings.TrimSpace(email))
-	if len(email) > 320 {
-		email = email[:320]
-	}
-	return email
+// budget is one failure budget a sign-in attempt counts against.
+type budget struct {
+	f   *ratelimit.Failures
+	key string
 }
+
+func refund(budgets []budget) {
+	for _, b := range budgets {
+		b.f.Refund(b.key)
+	}
+}
+
+func (c *Console) clientIP(r *http.Request) string { return ratelimit.ClientIP(r, c.trusted) }
 
 // Logout serves POST /console/logout.
 func (c *Console) Logout(w http.ResponseWriter, r *http.Request) {
@@ -309,25 +325,43 @@ func (c *Console) Logout(w http.ResponseWriter, r *http.Request) {
 }
 
 // localPath returns next if it is a path inside the console, and the inbox otherwise, so that a link to
-// the sign-in page can never send the agent to another site afterwards.
+// the sign-in page can never send the agent elsewhere afterwards. The path is decoded and cleaned of dot
+// segments first, as the browser will resolve it, and only then checked: "/console/../x" is "/x".
+// Anything a browser might read as another host ("//", a backslash, a scheme) is refused outright, and
+// the answer is re-encoded from the cleaned path, so no %2e%2e or %2f survives into the Location.
 func localPath(next string) string {
-	if next == "" || len(next) > 2000 || !strings.HasPrefix(next, "/console/") && next != "/console" {
+	if next == "" || len(next) > 2000 || !strings.HasPrefix(next, "/") {
 		return homePath
 	}
-	if strings.ContainsAny(next, "\\\x00\r\n\t") {
+	if strings.ContainsAny(next, "\\\x00\r\n\t") || strings.HasPrefix(next, "//") {
 		return homePath
 	}
 	u, err := url.Parse(next)
-	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || strings.HasPrefix(u.Path, "//") {
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
 		return homePath
 	}
-	if u.Path == loginPath {
+	// The decoded path: what %2e, %2f and %5c stand for counts, since browsers (and proxies) may read them.
+	p := u.Path
+	if p == "" || !strings.HasPrefix(p, "/") || strings.Contains(p, "//") || strings.ContainsAny(p, "\\\x00\r\n\t") {
 		return homePath
 	}
-	if u.Fragment != "" {
-		return u.RequestURI() + "#" + u.EscapedFragment()
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
 	}
-	return u.RequestURI()
+	if clean != "/console" && !strings.HasPrefix(clean, "/console/") || clean == loginPath || clean == loginPath+"/" {
+		return homePath
+	}
+	if strings.ContainsAny(u.RawQuery, "\x00\r\n") {
+		return homePath
+	}
+	// A fragment is dropped: the console never links to one here, and http.Redirect would clean it as
+	// part of the path.
+	out := (&url.URL{Path: clean, RawQuery: u.RawQuery}).String()
+	if strings.HasPrefix(out, "//") { // cannot happen after the checks above; kept as the last word
+		return homePath
+	}
+	return out
 }
 
 // errNotFound is the console's answer to a path it does not have.

@@ -3,6 +3,7 @@ package console_test
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -107,6 +108,9 @@ func TestSecureCookie(t *testing.T) {
 		if ck := setCookie(p, "parley_console"); p.status != http.StatusSeeOther || ck == nil || !ck.Secure {
 			t.Fatalf("over TLS: %d %+v", p.status, ck)
 		}
+		if ck := setCookie(p, "parley_console_device"); ck == nil || !ck.Secure || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode {
+			t.Fatalf("known-device cookie over TLS: %+v", ck)
+		}
 	})
 	for _, tc := range []struct {
 		name    string
@@ -170,39 +174,182 @@ func TestLoginCSRF(t *testing.T) {
 	}
 }
 
-func TestLoginRateLimit(t *testing.T) {
-	e := newEnv(t, func(o *envOptions) {
-		o.limits = console.Limits{
-			LoginsPerIP:    ratelimit.Rate{Every: time.Hour, Burst: 4},
-			LoginsPerEmail: ratelimit.Rate{Every: time.Hour, Burst: 2},
-		}
-	})
-	tn := e.tenant("Acme", "ada@acme.example")
-	b := e.browser()
-	attempt := func(email, pw string) page {
-		return b.post("/console/login", url.Values{"csrf": {b.loginForm()}, "email": {email}, "password": {pw}})
-	}
-	// Per email: two wrong guesses, then even the right password waits.
-	for i := 0; i < 2; i++ {
-		if p := attempt(tn.admin.Email, "guess number "+string(rune('a'+i))+" wrong"); p.status != http.StatusUnauthorized {
-			t.Fatalf("guess %d: %d", i, p.status)
+// cookieAt is the value of the browser's cookie name as sent to path, or "".
+func (b *browser) cookieAt(path, name string) string {
+	for _, c := range b.jar.Cookies(mustURL(b.e.t, b.e.srv.URL+path)) {
+		if c.Name == name {
+			return c.Value
 		}
 	}
-	p := attempt(strings.ToUpper(tn.admin.Email), agentPassword)
+	return ""
+}
+
+// signOut opens the inbox (for its CSRF token) and signs out.
+func (b *browser) signOut() {
+	b.e.t.Helper()
+	b.mustGet("/console/")
+	b.mustPost("/console/logout", nil)
+}
+
+// signInFrom posts the sign-in form as if from the client address ip, through a trusted proxy.
+func (b *browser) signInFrom(ip, email, pw string) page {
+	b.e.t.Helper()
+	return b.post("/console/login", url.Values{"csrf": {b.loginForm()}, "email": {email}, "password": {pw}}, "X-Forwarded-For", ip)
+}
+
+// throttled expects a 429 sign-in answer that signed nobody in.
+func throttled(t *testing.T, p page, what string) {
+	t.Helper()
 	if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") == "" || !strings.Contains(p.body, "Too many attempts") {
-		t.Fatalf("third attempt for the email: %d Retry-After %q\n%s", p.status, p.header.Get("Retry-After"), p.body)
+		t.Fatalf("%s: %d Retry-After %q, want 429\n%s", what, p.status, p.header.Get("Retry-After"), p.body)
 	}
 	if setCookie(p, "parley_console") != nil {
-		t.Fatal("signed in while rate limited")
+		t.Fatalf("%s: signed in while rate limited", what)
 	}
 	checkHeaders(t, p)
-	// Per address: two more emails use up the address's budget of four.
-	if p := attempt("someone@acme.example", "wrong password 123"); p.status != http.StatusUnauthorized {
-		t.Fatalf("other email: %d", p.status)
+}
+
+func wantStatus(t *testing.T, p page, status int, what string) {
+	t.Helper()
+	if p.status != status {
+		t.Fatalf("%s: %d, want %d\n%s", what, p.status, status, p.body)
 	}
-	if p := attempt("else@acme.example", "wrong password 123"); p.status != http.StatusTooManyRequests {
-		t.Fatalf("fifth attempt from one address: %d", p.status)
+}
+
+// throttledEnv is a console whose sign-in budgets are small, behind a trusted proxy so that a test can
+// sign in from any client address.
+func throttledEnv(t *testing.T, l console.Limits) *env {
+	return newEnv(t, func(o *envOptions) {
+		o.limits = l
+		o.proxies = []string{"127.0.0.0/8", "::1/128"}
+	})
+}
+
+// Successful sign-ins use up no budget: only failures count.
+func TestLoginSuccessesDoNotCount(t *testing.T) {
+	e := throttledEnv(t, console.Limits{
+		LoginsPerIP:        ratelimit.Rate{Every: time.Hour, Burst: 3},
+		LoginsPerAccountIP: ratelimit.Rate{Every: time.Hour, Burst: 2},
+		LoginsPerAccount:   ratelimit.Rate{Every: time.Hour, Burst: 2},
+		LoginsPerDevice:    ratelimit.Rate{Every: time.Hour, Burst: 2},
+	})
+	tn := e.tenant("Acme", "ada@acme.example")
+	for i := range 8 {
+		// A new browser each time: no known-device cookie helps.
+		wantStatus(t, e.browser().signInFrom("198.51.100.7", tn.admin.Email, agentPassword), http.StatusSeeOther, "sign-in "+strconv.Itoa(i))
 	}
+	// The budgets are whole: two failures for the account from this address, then the limit.
+	b := e.browser()
+	for i := range 2 {
+		wantStatus(t, b.signInFrom("198.51.100.7", tn.admin.Email, "wrong password "+strconv.Itoa(i)), http.StatusUnauthorized, "failure")
+	}
+	throttled(t, b.signInFrom("198.51.100.7", strings.ToUpper(tn.admin.Email), agentPassword), "after two failures for the account")
+}
+
+// Failures from one client address, whatever the account, are refused after LoginsPerIP; other
+// addresses are not.
+func TestLoginFailuresPerAddress(t *testing.T) {
+	e := throttledEnv(t, console.Limits{
+		LoginsPerIP:        ratelimit.Rate{Every: time.Hour, Burst: 4},
+		LoginsPerAccountIP: ratelimit.Rate{Every: time.Hour, Burst: 10},
+		LoginsPerAccount:   ratelimit.Rate{Every: time.Hour, Burst: 10},
+	})
+	tn := e.tenant("Acme", "ada@acme.example")
+	const ip = "203.0.113.9"
+	for range 3 { // successes first: they count for nothing
+		wantStatus(t, e.browser().signInFrom(ip, tn.admin.Email, agentPassword), http.StatusSeeOther, "sign-in")
+	}
+	b := e.browser()
+	for i := range 4 {
+		wantStatus(t, b.signInFrom(ip, "user"+strconv.Itoa(i)+"@acme.example", "wrong password 123"), http.StatusUnauthorized, "failure "+strconv.Itoa(i))
+	}
+	throttled(t, b.signInFrom(ip, "else@acme.example", "wrong password 123"), "fifth failure from one address")
+	throttled(t, e.browser().signInFrom(ip, tn.admin.Email, agentPassword), "the right password from that address")
+	// An IPv6 client is its /64.
+	for i := range 4 {
+		wantStatus(t, b.signInFrom("2001:db8:1:2::"+strconv.Itoa(i+1), "v6@acme.example", "wrong password 123"), http.StatusUnauthorized, "IPv6 failure")
+	}
+	throttled(t, b.signInFrom("2001:db8:1:2:ffff::9", "v6b@acme.example", "wrong password 123"), "another address of the same /64")
+	wantStatus(t, e.browser().signInFrom("198.51.100.7", tn.admin.Email, agentPassword), http.StatusSeeOther, "from another address")
+}
+
+// A stranger failing on purpose, from their own addresses, cannot lock the agent out: the account's
+// failures count per address, and the agent's address has none.
+func TestLoginAttackerElsewhereCannotLockOut(t *testing.T) {
+	e := throttledEnv(t, console.Limits{
+		LoginsPerIP:        ratelimit.Rate{Every: time.Hour, Burst: 100},
+		LoginsPerAccountIP: ratelimit.Rate{Every: time.Hour, Burst: 3},
+		LoginsPerAccount:   ratelimit.Rate{Every: time.Hour, Burst: 50},
+	})
+	tn := e.tenant("Acme", "ada@acme.example")
+	attacker := e.browser()
+	for i := range 3 {
+		wantStatus(t, attacker.signInFrom("203.0.113.66", tn.admin.Email, "guess "+strconv.Itoa(i)+" is wrong"), http.StatusUnauthorized, "guess")
+	}
+	for range 5 {
+		throttled(t, attacker.signInFrom("203.0.113.66", tn.admin.Email, "another wrong guess"), "the attacker's fourth guess")
+	}
+	// Even the right password from the attacker's address waits.
+	throttled(t, e.browser().signInFrom("203.0.113.66", tn.admin.Email, agentPassword), "the right password from the attacker's address")
+	// The agent, from their own address, in a browser that never signed in before: in.
+	wantStatus(t, e.browser().signInFrom("198.51.100.7", tn.admin.Email, agentPassword), http.StatusSeeOther, "the agent")
+}
+
+// When guesses from many addresses reach the account's ceiling, new browsers wait, but a browser that
+// signed in to the account before passes; it has a budget of its own, so a stolen cookie cannot guess
+// at will either. The cookie is the account's alone, and cannot be forged.
+func TestLoginKnownDevicePassesTheAccountCeiling(t *testing.T) {
+	e := throttledEnv(t, console.Limits{
+		LoginsPerIP:        ratelimit.Rate{Every: time.Hour, Burst: 100},
+		LoginsPerAccountIP: ratelimit.Rate{Every: time.Hour, Burst: 2},
+		LoginsPerAccount:   ratelimit.Rate{Every: time.Hour, Burst: 6},
+		LoginsPerDevice:    ratelimit.Rate{Every: time.Hour, Burst: 3},
+	})
+	tn := e.tenant("Acme", "ada@acme.example")
+	other := e.agent(tn.ws.ID, "grace@acme.example", "Grace", "agent")
+	laptop := e.browser()
+	p := laptop.signInFrom("198.51.100.7", tn.admin.Email, agentPassword)
+	wantStatus(t, p, http.StatusSeeOther, "first sign-in")
+	ck := setCookie(p, "parley_console_device")
+	if ck == nil || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/console/login" || ck.MaxAge < 30*24*3600 || ck.Secure {
+		t.Fatalf("known-device cookie %+v", ck)
+	}
+	// Sign out, then guesses from three addresses fill the account's ceiling.
+	laptop.signOut()
+	for i := range 6 {
+		ip := "203.0.113." + strconv.Itoa(10+i/2)
+		wantStatus(t, e.browser().signInFrom(ip, tn.admin.Email, "wrong guess "+strconv.Itoa(i)), http.StatusUnauthorized, "guess")
+	}
+	throttled(t, e.browser().signInFrom("192.0.2.44", tn.admin.Email, agentPassword), "a new browser once the account's ceiling is reached")
+	throttled(t, e.browser().signInFrom("198.51.100.7", tn.admin.Email, agentPassword), "a new browser at the agent's address")
+	// The agent's laptop passes, from its address or any other.
+	wantStatus(t, laptop.signInFrom("198.51.100.7", tn.admin.Email, agentPassword), http.StatusSeeOther, "the known device")
+	laptop.signOut()
+	wantStatus(t, laptop.signInFrom("192.0.2.200", tn.admin.Email, agentPassword), http.StatusSeeOther, "the known device elsewhere")
+	laptop.signOut()
+
+	// The cookie is the account's: for another account it is no known device (that account's own
+	// throttles apply, and its failures do not touch the laptop's budget).
+	for i := range 2 {
+		wantStatus(t, laptop.signInFrom("198.51.100.7", other.Email, "wrong "+strconv.Itoa(i)+" guess"), http.StatusUnauthorized, "other account")
+	}
+	throttled(t, laptop.signInFrom("198.51.100.7", other.Email, agentPassword), "the other account's per-address limit")
+
+	// A copied cookie that was tampered with is no known device either.
+	tampered := e.browser()
+	val := []byte(ck.Value)
+	val[len(val)/2] ^= 1
+	tampered.jar.SetCookies(mustURL(t, e.srv.URL+"/console/login"), []*http.Cookie{{Name: "parley_console_device", Value: string(val), Path: "/console/login"}})
+	throttled(t, tampered.signInFrom("192.0.2.45", tn.admin.Email, agentPassword), "a tampered cookie")
+
+	// The known device's own budget: three failures, then it waits too (a stolen cookie cannot guess
+	// at will).
+	thief := e.browser()
+	thief.jar.SetCookies(mustURL(t, e.srv.URL+"/console/login"), []*http.Cookie{{Name: "parley_console_device", Value: laptop.cookieAt("/console/login", "parley_console_device"), Path: "/console/login"}})
+	for i := range 3 {
+		wantStatus(t, thief.signInFrom("192.0.2.99", tn.admin.Email, "stolen cookie guess "+strconv.Itoa(i)), http.StatusUnauthorized, "thief")
+	}
+	throttled(t, thief.signInFrom("192.0.2.99", tn.admin.Email, "stolen cookie guess 4"), "the device's own budget")
 }
 
 func TestNoOpenRedirect(t *testing.T) {
@@ -221,6 +368,26 @@ func TestNoOpenRedirect(t *testing.T) {
 		"https:/console/x":                "/console/",
 		"/console/\r\nLocation: http://x": "/console/",
 		"":                                "/console/",
+		// Cleaned (decoded, dot segments resolved) before the check, as a browser would resolve them.
+		"/console/..//evil.example":          "/console/",
+		"/console/%2e%2e//evil":              "/console/",
+		"/console/%2E%2E/%2e%2e/evil":        "/console/",
+		"/console/..%2f..%2fevil":            "/console/",
+		"/console/%2F%2Fevil.example":        "/console/",
+		"/console/%5cevil.example":           "/console/",
+		"/console/\\evil":                    "/console/",
+		"//evil":                             "/console/",
+		"///evil":                            "/console/",
+		"/console/../../x":                   "/console/",
+		"/console/../x":                      "/console/",
+		"/console/./../console/../x":         "/console/",
+		"/console/#/../../x":                 "/console/",
+		"/console/%09/x":                     "/console/",
+		"/console/login/../login":            "/console/",
+		"/console/x/../login":                "/console/",
+		"http:/console/x":                    "/console/",
+		"/console/settings/../report?days=7": "/console/report?days=7",
+		"/console/./settings/":               "/console/settings/",
 	} {
 		b := e.browser()
 		p := b.post("/console/login", url.Values{"csrf": {b.loginForm()}, "email": {tn.admin.Email}, "password": {agentPassword}, "next": {next}})
@@ -230,7 +397,9 @@ func TestNoOpenRedirect(t *testing.T) {
 	}
 	// The hidden field carries only a local path, whatever the link said.
 	b := e.browser()
-	if p := b.get("/console/login?next=" + url.QueryEscape("https://evil.example")); strings.Contains(p.body, "evil.example") {
-		t.Fatal("the sign-in form carries a foreign next")
+	for _, next := range []string{"https://evil.example", "/console/..//evil.example", "/console/%2e%2e//evil.example"} {
+		if p := b.get("/console/login?next=" + url.QueryEscape(next)); strings.Contains(p.body, "evil.example") {
+			t.Fatalf("the sign-in form carries a foreign next for %q", next)
+		}
 	}
 }

@@ -11,6 +11,7 @@ package console
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"net/netip"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"github.com/parleyhq/parley/internal/chat"
 	"github.com/parleyhq/parley/internal/ratelimit"
 	"github.com/parleyhq/parley/internal/realtime"
+	"github.com/parleyhq/parley/internal/seal"
 )
 
 // Subscriber is the part of the realtime hub the console's WebSocket needs.
@@ -26,16 +28,31 @@ type Subscriber interface {
 	Subscribe(buffer int, topics ...string) *realtime.Subscription
 }
 
-// Limits bound sign-in attempts, so passwords cannot be guessed at speed.
+// Limits bound failed sign-ins, so that passwords cannot be guessed at speed, without letting anyone
+// lock an agent out by failing on purpose. Only failures count (a successful sign-in takes its attempt
+// back). Each Rate allows Burst failures, and one more per Every.
+//
+// An account's failures count per client address and, with a higher ceiling, from everywhere; a browser
+// that signed in to the account before (its known-device cookie) passes both, and has a budget of its
+// own instead, so that a stolen cookie cannot guess at will either. Every attempt counts against its
+// client address, whatever the account.
 type Limits struct {
-	LoginsPerIP    ratelimit.Rate
-	LoginsPerEmail ratelimit.Rate
+	LoginsPerIP        ratelimit.Rate // failures from one client address (an IPv6 /64), any account
+	LoginsPerAccountIP ratelimit.Rate // failures for one account from one client address
+	LoginsPerAccount   ratelimit.Rate // failures for one account from everywhere, known devices aside
+	LoginsPerDevice    ratelimit.Rate // failures from one known device
 }
 
-// DefaultLimits allow ten sign-in attempts a minute (five at once) per client address and per email.
+// DefaultLimits: per client address 30 failures, then one per 30 s; per account and address 10, then
+// one per 90 s (10 per 15 minutes); per account 100, then one per 9 s (100 per 15 minutes); per known
+// device 10, then one per 90 s.
 func DefaultLimits() Limits {
-	r := ratelimit.Rate{Every: 6 * time.Second, Burst: 5}
-	return Limits{LoginsPerIP: r, LoginsPerEmail: r}
+	return Limits{
+		LoginsPerIP:        ratelimit.Rate{Every: 30 * time.Second, Burst: 30},
+		LoginsPerAccountIP: ratelimit.Rate{Every: 90 * time.Second, Burst: 10},
+		LoginsPerAccount:   ratelimit.Rate{Every: 9 * time.Second, Burst: 100},
+		LoginsPerDevice:    ratelimit.Rate{Every: 90 * time.Second, Burst: 10},
+	}
 }
 
 // Config wires a Console.
@@ -46,6 +63,9 @@ type Config struct {
 	Limits Limits
 	// TrustedProxies are the load balancers whose X-Forwarded-For and X-Forwarded-Proto are believed.
 	TrustedProxies []netip.Prefix
+	// Secrets seals the known-device cookies set at sign-in (the server's master key). nil means a random
+	// key held in memory, which suits tests alone: browsers are forgotten at every restart.
+	Secrets *seal.Box
 	// Now reads the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -60,8 +80,9 @@ type Console struct {
 	pages   *pages
 	assets  *assets
 
-	loginPerIP    *ratelimit.Limiter
-	loginPerEmail *ratelimit.Limiter
+	// Failed sign-ins, see Limits.
+	loginPerIP, loginPerAccountIP, loginPerAccount, loginPerDevice *ratelimit.Failures
+	devices                                                        *seal.Box
 
 	// Sockets outlive http.Server.Shutdown (they are hijacked), so the console tracks them itself.
 	sockets      sync.WaitGroup
@@ -87,11 +108,20 @@ func New(cfg Config) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
+	devices := cfg.Secrets
+	if devices == nil {
+		key := make([]byte, seal.KeySize)
+		_, _ = rand.Read(key)      // crypto/rand.Read never fails on supported platforms
+		devices, _ = seal.New(key) // cannot fail with a key of the right size
+	}
 	c := &Console{
 		chat: cfg.Chat, events: cfg.Events, log: log, trusted: cfg.TrustedProxies, now: now,
 		pages: ps, assets: as,
-		loginPerIP:    ratelimit.New(cfg.Limits.LoginsPerIP, now),
-		loginPerEmail: ratelimit.New(cfg.Limits.LoginsPerEmail, now),
+		loginPerIP:        ratelimit.NewFailures(cfg.Limits.LoginsPerIP, now),
+		loginPerAccountIP: ratelimit.NewFailures(cfg.Limits.LoginsPerAccountIP, now),
+		loginPerAccount:   ratelimit.NewFailures(cfg.Limits.LoginsPerAccount, now),
+		loginPerDevice:    ratelimit.NewFailures(cfg.Limits.LoginsPerDevice, now),
+		devices:           devices,
 	}
 	c.socketCtx, c.closeSockets = context.WithCancel(context.Background())
 	return c, nil
