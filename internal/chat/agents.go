@@ -71,7 +71,9 @@ func (s *Service) CreateAgent(ctx context.Context, workspaceID, email, name, rol
 		err := tx.CreateAgent(ctx, &a)
 		switch {
 		case errors.Is(err, store.ErrConflict):
-			return conflict("agent_exists", "an agent with email %s already exists; every agent signs in with an email address of their own", canon)
+			// Emails are unique across the installation, so the agent holding this one may belong to
+			// another workspace: the answer must not tell the two cases apart, nor repeat the address.
+			return agentEmailUnavailable()
 		case isNotFound(err): // the workspace went away since we looked
 			return problem.NotFound("workspace_not_found", "no workspace %q", workspaceID)
 		}
@@ -82,6 +84,12 @@ func (s *Service) CreateAgent(ctx context.Context, workspaceID, email, name, rol
 	}
 	a.PasswordHash = ""
 	return a, nil
+}
+
+// agentEmailUnavailable refuses an agent whose email another agent, of any workspace, signs in with.
+// The code stays agent_exists (the contract); the words claim nothing about who holds the address.
+func agentEmailUnavailable() *problem.Error {
+	return conflict("agent_exists", "could not create this agent with this email address; it may be in use. Every agent signs in with an email address of their own: try another")
 }
 
 // checkPassword applies the password rules, saying what to change.

@@ -170,6 +170,10 @@ func TestAgentCreateDuplicateEmail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The answer is the same whether the address is taken in this workspace or in another one, and
+	// says neither that an agent exists nor which address: an admin of one workspace must not learn
+	// who signs in to another.
+	var messages []string
 	for _, c := range []struct{ ws, email string }{
 		{e.ws, "ada@example.com"},
 		{e.ws, "  ADA@Example.com"}, // the same address once canonical
@@ -177,9 +181,13 @@ func TestAgentCreateDuplicateEmail(t *testing.T) {
 	} {
 		_, err := e.svc.CreateAgent(ctx, c.ws, c.email, "Impostor", store.RoleAdmin, "another password!")
 		p := wantProblem(t, "CreateAgent("+c.email+" in "+c.ws+")", err, http.StatusConflict, "agent_exists")
-		if !strings.Contains(p.Message, "ada@example.com") {
-			t.Errorf("agent_exists message %q does not name the email", p.Message)
+		if strings.Contains(strings.ToLower(p.Message), "ada@example.com") || strings.Contains(p.Message, "exist") || p.Field != "" {
+			t.Errorf("agent_exists message %q (field %q) says the agent exists or names the email", p.Message, p.Field)
 		}
+		messages = append(messages, p.Message)
+	}
+	if messages[0] != messages[2] || messages[1] != messages[2] {
+		t.Errorf("the messages tell the cases apart: %q", messages)
 	}
 	// The first agent is untouched, and still signs in with its own password.
 	got, err := e.svc.AuthenticateAgent(ctx, "ada@example.com", agentPassword)

@@ -271,3 +271,34 @@ func TestIdentityPageAndReport(t *testing.T) {
 		t.Error("?days=1000 is not the default")
 	}
 }
+
+// An admin creating an agent with an email another workspace's agent signs in with hears exactly what
+// they hear for one of their own agents' emails: nothing says an agent exists, or where.
+func TestAgentEmailOfAnotherWorkspace(t *testing.T) {
+	e := newEnv(t)
+	acme := e.tenant("Acme", "ada@acme.example")
+	globex := e.tenant("Globex", "hank@globex.example")
+	b := e.signedIn(globex.admin)
+	create := func(email string) string {
+		t.Helper()
+		p := b.post("/console/settings/agents", url.Values{"name": {"Someone"}, "email": {email}, "role": {"agent"}, "password": {agentPassword}})
+		if p.status != http.StatusConflict {
+			t.Fatalf("create %s: %d\n%s", email, p.status, p.body)
+		}
+		msg := between(p.body, `role="alert"`, "</")
+		if msg == "" {
+			t.Fatalf("create %s: no message\n%s", email, p.body)
+		}
+		return msg
+	}
+	other, own := create(acme.admin.Email), create(globex.admin.Email)
+	if other != own {
+		t.Fatalf("another workspace's email: %q; this workspace's: %q", other, own)
+	}
+	if strings.Contains(other, "exist") || strings.Contains(other, "acme.example") {
+		t.Fatalf("the message says the agent exists, or names the email: %q", other)
+	}
+	if agents, _ := e.svc.Agents(context.Background(), globex.ws.ID); len(agents) != 1 {
+		t.Fatalf("created anyway: %+v", agents)
+	}
+}
