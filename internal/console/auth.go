@@ -355,9 +355,12 @@ func localPath(next string) string {
 	if strings.ContainsAny(u.RawQuery, "\x00\r\n") {
 		return homePath
 	}
-	// A fragment is dropped: the console never links to one here, and http.Redirect would clean it as
-	// part of the path.
 	out := (&url.URL{Path: clean, RawQuery: u.RawQuery}).String()
+	// A fragment is kept only when it is a plain element id ("reply"): http.Redirect cleans what has no
+	// query as a path, fragment included, so one with slashes or dots could climb out again.
+	if f := u.Fragment; f != "" && len(f) <= 100 && strings.Trim(f, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") == "" {
+		out += "#" + f
+	}
 	if strings.HasPrefix(out, "//") { // cannot happen after the checks above; kept as the last word
 		return homePath
 	}

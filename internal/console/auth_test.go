@@ -382,6 +382,8 @@ func TestNoOpenRedirect(t *testing.T) {
 		"/console/../x":                      "/console/",
 		"/console/./../console/../x":         "/console/",
 		"/console/#/../../x":                 "/console/",
+		"/console/x?a=1#/../../y":            "/console/x?a=1",
+		"/console/conversations/cv_1#reply":  "/console/conversations/cv_1#reply",
 		"/console/%09/x":                     "/console/",
 		"/console/login/../login":            "/console/",
 		"/console/x/../login":                "/console/",

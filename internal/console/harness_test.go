@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -65,7 +66,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 			allow = append(allow, mustPrefix(t, p))
 		}
 	}
-	jwks := identity.NewJWKSFetcher(identity.JWKSOptions{AllowNetworks: allow})
+	jwks := identity.NewJWKSFetcher(identity.JWKSOptions{AllowNetworks: allow, Logger: slog.New(slog.DiscardHandler)})
 	svc := chattest.Start(t, chat.Config{Store: st, Events: hub, Passwords: password.NewHasher(4), JWKS: jwks}, hub)
 	cfg := console.Config{Chat: svc, Events: hub, Limits: o.limits}
 	for _, p := range o.proxies {
