@@ -619,7 +619,7 @@ func CheckJWKSURL(raw string, allowed []netip.Prefix) error {
 	case "https":
 	case "http":
 		if len(allowed) == 0 {
-			return bad("must use https (plain http is fetched only from the private networks this server's operator allows for JWKS URLs, and it allows none)")
+			return bad("must use https (plain http is fetched only from the private networks this server's operator allows for JWKS URLs with parley serve --jwks-allow-networks, and it allows none)")
 		}
 		plain = true
 	default:
@@ -646,7 +646,7 @@ func CheckJWKSURL(raw string, allowed []netip.Prefix) error {
 		case why != "" && !inNetworks(ip, allowed):
 			return bad("points at %s, %s address; %s", host, why, howToAllow)
 		case plain && !inNetworks(ip, allowed):
-			return bad("must use https: plain http is fetched only from the private networks this server's operator allows for JWKS URLs, and %s is outside them", host)
+			return bad("must use https: plain http is fetched only from the private networks this server's operator allows for JWKS URLs (parley serve --jwks-allow-networks), and %s is outside them", host)
 		}
 		return nil
 	}
