@@ -691,7 +691,7 @@ var (
 )
 
 // blockedReason says what kind of non-public address ip is ("a loopback", for messages), or "" when
-// Parley may fetch from it without the admin's permission. IPv4-mapped and NAT64 IPv6 addresses are
+// Parley may fetch from it without the operator allowing its network. IPv4-mapped and NAT64 IPv6 addresses are
 // judged by the IPv4 address they carry.
 func blockedReason(ip netip.Addr) string {
 	ip = ip.Unmap()
