@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 
 import {
   QUEUE_STUB, bubbles, embedPage, eventually, launchBrowser, launcher, messageBox, newPage, openChat, panel, send,
-  settled, startParley, startSite, waitForBubble, whenReady, widget, workspace,
+  settled, startParley, startSite, unreadBadge, waitForBubble, whenReady, widget, workspace,
 } from './harness.mjs';
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -45,7 +45,7 @@ async function launcherAnnouncement(page) {
   const cdp = await page.context().newCDPSession(page);
   try {
     const { nodes } = await cdp.send('Accessibility.getFullAXTree');
-    const buttons = nodes.filter((n) => !n.ignored && n.role?.value === 'button' && /^Open chat/.test(n.name?.value || ''));
+    const buttons = nodes.filter((n) => !n.ignored && n.role?.value === 'button' && n.name?.value === 'Chat');
     assert.equal(buttons.length, 1, 'one launcher in the accessibility tree');
     return { name: buttons[0].name.value, description: buttons[0].description?.value || '' };
   } finally {
@@ -67,13 +67,16 @@ describe('accessibility', () => {
       for (let i = 0; i < 30 && !reached; i++) {
         await page.keyboard.press('Tab');
         const f = await focused(page);
-        reached = f && f.inWidget && f.label === 'Open chat';
+        reached = f && f.inWidget && f.label === 'Chat';
       }
       assert.ok(reached, 'Tab reaches the launcher');
 
       await page.keyboard.press('Enter');
       await panel(page).waitFor({ state: 'visible' });
-      assert.equal(await widget(page).getByRole('button', { name: 'Close chat', expanded: true }).count(), 1, 'the launcher says it is expanded');
+      // One launcher name in both states, its state in aria-expanded; the panel's close button is the only "Close chat".
+      assert.equal(await widget(page).getByRole('button', { name: 'Chat', exact: true, expanded: true }).count(), 1, 'the launcher says it is expanded');
+      assert.equal(await launcher(page).getAttribute('aria-controls'), await panel(page).getAttribute('id'), 'the launcher names the panel it controls');
+      assert.equal(await widget(page).getByRole('button', { name: 'Close chat' }).count(), 1, 'one control is called "Close chat"');
       assert.deepEqual(await focused(page), { tag: 'textarea', label: 'Message', id: '', inWidget: true, inPanel: true }, 'focus is in the message box');
 
       // Enter sends; Shift+Enter starts a new line.
@@ -88,7 +91,7 @@ describe('accessibility', () => {
       await page.keyboard.press('Escape');
       await panel(page).waitFor({ state: 'hidden' });
       const f = await focused(page);
-      assert.equal(f.inWidget && f.label, 'Open chat', 'focus returns to the launcher');
+      assert.equal(f.inWidget && f.label, 'Chat', 'focus returns to the launcher');
       assert.equal(await launcher(page).getAttribute('aria-expanded'), 'false');
 
       // Space opens it as well, and the close button closes it.
@@ -98,7 +101,7 @@ describe('accessibility', () => {
       await panel(page).getByRole('button', { name: 'Close chat' }).focus();
       await page.keyboard.press('Enter');
       await panel(page).waitFor({ state: 'hidden' });
-      assert.equal((await focused(page)).label, 'Open chat');
+      assert.equal((await focused(page)).label, 'Chat');
     } finally {
       await page.context().close();
     }
@@ -156,10 +159,10 @@ describe('accessibility', () => {
       await page.keyboard.press('Enter');
       await page.keyboard.press('Escape');
       await panel(page).waitFor({ state: 'hidden' });
-      await launcher(page).getByText('1', { exact: true }).waitFor({ state: 'visible' });
+      await unreadBadge(page).getByText('1', { exact: true }).waitFor({ state: 'visible' });
       assert.deepEqual(await axeInWidget(page), [], 'badge shown');
       // What a screen reader says for the launcher must include the count (docs/widget.md: launcher
-      // "Open chat" with a badge "N unread messages"), in its name or its description.
+      // "Chat" described by "N unread messages"), in its name or its description.
       const said = await launcherAnnouncement(page);
       assert.match(`${said.name} ${said.description}`, /\b1 unread message\b/,
         `Chromium's accessibility tree has the launcher as ${JSON.stringify(said)}`);

@@ -254,9 +254,12 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // ------------------------------------------------------------------ the widget
 
 export const widget = (page) => page.locator('parley-chat');
-// The launcher's name is "Open chat"; it may go on with the unread count ("Open chat, 2 unread messages").
-export const launcher = (page) => widget(page).getByRole('button', { name: /^Open chat\b/ });
+// The launcher is the button "Chat" in both states (aria-expanded tells which); the unread count is its
+// description ("2 unread messages").
+export const launcher = (page) => widget(page).getByRole('button', { name: 'Chat', exact: true });
 export const panel = (page) => widget(page).getByRole('dialog');
+// The unread badge beside the launcher (decoration: a screen reader hears the launcher's description).
+export const unreadBadge = (page) => widget(page).locator('.badge');
 export const messageBox = (page) => widget(page).getByRole('textbox', { name: 'Message', exact: true });
 export const sendButton = (page) => widget(page).getByRole('button', { name: 'Send', exact: true });
 export const messageLog = (page) => widget(page).getByRole('log', { name: 'Messages' });

@@ -11,6 +11,7 @@
   const cssIntegrity = script.dataset.cssIntegrity || '';
   const prefix = 'parley:' + workspace + ':';
   const TOKEN = 'token';
+  const SEEN = 'seen'; // {conversation id: last message id this device has shown with the panel open}
 
   // Plain-language messages for the visitor; integrators get the server's own message on .message.
   const FRIENDLY = {
@@ -30,6 +31,7 @@
   const storage = {
     get(k) { try { return localStorage.getItem(prefix + k); } catch (_) { return null; } },
     set(k, v) { try { localStorage.setItem(prefix + k, v); } catch (_) { /* private mode: keep it in memory */ } },
+    remove(k) { try { localStorage.removeItem(prefix + k); } catch (_) { /* nothing stored */ } },
     wipe() {
       try {
         for (let i = localStorage.length - 1; i >= 0; i--) {
@@ -50,7 +52,8 @@
     byId: new Map(), // message id → element
     pending: [], // {clientId, body, el, state}
     open: false,
-    unread: 0,
+    seen: readSeen(),
+    switching: 0, // identity changes pending that may bring someone else: show and send nothing meanwhile
     ready: false,
     listeners: { ready: [], message: [], login: [], logout: [], error: [] },
     ws: null,
@@ -61,6 +64,19 @@
     flushing: false,
     generation: 0, // bumps whenever the person behind the widget changes; stale responses are dropped
   };
+
+  function readSeen() {
+    try {
+      const v = JSON.parse(storage.get(SEEN) || '{}');
+      return v && typeof v === 'object' && !Array.isArray(v) ? v : {};
+    } catch (_) { return {}; }
+  }
+
+  // wipe forgets everything this device stored for the person behind the widget.
+  function wipe() {
+    storage.wipe();
+    state.seen = {};
+  }
 
   const emit = (ev, arg) => {
     for (const fn of state.listeners[ev] || []) {
@@ -128,7 +144,7 @@
         return;
       } catch (e) {
         if (e.code !== 'session_invalid') throw e;
-        storage.wipe();
+        wipe();
       }
     }
     await newSession();
@@ -167,10 +183,12 @@
     link.addEventListener('load', () => { frame.hidden = false; });
     link.addEventListener('error', () => { frame.hidden = false; });
 
-    // The count is part of the launcher's accessible name; the badge itself is decoration.
+    // One name in both states ("Chat"), the state in aria-expanded; the count is the launcher's
+    // description ("2 unread messages"), the badge itself is decoration.
     ui.badge = h('span', { class: 'badge', hidden: true, 'aria-hidden': 'true' });
-    ui.launcher = h('button', { class: 'launcher', type: 'button', 'aria-label': 'Open chat', 'aria-expanded': 'false', 'aria-haspopup': 'dialog', onclick: () => (state.open ? close() : open()) },
-      h('span', { class: 'launcher-icon', 'aria-hidden': 'true' }), ui.badge);
+    ui.unread = h('span', { class: 'sr-only', id: 'parley-unread' });
+    ui.launcher = h('button', { class: 'launcher', type: 'button', 'aria-label': 'Chat', 'aria-expanded': 'false', 'aria-haspopup': 'dialog', 'aria-controls': 'parley-panel', 'aria-describedby': 'parley-unread', onclick: () => (state.open ? close() : open()) },
+      h('span', { class: 'launcher-icon', 'aria-hidden': 'true' }));
 
     ui.title = h('h2', { class: 'title', id: 'parley-title' });
     ui.who = h('p', { class: 'who', hidden: true });
@@ -180,11 +198,11 @@
     ui.greeting = h('div', { class: 'greeting' });
     ui.log = h('div', { class: 'log', role: 'log', 'aria-label': 'Messages', 'aria-live': 'polite', tabindex: '0' });
     ui.footer = h('div', { class: 'footer' });
-    ui.panel = h('div', { class: 'panel', role: 'dialog', 'aria-labelledby': 'parley-title', hidden: true, onkeydown: onPanelKey },
+    ui.panel = h('div', { class: 'panel', id: 'parley-panel', role: 'dialog', 'aria-labelledby': 'parley-title', hidden: true, onkeydown: onPanelKey },
       h('header', { class: 'head' }, h('div', null, ui.title, ui.who), ui.closeBtn),
       ui.body = h('div', { class: 'body' }, ui.greeting, ui.log),
       ui.status, ui.error, ui.footer);
-    frame.append(ui.panel, ui.launcher);
+    frame.append(ui.panel, ui.launcher, ui.badge, ui.unread);
     root.append(link, frame);
   }
 
@@ -255,31 +273,32 @@
     } catch (_) { return ''; }
   }
 
-  function firstName() {
-    const id = state.identity;
-    return id.first_name || (id.name || '').trim().split(/\s+/)[0] || '';
-  }
-
-  // render redraws everything that depends on the config and identity.
+  // render redraws everything that depends on the config and identity. While an identity change that
+  // may bring someone else is pending, it shows nobody: a neutral panel whose composer holds messages.
   function render() {
     const c = state.config;
     if (!c) return;
-    const id = state.identity;
+    const waiting = state.switching > 0;
+    const id = waiting ? { level: '' } : state.identity;
     const verified = id.level === 'verified';
     ui.title.textContent = c.name || 'Chat';
     ui.panel.setAttribute('aria-label', 'Chat with ' + (c.name || 'us'));
     ui.panel.removeAttribute('aria-labelledby');
     ui.who.hidden = !verified;
     ui.who.textContent = verified ? 'Signed in as ' + (id.name || id.email) + (id.name && id.email ? ' (' + id.email + ')' : '') : '';
+    ui.log.setAttribute('aria-busy', String(waiting));
 
-    const name = firstName();
-    ui.greeting.replaceChildren(h('p', { class: 'hello', text: name ? 'Hi ' + name + '!' : 'Hi there!' }));
-    if (c.first_message) ui.greeting.append(h('p', { class: 'first', text: c.first_message }));
+    // The server picks the name to greet by (given_name, else the name without honorifics); no name, no guess.
+    const name = id.first_name;
+    ui.greeting.replaceChildren(h('p', { class: 'hello', text: waiting ? 'One moment…' : name ? 'Hi ' + name + '!' : 'Hi there!' }));
+    if (c.first_message && !waiting) ui.greeting.append(h('p', { class: 'first', text: c.first_message }));
     const login = safeURL(c.login_url);
-    if (login && !verified && c.anonymous_chat) ui.greeting.append(h('a', { class: 'login-link', href: login, target: '_top', text: 'Sign in' }));
+    if (login && !verified && !waiting && c.anonymous_chat) ui.greeting.append(h('a', { class: 'login-link', href: login, target: '_top', text: 'Sign in' }));
 
     const hadFocus = root.activeElement && ui.footer.contains(root.activeElement);
-    if (!c.anonymous_chat && !verified) ui.footer.replaceChildren(signInPrompt());
+    if (waiting) {
+      if (!ui.footer.querySelector('.composer')) ui.footer.replaceChildren(composer());
+    } else if (!c.anonymous_chat && !verified) ui.footer.replaceChildren(signInPrompt());
     else if (c.onboarding && id.level === 'anonymous' && !inFlight) {
       // Keep a form the visitor is typing into; while the page is identifying them, do not ask.
       if (!ui.footer.querySelector('.onboarding')) ui.footer.replaceChildren(onboarding());
@@ -316,7 +335,7 @@
     state.open = true;
     ui.panel.hidden = false;
     ui.launcher.setAttribute('aria-expanded', 'true');
-    state.unread = 0;
+    markSeen();
     renderBadge();
     ui.body.scrollTop = ui.body.scrollHeight;
     focusInput();
@@ -332,12 +351,51 @@
   }
 
   function renderBadge() {
-    const n = state.unread;
+    if (!ui.badge) return;
+    const n = state.open || state.switching ? 0 : unread();
     ui.badge.hidden = n === 0;
     ui.badge.textContent = n > 99 ? '99+' : String(n);
-    let label = state.open ? 'Close chat' : 'Open chat';
-    if (n && !state.open) label += ', ' + n + ' unread message' + (n === 1 ? '' : 's');
-    ui.launcher.setAttribute('aria-label', label);
+    ui.unread.textContent = n ? n + ' unread message' + (n === 1 ? '' : 's') : '';
+  }
+
+  // unread counts the agent's (and system) messages this device has not shown with the panel open: in
+  // each conversation, those after the later of the device's mark and the customer's last message (an
+  // answer means they saw what came before). A device without a mark counts only open conversations, so
+  // a new device does not flag every old goodbye.
+  function unread() {
+    let n = 0;
+    for (const c of state.convs.values()) {
+      const mark = typeof state.seen[c.id] === 'string' ? state.seen[c.id] : '';
+      if (!mark && c.status !== 'open') continue;
+      let since = mark;
+      for (let i = c.msgs.length - 1; i >= 0 && c.msgs[i].id > since; i--) {
+        if (c.msgs[i].sender === 'customer') { since = c.msgs[i].id; break; }
+      }
+      for (const m of c.msgs) if (m.sender !== 'customer' && m.id > since) n++;
+    }
+    return n;
+  }
+
+  // markSeen records, while the panel is open, the last message of each conversation on screen.
+  function markSeen() {
+    if (!state.open || state.switching) return;
+    const next = {};
+    let changed = false;
+    for (const c of state.convs.values()) {
+      const last = c.msgs.length ? c.msgs[c.msgs.length - 1].id : '';
+      const mark = typeof state.seen[c.id] === 'string' ? state.seen[c.id] : '';
+      next[c.id] = last > mark ? last : mark;
+      if (next[c.id] !== mark) changed = true;
+      if (!next[c.id]) delete next[c.id];
+    }
+    if (!changed) return;
+    state.seen = next;
+    storage.set(SEEN, JSON.stringify(next));
+  }
+
+  function forgetSeen() {
+    state.seen = {};
+    storage.remove(SEEN);
   }
 
   let errorTimer = 0;
@@ -358,7 +416,7 @@
     const el = h('div', { class: 'msg from-' + sender, 'data-sender': sender, 'data-state': stateName },
       h('span', { class: 'sr-only', text: sender === 'customer' ? 'You: ' : sender === 'agent' ? 'Agent: ' : '' }),
       h('p', { class: 'text', text: body }),
-      h('span', { class: 'meta' }));
+      h('span', { class: 'meta', text: stateName === 'pending' ? 'Sending…' : '' }));
     // An agent's "please sign in" arrives as a system message carrying the workspace's login link: make
     // that link a real one (the URL comes from the config, not from the message text).
     const login = sender === 'system' && state.config ? safeURL(state.config.login_url) : '';
@@ -406,7 +464,8 @@
     if (el.parentNode !== ui.log || next) ui.log.insertBefore(el, next || pendingStart());
     if (live) {
       emit('message', m);
-      if (m.sender !== 'customer' && !state.open) { state.unread++; renderBadge(); }
+      markSeen();
+      renderBadge();
     }
     ui.body.scrollTop = ui.body.scrollHeight;
     return true;
@@ -435,14 +494,14 @@
       for (const p of state.pending) p.dropped = true;
       state.pending = [];
     }
-    ui.log.replaceChildren(...state.pending.map((p) => p.el));
-    state.unread = 0;
+    if (ui.log) ui.log.replaceChildren(...state.pending.map((p) => p.el));
     renderBadge();
   }
 
   // sync loads every message the visitor may see that is not on screen yet (after a start, a login or a
   // reconnect); ?after= makes it a resume, not a reload.
   async function sync() {
+    if (state.switching) return; // whoever ends the change loads the new person's messages
     const gen = state.generation;
     const { conversations } = await call('GET', '/v1/widget/conversations');
     if (gen !== state.generation) return;
@@ -461,6 +520,14 @@
         after = messages[messages.length - 1].id;
       }
     }
+    markSeen();
+    renderBadge();
+  }
+
+  function notSent(item) {
+    item.failed = true;
+    item.el.dataset.state = 'failed';
+    item.el.querySelector('.meta').textContent = 'Not sent';
   }
 
   function newClientId() {
@@ -470,7 +537,8 @@
   }
 
   function send(body) {
-    const item = { clientId: newClientId(), body, el: bubble('customer', body, 'pending') };
+    // Typed while the page changes who is signed in: it belongs to whoever that change brings, and waits.
+    const item = { clientId: newClientId(), body, el: bubble('customer', body, 'pending'), held: inFlight > 0 };
     item.el.dataset.clientId = item.clientId;
     state.pending.push(item);
     ui.log.append(item.el);
@@ -481,7 +549,7 @@
   // flush sends queued messages in order. A message is retried with the same client_id until the server
   // answers, so it is stored exactly once however often the connection drops.
   async function flush() {
-    if (state.flushing) return;
+    if (state.flushing || inFlight) return; // settle() flushes once the identity change is over
     state.flushing = true;
     clearTimeout(state.retryTimer);
     try {
@@ -513,9 +581,7 @@
             return;
           }
           state.pending.shift();
-          item.failed = true;
-          item.el.dataset.state = 'failed';
-          item.el.querySelector('.meta').textContent = 'Not sent';
+          notSent(item);
           showError(friendly(e));
           emit('error', e);
         }
@@ -528,7 +594,7 @@
   // ---------------------------------------------------------------- live connection
 
   function connect() {
-    if (state.ws || !state.token || !state.config) return;
+    if (state.ws || !state.token || !state.config || state.switching) return;
     clearTimeout(state.wsTimer);
     const ws = new WebSocket(base.replace(/^http/, 'ws') + '/v1/widget/ws');
     const token = state.token;
@@ -547,6 +613,7 @@
         addMessage(f.message, true);
       } else if (f.type === 'conversation' && f.conversation) {
         conv(f.conversation.id, f.conversation.created_at).status = f.conversation.status;
+        renderBadge();
       } else if (f.type === 'session_ended') {
         ws.endedReason = f.reason; // the 4401 close follows
       }
@@ -608,20 +675,86 @@
   }
 
   // Identity changes (login, identify, logout) are serialized, and sessionRefused waits for them.
+  // A change that may bring someone else (switches) clears the screen the moment it is asked for, and
+  // until the last such change has its answer nothing of anybody shows, nothing is sent and the live
+  // connection stays closed: the page asked for a person, and the previous one must not stand in.
   let changing = Promise.resolve();
   let inFlight = 0;
+  let begun = false; // the stored session has been resumed
   const waiting = [];
-  function changeIdentity(fn) {
+  function changeIdentity(fn, switches) {
     inFlight++;
-    const run = changing.then(fn);
-    changing = run.catch(() => {}).then(() => {
-      if (--inFlight > 0) return;
-      render(); // onboarding waits while the page identifies the visitor
-      waiting.splice(0).forEach((resolve) => resolve());
+    let done = () => {};
+    if (switches) {
+      state.switching++;
+      let pending = true;
+      // done ends this change's hold on the screen: called once its answer says who is there.
+      done = () => { if (pending) { pending = false; state.switching--; } };
+      clearScreen();
+    }
+    const run = changing.then(() => fn(done, switches)).catch((e) => { dropHeld(); throw e; }).finally(() => {
+      done();
+      if (--inFlight === 0) settle();
     });
+    changing = run.catch(() => {});
     return run;
   }
   const idle = () => (inFlight ? new Promise((resolve) => waiting.push(resolve)) : Promise.resolve());
+
+  // mayBeSomeoneElse tells whether a change asked for now may put another person behind the widget:
+  // before the stored session is known, or after another change, nobody can tell who is there.
+  const mayBeSomeoneElse = () => (begun ? inFlight > 0 || state.identity.level !== 'anonymous' : !!state.token);
+
+  function clearScreen() {
+    state.generation++;
+    resetMessages(state.switching > 1); // messages held by an earlier change wait for this one too
+    const ws = state.ws;
+    state.ws = null;
+    if (ws) ws.close(1000);
+    render();
+  }
+
+  // settle runs when no identity change is left: show who is there, connect, send what was held.
+  function settle() {
+    render();
+    connect();
+    flush();
+    waiting.splice(0).forEach((resolve) => resolve());
+  }
+
+  // dropHeld gives up the messages typed while a change was pending that failed: they were meant for
+  // the person the page asked for, so they are never sent under the session that stayed.
+  function dropHeld() {
+    const held = state.pending.filter((p) => p.held);
+    if (!held.length) return;
+    state.pending = state.pending.filter((p) => !p.held);
+    for (const p of held) { p.dropped = true; notSent(p); }
+    showError('We could not sign you in, so your message was not sent.');
+  }
+
+  // endSession revokes the current session and continues on a fresh anonymous one (whose token is
+  // stored once, at the end, so other tabs see one change). It resolves with the server's refusal, if any.
+  async function endSession() {
+    const old = state.token;
+    state.generation++;
+    state.token = null;
+    state.identity = { level: 'anonymous' };
+    forgetSeen();
+    let failure = null;
+    try {
+      const data = await call('POST', '/v1/widget/logout', undefined, old);
+      state.token = data.session_token;
+      state.identity = data.identity;
+      state.config = state.config || data.config;
+    } catch (e) {
+      failure = e;
+      try { await newSession(); } catch (_) { /* settle shows what there is */ }
+    }
+    // Without a new session the old token must still leave this browser.
+    if (state.token) storage.set(TOKEN, state.token);
+    else wipe();
+    return failure;
+  }
 
   // sessionLost handles a session the server no longer accepts (logged out elsewhere, revoked by the
   // business): forget everything of the previous person and continue anonymously. If another tab has
@@ -646,6 +779,7 @@
     const before = state.identity;
     state.generation++;
     state.token = token;
+    state.seen = readSeen();
     resetMessages();
     ensureSession().then(() => {
       render();
@@ -660,7 +794,7 @@
   // forget wipes every trace of the current person from the page and from storage.
   function forget() {
     state.generation++;
-    storage.wipe();
+    wipe();
     state.token = null;
     state.identity = { level: 'anonymous' };
     resetMessages();
@@ -671,46 +805,70 @@
 
   // ---------------------------------------------------------------- public API
 
-  async function identify(claims) {
+  async function identify(claims, done = () => {}) {
     const data = await call('POST', '/v1/widget/identify', claims);
     const changed = !!data.session_token && data.session_token !== state.token;
     if (changed) setToken(data.session_token);
     state.identity = data.identity;
+    done();
     render();
     if (changed) reconnect();
     return data.identity;
   }
 
-  function setUser(user) { return changeIdentity(() => doSetUser(user)); }
-  async function doSetUser(user) {
+  const sameEmail = (a, b) => !!a && !!b && a.toLowerCase() === b.toLowerCase();
+
+  function setUser(user) {
+    const email = user && typeof user.email === 'string' ? user.email.trim() : '';
+    const other = begun ? inFlight > 0 || (state.identity.level !== 'anonymous' && !!email && !sameEmail(email, state.identity.email)) : !!state.token;
+    return changeIdentity((done) => doSetUser(user, done), other);
+  }
+  async function doSetUser(user, done) {
     await started;
-    if (state.identity.level === 'verified') return state.identity;
     const claims = {};
     for (const k of ['name', 'email', 'phone']) if (user && typeof user[k] === 'string' && user[k].trim()) claims[k] = user[k].trim();
     if (!Object.keys(claims).length) throw new ParleyError(0, 'invalid_field', 'setUser needs a name, an email or a phone number');
+    if (state.identity.level === 'verified') {
+      // A claim never changes a verified visitor, unless the page says someone else is here: then the
+      // verified session ends first, so the new person's claim never sees the previous one's chats.
+      if (!claims.email || sameEmail(claims.email, state.identity.email)) return state.identity;
+      await endSession();
+    }
     const before = state.token;
-    const id = await identify(claims);
+    const id = await identify(claims, done);
     if (state.token !== before) {
       // A new token: either the level changed (same conversations) or a different person took over
       // (none of the previous one's). Reload what this session may see.
       state.generation++;
-      resetMessages();
+      resetMessages(true);
       await sync();
     }
     return id;
   }
 
-  function login(token) { return changeIdentity(() => doLogin(token)); }
-  async function doLogin(token) {
+  function login(token) { return changeIdentity((done, switched) => doLogin(token, done, switched), mayBeSomeoneElse()); }
+  async function doLogin(token, done, switched) {
     await started;
-    if (typeof token !== 'string' || !token) throw new ParleyError(0, 'token_malformed', 'login needs the token your back end signed');
-    const data = await call('POST', '/v1/widget/login', { token });
     const prev = state.identity;
+    let data;
+    try {
+      if (typeof token !== 'string' || !token) throw new ParleyError(0, 'token_malformed', 'login needs the token your back end signed');
+      data = await call('POST', '/v1/widget/login', { token });
+    } catch (e) {
+      // The page said someone is here and could not prove who. If the stored session is somebody's,
+      // it may be the previous person's: end it rather than show it to whoever is at the keyboard.
+      if (switched && prev.level !== 'anonymous') await endSession();
+      throw e;
+    }
     const samePerson = prev.level !== 'verified' || prev.customer_id === data.identity.customer_id;
     state.generation++;
     setToken(data.session_token);
     state.identity = data.identity;
-    resetMessages(samePerson);
+    if (!samePerson) forgetSeen();
+    done();
+    // Messages still waiting are this person's: held while the login was on its way, or typed before it
+    // by the same person.
+    resetMessages(true);
     render();
     reconnect();
     await sync();
@@ -718,34 +876,11 @@
     return state.identity;
   }
 
-  function logout() { return changeIdentity(doLogout); }
+  // logout clears the screen at once (changeIdentity), then asks the server.
+  function logout() { return changeIdentity(doLogout, true); }
   async function doLogout() {
     await started;
-    const old = state.token;
-    // The previous person's chats leave the screen at once. Storage is written once, at the end, so
-    // other tabs see one change (to the new anonymous token) and follow it.
-    state.generation++;
-    state.token = null;
-    state.identity = { level: 'anonymous' };
-    resetMessages();
-    const ws = state.ws;
-    state.ws = null;
-    if (ws) ws.close(1000);
-    let failure = null;
-    try {
-      const data = await call('POST', '/v1/widget/logout', undefined, old);
-      state.token = data.session_token;
-      state.identity = data.identity;
-      state.config = state.config || data.config;
-    } catch (e) {
-      failure = e;
-      try { await newSession(); } catch (_) { /* shown below */ }
-    }
-    // Without a new session the old token must still leave this browser.
-    if (state.token) storage.set(TOKEN, state.token);
-    else storage.wipe();
-    render();
-    reconnect();
+    const failure = await endSession();
     emit('logout');
     if (failure && failure.code !== 'session_invalid') { emit('error', failure); throw failure; }
   }
@@ -773,11 +908,17 @@
       resolveStarted();
       return;
     }
-    render();
-    try { await sync(); } catch (e) { if (e.code === 'session_invalid') sessionRefused(e.token); }
-    connect();
-    state.ready = true;
+    begun = true;
     resolveStarted();
+    // The calls queued before the script loaded have been made by now: if one of them may bring someone
+    // else, the stored session's person is neither shown nor announced.
+    render();
+    if (!state.switching) {
+      try { await sync(); } catch (e) { if (e.code === 'session_invalid') sessionRefused(e.token); }
+      connect();
+    }
+    await idle();
+    state.ready = true;
     emit('ready', state.identity);
   }
 
@@ -798,7 +939,8 @@
   const api = {
     loaded: true,
     setUser, clearUser: logout, login, logout, on,
-    open: () => started.then(() => open()),
+    // A widget hidden until login opens once the login the page asked for is through.
+    open: () => started.then(async () => { if (!visible() && inFlight) await idle(); open(); }),
     close: () => started.then(() => close()),
   };
   const queued = (window.Parley && Array.isArray(window.Parley.q)) ? window.Parley.q : [];
@@ -810,7 +952,8 @@
     for (const entry of queued) {
       const [name, args, resolve, reject] = entry;
       const fn = api[name];
-      const list = args ? Array.from(args) : [];
+      // args is the stub's arguments object (or an array); a lone value pushed by hand is one argument.
+      const list = args && typeof args === 'object' && typeof args.length === 'number' ? Array.from(args) : args === undefined ? [] : [args];
       const p = fn ? Promise.resolve().then(() => fn(...list)) : Promise.reject(new ParleyError(0, 'invalid_call', 'Parley has no ' + name));
       p.then((v) => resolve && resolve(v), (e) => { if (reject) reject(e); else emit('error', e); });
     }
