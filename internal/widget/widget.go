@@ -47,6 +47,9 @@ func Load() (*Assets, error) {
 	if err != nil {
 		return nil, err
 	}
+	if js, err = stripLineComments(js); err != nil {
+		return nil, err
+	}
 	css, err := files.ReadFile("assets/widget.css")
 	if err != nil {
 		return nil, err
@@ -85,6 +88,24 @@ func Load() (*Assets, error) {
 		JS:     "/widget/" + jsAsset.name,
 		CSS:    "/widget/" + cssAsset.name,
 	}, nil
+}
+
+// stripLineComments drops the script's whole-line // comments: they explain the source, and every
+// visitor would otherwise download them (about a fifth of the gzipped script). Whole lines only, and
+// only in a script without template literals, where such a line can be nothing but a comment.
+func stripLineComments(js []byte) ([]byte, error) {
+	if bytes.ContainsRune(js, '`') {
+		return nil, fmt.Errorf("widget: widget.js uses a template literal; stripLineComments cannot tell its lines from comments")
+	}
+	var out bytes.Buffer
+	out.Grow(len(js))
+	for line := range bytes.Lines(js) {
+		if bytes.HasPrefix(bytes.TrimLeft(line, " \t"), []byte("//")) {
+			continue
+		}
+		out.Write(line)
+	}
+	return out.Bytes(), nil
 }
 
 func newAsset(name, contentType string, body []byte, immutable bool) (*asset, error) {

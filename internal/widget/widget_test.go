@@ -125,3 +125,23 @@ func TestWidgetNeverInjectsHTML(t *testing.T) {
 		}
 	}
 }
+
+// TestScriptShipsWithoutLineComments: visitors download the code, not the notes on it; every line of
+// code is still there.
+func TestScriptShipsWithoutLineComments(t *testing.T) {
+	a, err := widget.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := get(t, serve(t, a), a.JS).Body.String()
+	for i, line := range strings.Split(js, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "//") {
+			t.Fatalf("line %d of the served script is a comment: %q", i+1, line)
+		}
+	}
+	for _, code := range []string{"'use strict';", "function changeIdentity(", "window.Parley = api;", "})();"} {
+		if !strings.Contains(js, code) {
+			t.Errorf("the served script lost %q", code)
+		}
+	}
+}
