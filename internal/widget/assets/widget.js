@@ -49,7 +49,7 @@
     identity: { level: 'anonymous' },
     config: null,
     convs: new Map(), // id → {id, status, created_at, msgs: [message]}
-    byId: new Map(), // message id → element
+    byId: new Map(), // conversation id + message id → element (ids are unique within a conversation)
     pending: [], // {clientId, body, el, state}
     open: false,
     seen: readSeen(),
@@ -443,9 +443,11 @@
     return c;
   }
 
+  const msgKey = (m) => m.conversation_id + ' ' + m.id;
+
   // addMessage shows a stored message once, in order: by conversation, then by id.
   function addMessage(m, live) {
-    if (!m || !m.id || state.byId.has(m.id)) return false;
+    if (!m || !m.id || state.byId.has(msgKey(m))) return false;
     const c = conv(m.conversation_id, m.created_at);
     let el = null;
     if (m.client_id) {
@@ -456,11 +458,11 @@
     if (!el) el = bubble(m.sender, m.body, 'sent');
     if (m.client_id) el.dataset.clientId = m.client_id;
     markSent(el, m);
-    state.byId.set(m.id, el);
+    state.byId.set(msgKey(m), el);
     let i = c.msgs.length;
     while (i > 0 && c.msgs[i - 1].id > m.id) i--;
     c.msgs.splice(i, 0, m);
-    const next = c.msgs[i + 1] ? state.byId.get(c.msgs[i + 1].id) : nextConversationStart(c);
+    const next = c.msgs[i + 1] ? state.byId.get(msgKey(c.msgs[i + 1])) : nextConversationStart(c);
     if (el.parentNode !== ui.log || next) ui.log.insertBefore(el, next || pendingStart());
     if (live) {
       emit('message', m);
@@ -482,7 +484,7 @@
       if (o === c || !o.msgs.length || o.created_at < c.created_at || (o.created_at === c.created_at && o.id < c.id)) continue;
       if (!best || o.created_at < best.created_at) best = o;
     }
-    return best ? state.byId.get(best.msgs[0].id) : null;
+    return best ? state.byId.get(msgKey(best.msgs[0])) : null;
   }
 
   // resetMessages clears the conversation view. Messages still waiting to be sent stay when the same
@@ -911,9 +913,9 @@
     begun = true;
     resolveStarted();
     // The calls queued before the script loaded have been made by now: if one of them may bring someone
-    // else, the stored session's person is neither shown nor announced.
+    // else, the stored session's person is neither shown nor announced; either way the change connects.
     render();
-    if (!state.switching) {
+    if (!inFlight) {
       try { await sync(); } catch (e) { if (e.code === 'session_invalid') sessionRefused(e.token); }
       connect();
     }
