@@ -190,7 +190,12 @@ type Conversation struct {
 
 // Message is one chat message. Seq orders a conversation's messages in commit order.
 type Message struct {
-	Seq            int64
+	// Seq is installation-wide: it orders messages in commit order for internal bookkeeping (read marks,
+	// the console's pages, the relay) and never leaves the server, as it would tell one tenant how much
+	// the others write.
+	Seq int64
+	// N is the message's number within its conversation, from 1, dense and in commit order: its public id.
+	N              int64
 	ConversationID string
 	Sender         string
 	SessionID      string // the sending session, for customer messages
@@ -342,6 +347,8 @@ type Reader interface {
 
 	// Messages returns up to limit messages of a conversation with Seq > afterSeq, oldest first.
 	Messages(ctx context.Context, conversationID string, afterSeq int64, limit int) ([]Message, error)
+	// MessagesAfterNumber returns up to limit messages of a conversation with N > afterN, oldest first.
+	MessagesAfterNumber(ctx context.Context, conversationID string, afterN int64, limit int) ([]Message, error)
 	// MessageByClientID returns the message a session sent with that client id.
 	MessageByClientID(ctx context.Context, sessionID, clientID string) (Message, error)
 	// MessageByAgentClientID returns the message an agent sent with that client id.
@@ -431,7 +438,7 @@ type Tx interface {
 	AdoptConversations(ctx context.Context, sessionID, customerID string, at time.Time) ([]string, error)
 
 	// AppendMessage stores m and assigns m.Seq, greater than that of every message committed before it
-	// in the conversation. A conversation's LastMessage is the CreatedAt of its newest message. A client
+	// in the conversation, and m.N, one more than the conversation's previous message. A conversation's LastMessage is the CreatedAt of its newest message. A client
 	// id the session already used is ErrConflict; a missing conversation is ErrNotFound.
 	AppendMessage(ctx context.Context, m *Message) error
 	// AppendToOpenConversation appends m (ConversationID is filled in) to the owner's newest open

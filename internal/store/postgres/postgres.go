@@ -127,8 +127,11 @@ func (s *Store) Close() error {
 }
 
 // maxAttempts bounds how often Update runs a function that PostgreSQL keeps aborting. Conflicts clear
-// quickly (the other transaction commits), so reaching it means something keeps colliding.
-const maxAttempts = 20
+// quickly (the other transaction commits), so reaching it means something keeps colliding. Appends to
+// one conversation collide by design: each takes the number after the previous one's, which a
+// transaction that started before that append committed cannot see, so it aborts and runs again. Sixteen
+// writers hammering one conversation (TestAppendOrderAcrossInstances) need up to about 26 turns.
+const maxAttempts = 64
 
 // Update implements store.Store: fn runs in a serializable transaction, again if PostgreSQL aborts it to
 // keep transactions serializable or to break a deadlock.
@@ -184,7 +187,13 @@ func (s *Store) runOnce(ctx context.Context, fn func(store.Tx) error) error {
 // retryable reports whether PostgreSQL aborted a transaction that may succeed when run again.
 func retryable(err error) bool {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01") // serialization_failure, deadlock_detected
+	if !errors.As(err, &pe) {
+		return false
+	}
+	// serialization_failure, deadlock_detected; and a message number taken twice, which only a
+	// transaction that could not see a concurrent append can do (PostgreSQL reports it as a
+	// serialization failure when it can tell, and advises retrying unique violations too).
+	return pe.Code == "40001" || pe.Code == "40P01" || pe.Code == "23505" && pe.ConstraintName == "messages_by_conversation_number"
 }
 
 // querier runs SQL on the pool or in a transaction: *pgxpool.Pool and pgx.Tx both have these methods.

@@ -354,9 +354,13 @@ func TestAppendOrderAcrossInstances(t *testing.T) {
 	if err != nil || len(msgs) != len(all) {
 		t.Fatalf("Messages = %d, %v; want %d", len(msgs), err, len(all))
 	}
-	for _, m := range msgs {
+	for i, m := range msgs {
 		if committed[m.Seq] != m.Body {
 			t.Errorf("message %d reads %q; the writer stored %q", m.Seq, m.Body, committed[m.Seq])
+		}
+		// Numbers within the conversation are dense and in Seq order, from both instances.
+		if m.N != int64(i+1) {
+			t.Errorf("message %d (seq %d) has number %d; want %d", i, m.Seq, m.N, i+1)
 		}
 	}
 }

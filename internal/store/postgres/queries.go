@@ -38,8 +38,8 @@ const (
 		closed_at`
 	conversationInsertColumns = `id, workspace_id, customer_id, session_id, status, claimed_name, claimed_email,
 		assignee_id, inbox_id, created_at, updated_at, closed_at`
-	messageColumns       = `seq, conversation_id, sender, COALESCE(session_id, ''), COALESCE(agent_id, ''), body, trusted, COALESCE(client_id, ''), created_at`
-	messageInsertColumns = `conversation_id, sender, session_id, agent_id, body, trusted, client_id, created_at`
+	messageColumns       = `seq, n, conversation_id, sender, COALESCE(session_id, ''), COALESCE(agent_id, ''), body, trusted, COALESCE(client_id, ''), created_at`
+	messageInsertColumns = `conversation_id, sender, session_id, agent_id, body, trusted, client_id, created_at, n`
 	agentColumns         = `id, workspace_id, email, name, role, password_hash, available, created_at, updated_at, disabled_at`
 	agentSessionColumns  = `token_hash, agent_id, csrf_token, created_at, expires_at, revoked_at`
 )
@@ -76,6 +76,7 @@ const (
 	sqlAdoptConversations   = `UPDATE conversations SET customer_id = $1, updated_at = $2 WHERE session_id = $3 AND customer_id IS NULL RETURNING id`
 
 	sqlMessages               = `SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`
+	sqlMessagesAfterNumber    = `SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = $1 AND n > $2 ORDER BY n LIMIT $3`
 	sqlMessageByClientID      = `SELECT ` + messageColumns + ` FROM messages WHERE session_id = $1 AND client_id = $2`
 	sqlMessageByAgentClientID = `SELECT ` + messageColumns + ` FROM messages WHERE agent_id = $1 AND client_id = $2`
 	// sqlInsertMessage locks the conversation's row before the insert takes the next seq (the plan locks
@@ -83,9 +84,10 @@ const (
 	// at a time, each after the previous append has committed or rolled back. FOR NO KEY UPDATE leaves
 	// foreign-key checks (FOR KEY SHARE) from other tables unblocked. No row: the conversation is missing.
 	sqlInsertMessage = `INSERT INTO messages (` + messageInsertColumns + `)
-		SELECT id, $2::text, $3::text, $4::text, $5::text, $6::boolean, $7::text, $8::timestamptz
+		SELECT id, $2::text, $3::text, $4::text, $5::text, $6::boolean, $7::text, $8::timestamptz,
+			(SELECT COALESCE(MAX(n), 0) + 1 FROM messages WHERE conversation_id = $1)
 		FROM conversations WHERE id = $1 FOR NO KEY UPDATE
-		RETURNING seq`
+		RETURNING seq, n`
 	// sqlAppendToOpen… find the owner's newest open conversation, lock it and append to it, in one
 	// statement. LockRows sits below LIMIT, so a conversation closed while the statement waited for its
 	// lock is passed over for the next one.
@@ -99,11 +101,12 @@ const (
 		)` + appendToOpen
 	appendToOpen = `, m AS (
 			INSERT INTO messages (` + messageInsertColumns + `)
-			SELECT id, $2::text, $3::text, $4::text, $5::text, $6::boolean, $7::text, $8::timestamptz FROM c
-			RETURNING seq
+			SELECT id, $2::text, $3::text, $4::text, $5::text, $6::boolean, $7::text, $8::timestamptz,
+				(SELECT COALESCE(MAX(n), 0) + 1 FROM messages WHERE conversation_id = c.id) FROM c
+			RETURNING seq, n
 		)
 		SELECT c.id, c.workspace_id, COALESCE(c.customer_id, ''), c.session_id, c.status, c.claimed_name, c.claimed_email,
-			c.assignee_id, c.inbox_id, c.created_at, c.updated_at, NULL::timestamptz, c.closed_at, m.seq
+			c.assignee_id, c.inbox_id, c.created_at, c.updated_at, NULL::timestamptz, c.closed_at, m.seq, m.n
 		FROM c, m`
 	sqlEvents = `SELECT seq, conversation_id, type, data, created_at FROM events WHERE conversation_id = $1 ORDER BY seq`
 	// Events are numbered like messages, under the same lock.
@@ -453,7 +456,7 @@ func (t *txn) AdoptConversations(ctx context.Context, sessionID, customerID stri
 
 func scanMessage(row pgx.Row) (store.Message, error) {
 	var m store.Message
-	err := row.Scan(&m.Seq, &m.ConversationID, &m.Sender, &m.SessionID, &m.AgentID, &m.Body, &m.Trusted, &m.ClientID,
+	err := row.Scan(&m.Seq, &m.N, &m.ConversationID, &m.Sender, &m.SessionID, &m.AgentID, &m.Body, &m.Trusted, &m.ClientID,
 		tz(&m.CreatedAt))
 	return m, err
 }
@@ -463,6 +466,13 @@ func (q queries) Messages(ctx context.Context, conversationID string, afterSeq i
 		limit = maxMessagesPerRead
 	}
 	return list(ctx, q.db, "messages", scanMessage, sqlMessages, conversationID, afterSeq, limit)
+}
+
+func (q queries) MessagesAfterNumber(ctx context.Context, conversationID string, afterN int64, limit int) ([]store.Message, error) {
+	if limit <= 0 || limit > maxMessagesPerRead {
+		limit = maxMessagesPerRead
+	}
+	return list(ctx, q.db, "messages after number", scanMessage, sqlMessagesAfterNumber, conversationID, afterN, limit)
 }
 
 func (q queries) MessageByClientID(ctx context.Context, sessionID, clientID string) (store.Message, error) {
@@ -488,7 +498,7 @@ func messageArgs(first any, m *store.Message) []any {
 }
 
 func (t *txn) AppendMessage(ctx context.Context, m *store.Message) error {
-	err := t.db.QueryRow(ctx, sqlInsertMessage, messageArgs(m.ConversationID, m)...).Scan(&m.Seq)
+	err := t.db.QueryRow(ctx, sqlInsertMessage, messageArgs(m.ConversationID, m)...).Scan(&m.Seq, &m.N)
 	if err != nil {
 		return notFound(err, "insert message")
 	}
@@ -501,11 +511,11 @@ func (t *txn) AppendToOpenConversation(ctx context.Context, owner store.Owner, m
 		query, arg = sqlAppendToOpenCustomer, owner.CustomerID
 	}
 	var c store.Conversation
-	var seq int64
-	if err := t.db.QueryRow(ctx, query, messageArgs(arg, m)...).Scan(append(conversationDest(&c), &seq)...); err != nil {
+	var seq, n int64
+	if err := t.db.QueryRow(ctx, query, messageArgs(arg, m)...).Scan(append(conversationDest(&c), &seq, &n)...); err != nil {
 		return store.Conversation{}, notFound(err, "append to open conversation")
 	}
-	m.ConversationID, m.Seq = c.ID, seq
+	m.ConversationID, m.Seq, m.N = c.ID, seq, n
 	c.LastMessage = m.CreatedAt
 	return c, nil
 }

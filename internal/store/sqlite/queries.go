@@ -34,7 +34,7 @@ const (
 		assignee_id, inbox_id, created_at, updated_at, NULL, closed_at`
 	conversationInsertColumns = `id, workspace_id, customer_id, session_id, status, claimed_name, claimed_email,
 		assignee_id, inbox_id, created_at, updated_at, closed_at`
-	messageColumns      = `seq, conversation_id, sender, session_id, agent_id, body, trusted, client_id, created_at`
+	messageColumns      = `seq, n, conversation_id, sender, session_id, agent_id, body, trusted, client_id, created_at`
 	agentColumns        = `id, workspace_id, email, name, role, password_hash, available, created_at, updated_at, disabled_at`
 	agentSessionColumns = `token_hash, agent_id, csrf_token, created_at, expires_at, revoked_at`
 )
@@ -63,6 +63,7 @@ const (
 	sqlConversationsOfCustomer  = `SELECT ` + conversationColumns + ` FROM conversations WHERE customer_id = ? ORDER BY created_at DESC, rowid DESC`
 	sqlConversationsOfSession   = `SELECT ` + conversationColumns + ` FROM conversations WHERE session_id = ? AND customer_id IS NULL ORDER BY created_at DESC, rowid DESC`
 	sqlMessages                 = `SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?`
+	sqlMessagesAfterNumber      = `SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND n > ? ORDER BY n LIMIT ?`
 	sqlMessageByClientID        = `SELECT ` + messageColumns + ` FROM messages WHERE session_id = ? AND client_id = ?`
 	sqlMessageByAgentClientID   = `SELECT ` + messageColumns + ` FROM messages WHERE agent_id = ? AND client_id = ?`
 	sqlEvents                   = `SELECT seq, conversation_id, type, data, created_at FROM events WHERE conversation_id = ? ORDER BY seq`
@@ -81,10 +82,14 @@ const (
 	sqlAdoptConversations       = `UPDATE conversations SET customer_id = ?, updated_at = ? WHERE session_id = ? AND customer_id IS NULL RETURNING id`
 	sqlAppendTargetCustomer     = `SELECT ` + conversationColumnsNoLast + ` FROM conversations WHERE customer_id = ? AND status = 'open' ORDER BY created_at DESC, rowid DESC LIMIT 1`
 	sqlAppendTargetSession      = `SELECT ` + conversationColumnsNoLast + ` FROM conversations WHERE session_id = ? AND customer_id IS NULL AND status = 'open' ORDER BY created_at DESC, rowid DESC LIMIT 1`
-	sqlInsertMessage            = `INSERT INTO messages (conversation_id, sender, session_id, agent_id, body, trusted, client_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
-	sqlInsertEvent              = `INSERT INTO events (conversation_id, type, data, created_at) VALUES (?, ?, ?, ?)`
-	sqlUseJTI                   = `INSERT INTO used_jtis (workspace_id, jti, until) VALUES (?, ?, ?) ON CONFLICT (workspace_id, jti) DO UPDATE SET until = excluded.until WHERE used_jtis.until <= ?`
-	sqlPurgeJTIs                = `DELETE FROM used_jtis WHERE until <= ?`
+	// The number is the conversation's highest plus one, read through messages_by_conversation_number;
+	// the single writer makes it race-free.
+	sqlInsertMessage = `INSERT INTO messages (conversation_id, sender, session_id, agent_id, body, trusted, client_id, created_at, n)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, (SELECT COALESCE(MAX(n), 0) + 1 FROM messages WHERE conversation_id = ?1))
+		RETURNING seq, n`
+	sqlInsertEvent = `INSERT INTO events (conversation_id, type, data, created_at) VALUES (?, ?, ?, ?)`
+	sqlUseJTI      = `INSERT INTO used_jtis (workspace_id, jti, until) VALUES (?, ?, ?) ON CONFLICT (workspace_id, jti) DO UPDATE SET until = excluded.until WHERE used_jtis.until <= ?`
+	sqlPurgeJTIs   = `DELETE FROM used_jtis WHERE until <= ?`
 
 	sqlAgent              = `SELECT ` + agentColumns + ` FROM agents WHERE id = ?`
 	sqlAgentByEmail       = `SELECT ` + agentColumns + ` FROM agents WHERE email = ?`
@@ -113,7 +118,7 @@ func statements() []string {
 		sqlWorkspace, sqlWorkspaces, sqlKeys, sqlSessionByHash, sqlSession, sqlSessionWorkspace, sqlSessionsOfCustomr,
 		sqlCustomer, sqlCustomerByExternal, sqlCustomerByEmail, sqlCountByEmail,
 		sqlConversation, sqlOpenConversationCustomer, sqlOpenConversationSession,
-		sqlConversationsOfCustomer, sqlConversationsOfSession, sqlMessages, sqlMessageByClientID, sqlMessageByAgentClientID, sqlEvents,
+		sqlConversationsOfCustomer, sqlConversationsOfSession, sqlMessages, sqlMessagesAfterNumber, sqlMessageByClientID, sqlMessageByAgentClientID, sqlEvents,
 		sqlInsertWorkspace, sqlUpdateWorkspace, sqlInsertKey, sqlRevokeKey, sqlTouchKey,
 		sqlInsertSession, sqlUpdateSession, sqlInsertCustomer, sqlUpdateCustomer,
 		sqlInsertConversation, sqlUpdateConversation, sqlSetConversationInbox, sqlAdoptConversations,
@@ -529,7 +534,7 @@ func scanMessage(s scanner) (store.Message, error) {
 	var m store.Message
 	var session, agent, client sql.NullString
 	var created sql.NullInt64
-	err := s.Scan(&m.Seq, &m.ConversationID, &m.Sender, &session, &agent, &m.Body, &m.Trusted, &client, &created)
+	err := s.Scan(&m.Seq, &m.N, &m.ConversationID, &m.Sender, &session, &agent, &m.Body, &m.Trusted, &client, &created)
 	m.SessionID, m.AgentID, m.ClientID = session.String, agent.String, client.String
 	m.CreatedAt = fromMicros(created)
 	return m, err
@@ -540,6 +545,13 @@ func (q queries) Messages(ctx context.Context, conversationID string, afterSeq i
 		limit = maxMessagesPerRead
 	}
 	return list(ctx, q.run, "messages", scanMessage, sqlMessages, conversationID, afterSeq, limit)
+}
+
+func (q queries) MessagesAfterNumber(ctx context.Context, conversationID string, afterN int64, limit int) ([]store.Message, error) {
+	if limit <= 0 || limit > maxMessagesPerRead {
+		limit = maxMessagesPerRead
+	}
+	return list(ctx, q.run, "messages after number", scanMessage, sqlMessagesAfterNumber, conversationID, afterN, limit)
 }
 
 func (q queries) MessageByClientID(ctx context.Context, sessionID, clientID string) (store.Message, error) {
@@ -582,13 +594,10 @@ func (t *txn) AppendToOpenConversation(ctx context.Context, owner store.Owner, m
 }
 
 func (t *txn) insertMessage(ctx context.Context, m *store.Message) error {
-	res, err := t.run.exec(ctx, sqlInsertMessage, m.ConversationID, m.Sender, nullString(m.SessionID), nullString(m.AgentID),
-		m.Body, m.Trusted, nullString(m.ClientID), micros(m.CreatedAt))
+	err := t.run.queryRow(ctx, sqlInsertMessage, m.ConversationID, m.Sender, nullString(m.SessionID), nullString(m.AgentID),
+		m.Body, m.Trusted, nullString(m.ClientID), micros(m.CreatedAt)).Scan(&m.Seq, &m.N)
 	if err != nil {
 		return writeErr(err, "insert message")
-	}
-	if m.Seq, err = res.LastInsertId(); err != nil {
-		return fmt.Errorf("store: insert message: %w", err)
 	}
 	return nil
 }

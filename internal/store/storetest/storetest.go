@@ -996,6 +996,70 @@ func testMessages(t *testing.T, s store.Store) {
 	}
 	_, err = s.MessageByClientID(ctx, sess.ID, "client-void")
 	wantErr(t, "MessageByClientID after appending to a missing conversation", err, store.ErrNotFound)
+
+	checkMessageNumbers(t, s, conv.ID, want, elsewhere)
+}
+
+// checkMessageNumbers checks the numbers of want, a conversation's messages in order: 1, 2, 3… whatever
+// other conversations hold (elsewhere is the first of another one), and MessagesAfterNumber pages them
+// like Messages; a failed append takes no number.
+func checkMessageNumbers(t *testing.T, s store.Store, convID string, want []store.Message, elsewhere store.Message) {
+	t.Helper()
+	ctx := t.Context()
+	for i, m := range want {
+		if m.N != int64(i+1) {
+			t.Errorf("message %d of the conversation (%q) has number %d; want %d", i, m.Body, m.N, i+1)
+		}
+	}
+	if elsewhere.N != 1 {
+		t.Errorf("the first message of another conversation has number %d; want 1: numbers count per conversation", elsewhere.N)
+	}
+	var paged []store.Message
+	var sizes []int
+	after := int64(0)
+	for range len(want) + 2 {
+		page, err := s.MessagesAfterNumber(ctx, convID, after, 4)
+		if err != nil {
+			t.Fatalf("MessagesAfterNumber(after %d, 4): %v", after, err)
+		}
+		sizes = append(sizes, len(page))
+		if len(page) == 0 {
+			break
+		}
+		paged = append(paged, page...)
+		after = page[len(page)-1].N
+	}
+	if wantSizes := []int{4, 4, 4, 1, 0}; !slices.Equal(sizes, wantSizes) {
+		t.Errorf("MessagesAfterNumber pages of 4 over %d messages had sizes %v; want %v", len(want), sizes, wantSizes)
+	}
+	checkList(t, "MessagesAfterNumber pages", paged, want, messageKey)
+	got, err := s.MessagesAfterNumber(ctx, convID, 2, 100)
+	if err != nil {
+		t.Fatalf("MessagesAfterNumber(2): %v", err)
+	}
+	checkList(t, "MessagesAfterNumber(after the second)", got, want[2:], messageKey)
+	got, err = s.MessagesAfterNumber(ctx, elsewhere.ConversationID, 0, 100)
+	if err != nil {
+		t.Fatalf("MessagesAfterNumber(other conversation): %v", err)
+	}
+	checkList(t, "MessagesAfterNumber(other conversation)", got, []store.Message{elsewhere}, messageKey)
+	if got, err := s.MessagesAfterNumber(ctx, "conv-missing", 0, 10); err != nil || len(got) != 0 {
+		t.Errorf("MessagesAfterNumber(missing conversation) = %v, %v; want none", got, err)
+	}
+
+	// An append that fails (a client id used before) takes no number: the next one is dense.
+	first := want[0]
+	dup := store.Message{ConversationID: convID, Sender: first.Sender, SessionID: first.SessionID, AgentID: first.AgentID,
+		Body: "again", ClientID: first.ClientID, CreatedAt: at(2 * time.Hour)}
+	if first.ClientID == "" {
+		t.Fatalf("the first message needs a client id")
+	}
+	err = tryUpdate(t, s, func(tx store.Tx) error { return tx.AppendMessage(ctx, &dup) })
+	wantErr(t, "AppendMessage(a client id used before)", err, store.ErrConflict)
+	next := appendMessage(t, s, store.Message{ConversationID: convID, Sender: store.SenderSystem, Body: "next", CreatedAt: at(3 * time.Hour)})
+	if next.N != int64(len(want)+1) {
+		t.Errorf("the message after a failed append has number %d; want %d", next.N, len(want)+1)
+	}
 }
 
 func testMessageClientIDs(t *testing.T, s store.Store) {
@@ -1125,8 +1189,8 @@ func testAppendToOpenConversation(t *testing.T, s store.Store) {
 		t.Fatalf("Messages: %v", err)
 	}
 	checkList(t, "Messages after AppendToOpenConversation", got, []store.Message{m1}, messageKey)
-	if m1.Seq == 0 {
-		t.Errorf("AppendToOpenConversation left Seq unassigned")
+	if m1.Seq == 0 || m1.N != 1 {
+		t.Errorf("AppendToOpenConversation assigned Seq %d, number %d; want a Seq and number 1", m1.Seq, m1.N)
 	}
 	if c, err := s.Conversation(ctx, newer.ID); err != nil || !sameTime(c.LastMessage, m1.CreatedAt) {
 		t.Errorf("LastMessage after AppendToOpenConversation = %v, %v; want %v", c.LastMessage, err, m1.CreatedAt)
@@ -1152,6 +1216,15 @@ func testAppendToOpenConversation(t *testing.T, s store.Store) {
 	m3 := store.Message{Sender: store.SenderAgent, AgentID: "agent-1", Body: "third", CreatedAt: at(6 * time.Minute)}
 	if c, err := appendTo(byCustomer, &m3); err != nil || c.ID != adas.ID {
 		t.Errorf("AppendToOpenConversation(customer) after closing the newest = %q, %v; want %s", c.ID, err, adas.ID)
+	}
+	// Numbers count per conversation, whichever way the messages came.
+	m3b := appendMessage(t, s, store.Message{ConversationID: adas.ID, Sender: store.SenderSystem, Body: "3b", CreatedAt: at(6 * time.Minute)})
+	m3c := store.Message{Sender: store.SenderAgent, AgentID: "agent-1", Body: "3c", CreatedAt: at(6 * time.Minute)}
+	if _, err := appendTo(byCustomer, &m3c); err != nil {
+		t.Fatalf("AppendToOpenConversation(customer): %v", err)
+	}
+	if m2.N != 1 || m3.N != 1 || m3b.N != 2 || m3c.N != 3 {
+		t.Errorf("numbers %d (first of one conversation), %d, %d, %d (another's first three); want 1, 1, 2, 3", m2.N, m3.N, m3b.N, m3c.N)
 	}
 
 	// A client id the session already used conflicts, and nothing is written.
@@ -1190,9 +1263,11 @@ func testConcurrentAppends(t *testing.T, s store.Store) {
 
 	const writers, perWriter = 8, 25
 	var wg sync.WaitGroup
-	errs := make(chan error, writers*perWriter+1)
+	errs := make(chan error, writers*perWriter+2)
 	seqs := make([][]int64, writers)
+	numbers := make([]map[int64]int64, writers) // each writer's messages' numbers by Seq
 	for g := range writers {
+		numbers[g] = make(map[int64]int64)
 		wg.Go(func() {
 			for i := range perWriter {
 				m := store.Message{ConversationID: conv.ID, Sender: store.SenderAgent, AgentID: fmt.Sprintf("agent-%d", g),
@@ -1202,6 +1277,7 @@ func testConcurrentAppends(t *testing.T, s store.Store) {
 					return
 				}
 				seqs[g] = append(seqs[g], m.Seq)
+				numbers[g][m.Seq] = m.N
 			}
 		})
 	}
@@ -1236,6 +1312,34 @@ func testConcurrentAppends(t *testing.T, s store.Store) {
 			}
 		}
 	})
+	// The same, resuming from the last number seen, as ?after= with a public id does.
+	var seenNumbers []int64
+	readerDone.Go(func() {
+		var after int64
+		for final := false; ; {
+			select {
+			case <-stop:
+				final = true
+			default:
+			}
+			page, err := s.MessagesAfterNumber(ctx, conv.ID, after, 1000)
+			if err != nil {
+				errs <- err
+				return
+			}
+			for _, m := range page {
+				if m.N != after+1 {
+					errs <- fmt.Errorf("reader by number saw number %d after %d", m.N, after)
+					return
+				}
+				after = m.N
+				seenNumbers = append(seenNumbers, m.N)
+			}
+			if final && len(page) == 0 {
+				return
+			}
+		}
+	})
 	wg.Wait()
 	close(stop)
 	readerDone.Wait()
@@ -1260,7 +1364,18 @@ func testConcurrentAppends(t *testing.T, s store.Store) {
 		if i > 0 && m.Seq <= msgs[i-1].Seq {
 			t.Errorf("Messages not in increasing Seq order at %d: %d after %d", i, m.Seq, msgs[i-1].Seq)
 		}
+		if m.N != int64(i+1) {
+			t.Errorf("message %d in Seq order has number %d; want %d: numbers must be dense and follow Seq", i, m.N, i+1)
+		}
 		listed[m.Seq] = true
+		for g := range numbers {
+			if n, ok := numbers[g][m.Seq]; ok && n != m.N {
+				t.Errorf("writer %d's message (seq %d) was told number %d; it is stored as %d", g, m.Seq, n, m.N)
+			}
+		}
+	}
+	if len(seenNumbers) != writers*perWriter {
+		t.Errorf("a reader resuming from the last number it saw got %d of %d messages", len(seenNumbers), writers*perWriter)
 	}
 	for g, own := range seqs {
 		for i, seq := range own {
