@@ -25,16 +25,16 @@ const WATCH = `<script>
   (function () {
     var watched = null;
     function record() { if (watched) window.__texts.add(watched.textContent); }
+    // The widget attaches its shadow root before it puts its element in the page; a MutationObserver
+    // hears of the element in the same task, before any answer from the server can be drawn.
     function attach() {
       var host = document.querySelector('parley-chat');
-      if (host && host.shadowRoot && host.shadowRoot !== watched) {
-        watched = host.shadowRoot;
-        new MutationObserver(record).observe(watched, { subtree: true, childList: true, characterData: true, attributes: true });
-        record();
-      }
-      if (!watched) requestAnimationFrame(attach);
+      if (!host || !host.shadowRoot || host.shadowRoot === watched) return;
+      watched = host.shadowRoot;
+      new MutationObserver(record).observe(watched, { subtree: true, childList: true, characterData: true, attributes: true });
+      record();
     }
-    attach();
+    new MutationObserver(attach).observe(document.documentElement, { subtree: true, childList: true });
   })();
 </script>`;
 
