@@ -40,10 +40,10 @@ const WATCH = `<script>
 
 // personPage is a page of the business's site for a signed-in person: it queues login and open before
 // the widget has loaded, as the README advises, and records what the page hears.
-function personPage(parleyURL, ws, token) {
+function personPage(parleyURL, ws, token, call = `Parley.login(${JSON.stringify(token)})`) {
   const head = WATCH + QUEUE_STUB + `<script>
     Parley.on('ready', function (id) { window.__ready.push(id); });
-    window.__login = Parley.login(${JSON.stringify(token)}).then(
+    window.__login = ${call}.then(
       function (id) { return { ok: true, identity: id }; },
       function (e) { return { ok: false, code: e.code, message: e.message }; });
     Parley.open();
@@ -109,12 +109,12 @@ describe('a new person on a shared computer', () => {
 
   // bobArrives opens Bob's page in the same browser profile with his login held at the server's door,
   // and types and sends a message at once.
-  async function bobArrives(context, token, text) {
+  async function bobArrives(context, token, text, { call, route = '**/v1/widget/login' } = {}) {
     const page = trackErrors(await context.newPage());
     const posts = [];
     page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/v1/widget/messages')) posts.push(r.postData()); });
-    const login = await gate(page, '**/v1/widget/login');
-    await page.goto(site.set('/bob-' + Math.random().toString(36).slice(2), personPage(parley.url, w.id, token)));
+    const login = await gate(page, route);
+    await page.goto(site.set('/bob-' + Math.random().toString(36).slice(2), personPage(parley.url, w.id, token, call)));
     await login.held;
     await messageBox(page).fill(text);
     await sendButton(page).click();
@@ -190,6 +190,29 @@ describe('a new person on a shared computer', () => {
       });
       assert.deepEqual(posts, [], 'nothing was sent');
       assert.deepEqual(sawAda(await page.evaluate(() => [...window.__texts])), [], 'nothing of Ada was ever in the widget');
+      const adas = await messagesOf(parley.url, w, ADA);
+      assert.equal(adas.filter((m) => m.body.startsWith('Bob')).length, 0, 'Ada\'s conversation did not get it');
+      assert.deepEqual(page.errors, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('queued setUser with another email: Ada\'s verified session ends first; Bob\'s claim gets none of her chats', async () => {
+    const context = await adaLeaves();
+    try {
+      const call = "Parley.setUser({ name: 'Bob Stone', email: 'bob@example.com' })";
+      const { page, posts, login } = await bobArrives(context, null, 'Bob: hi, just browsing', { call, route: '**/v1/widget/identify' });
+      assert.deepEqual(posts, [], 'nothing is sent while the claim is on its way');
+      login.release();
+      assert.equal((await page.evaluate(() => window.__login)).ok, true);
+      const sent = await waitForBubble(page, (b) => b.text === 'Bob: hi, just browsing' && b.state === 'sent', 'Bob\'s message, sent');
+      const ready = await page.evaluate(() => window.__ready);
+      assert.deepEqual(ready.map((id) => [id.level, id.email]), [['identified', 'bob@example.com']]);
+      assert.deepEqual(sawAda(await page.evaluate(() => [...window.__texts])), [], 'nothing of Ada was ever in the widget');
+      const s = await api(parley.url, await widgetToken(page, w.id), '/v1/widget/conversations');
+      assert.equal(s.data.conversations.length, 1, 'Bob\'s claim sees one conversation, his own');
+      assert.equal(s.data.conversations[0].id, sent.conversation);
       const adas = await messagesOf(parley.url, w, ADA);
       assert.equal(adas.filter((m) => m.body.startsWith('Bob')).length, 0, 'Ada\'s conversation did not get it');
       assert.deepEqual(page.errors, []);

@@ -694,7 +694,7 @@
       done = () => { if (pending) { pending = false; state.switching--; } };
       clearScreen();
     }
-    const run = changing.then(() => fn(done, switches)).catch((e) => { dropHeld(); throw e; }).finally(() => {
+    const run = changing.then(() => fn(done, switches)).finally(() => {
       done();
       if (--inFlight === 0) settle();
     });
@@ -724,8 +724,15 @@
     waiting.splice(0).forEach((resolve) => resolve());
   }
 
-  // dropHeld gives up the messages typed while a change was pending that failed: they were meant for
-  // the person the page asked for, so they are never sent under the session that stayed.
+  // refused handles a login or setUser the server refused. The messages typed while it was pending were
+  // meant for the person the page asked for, so they are never sent under the session that stayed. And
+  // when the change may have been for someone else, a stored session that is somebody's (identified or
+  // verified) may be the previous person's: end it rather than show it to whoever is at the keyboard.
+  async function refused(switched) {
+    dropHeld();
+    if (switched && state.identity.level !== 'anonymous') await endSession();
+  }
+
   function dropHeld() {
     const held = state.pending.filter((p) => p.held);
     if (!held.length) return;
@@ -823,12 +830,20 @@
   function setUser(user) {
     const email = user && typeof user.email === 'string' ? user.email.trim() : '';
     const other = begun ? inFlight > 0 || (state.identity.level !== 'anonymous' && !!email && !sameEmail(email, state.identity.email)) : !!state.token;
-    return changeIdentity((done) => doSetUser(user, done), other);
+    return changeIdentity((done, switched) => doSetUser(user, done, switched), other);
   }
-  async function doSetUser(user, done) {
+  async function doSetUser(user, done, switched) {
     await started;
     const claims = {};
     for (const k of ['name', 'email', 'phone']) if (user && typeof user[k] === 'string' && user[k].trim()) claims[k] = user[k].trim();
+    try {
+      return await identifyAs(claims, done);
+    } catch (e) {
+      await refused(switched);
+      throw e;
+    }
+  }
+  async function identifyAs(claims, done) {
     if (!Object.keys(claims).length) throw new ParleyError(0, 'invalid_field', 'setUser needs a name, an email or a phone number');
     if (state.identity.level === 'verified') {
       // A claim never changes a verified visitor, unless the page says someone else is here: then the
@@ -843,7 +858,7 @@
       // (none of the previous one's). Reload what this session may see.
       state.generation++;
       resetMessages(true);
-      await sync();
+      await sync().catch(() => { /* the live connection's ready syncs again */ });
     }
     return id;
   }
@@ -857,9 +872,7 @@
       if (typeof token !== 'string' || !token) throw new ParleyError(0, 'token_malformed', 'login needs the token your back end signed');
       data = await call('POST', '/v1/widget/login', { token });
     } catch (e) {
-      // The page said someone is here and could not prove who. If the stored session is somebody's,
-      // it may be the previous person's: end it rather than show it to whoever is at the keyboard.
-      if (switched && prev.level !== 'anonymous') await endSession();
+      await refused(switched);
       throw e;
     }
     const samePerson = prev.level !== 'verified' || prev.customer_id === data.identity.customer_id;
