@@ -20,19 +20,30 @@ const (
 	DefaultPageSize = 500
 )
 
-// MessageID renders a message's sequence number as its public id. Fixed-width hex makes the ids sort
-// as strings in the same order as the numbers, i.e. in commit order.
-func MessageID(seq int64) string { return fmt.Sprintf("msg_%016x", seq) }
+// MessageID renders a message's public id: msg_<its conversation's id without cv_>_<its number within
+// the conversation, 16 lowercase hex digits>. Fixed-width hex makes a conversation's ids sort as strings
+// in the order of their numbers, i.e. in commit order; the conversation part keeps them unique across
+// conversations. The number counts only the conversation's own messages, so an id tells nothing of how
+// much anybody else writes (the store's Seq, which once was the id, is installation-wide).
+func MessageID(m store.Message) string {
+	return messageIDPrefix(m.ConversationID) + fmt.Sprintf("%016x", m.N)
+}
 
-// ParseMessageID is the inverse of MessageID.
-func ParseMessageID(id string) (int64, error) {
-	hex, ok := strings.CutPrefix(id, "msg_")
+func messageIDPrefix(conversationID string) string {
+	return "msg_" + strings.TrimPrefix(conversationID, "cv_") + "_"
+}
+
+// ParseMessageID returns the number within the conversation of a message id that MessageID gave one of
+// conversationID's messages (or would give, for a number not yet taken). Ids of other conversations, of
+// another form or in another case are refused.
+func ParseMessageID(conversationID, id string) (int64, error) {
+	hex, ok := strings.CutPrefix(id, messageIDPrefix(conversationID))
 	if !ok || len(hex) != 16 {
-		return 0, errors.New("not a message id")
+		return 0, errors.New("not a message id of this conversation")
 	}
 	n, err := strconv.ParseUint(hex, 16, 63)
 	if err != nil || strings.ToLower(hex) != hex {
-		return 0, errors.New("not a message id")
+		return 0, errors.New("not a message id of this conversation")
 	}
 	return int64(n), nil
 }
@@ -177,13 +188,6 @@ func (s *Service) Conversations(ctx context.Context, v *Visitor) ([]store.Conver
 // Messages returns the messages of one of the visitor's conversations after a message id ("" for the
 // start), oldest first. Conversations the visitor may not see do not exist for them.
 func (s *Service) Messages(ctx context.Context, v *Visitor, conversationID, after string, limit int) ([]store.Message, error) {
-	var afterSeq int64
-	if after != "" {
-		var err error
-		if afterSeq, err = ParseMessageID(after); err != nil {
-			return nil, problem.InvalidField("after", "must be a message id such as msg_00000000000000a1")
-		}
-	}
 	conv, err := s.store.Conversation(ctx, conversationID)
 	if (err == nil && !v.canSee(conv)) || isNotFound(err) {
 		return nil, problem.NotFound("conversation_not_found", "no conversation %q for this session", conversationID)
@@ -191,8 +195,16 @@ func (s *Service) Messages(ctx context.Context, v *Visitor, conversationID, afte
 	if err != nil {
 		return nil, err
 	}
+	// Checked against the conversation found, so the answer quotes an id the visitor may see.
+	var afterN int64
+	if after != "" {
+		if afterN, err = ParseMessageID(conv.ID, after); err != nil {
+			return nil, problem.InvalidField("after", "must be the id of a message of this conversation, such as %s",
+				MessageID(store.Message{ConversationID: conv.ID, N: 1}))
+		}
+	}
 	if limit <= 0 || limit > DefaultPageSize {
 		limit = DefaultPageSize
 	}
-	return s.store.Messages(ctx, conv.ID, afterSeq, limit)
+	return s.store.MessagesAfterNumber(ctx, conv.ID, afterN, limit)
 }

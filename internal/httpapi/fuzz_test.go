@@ -215,12 +215,12 @@ func FuzzWidgetRequest(f *testing.F) {
 				t.Fatalf("message reply %s: %v", rec.Body.Bytes(), err)
 			}
 			checkMessageBody(t, "returned", m.Body)
-			seq, err := chat.ParseMessageID(m.ID)
+			n, err := chat.ParseMessageID(m.ConversationID, m.ID)
 			if err != nil {
 				t.Fatalf("message id %q: %v", m.ID, err)
 			}
-			stored, err := z.st.Messages(context.Background(), m.ConversationID, seq-1, 1)
-			if err != nil || len(stored) != 1 || stored[0].Seq != seq || stored[0].Body != m.Body {
+			stored, err := z.st.MessagesAfterNumber(context.Background(), m.ConversationID, n-1, 1)
+			if err != nil || len(stored) != 1 || stored[0].N != n || stored[0].Body != m.Body {
 				t.Fatalf("message %s was acknowledged but not stored as returned: %+v, %v", m.ID, stored, err)
 			}
 		}

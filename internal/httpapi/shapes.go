@@ -66,7 +66,7 @@ func conversationShape(c store.Conversation) conversationJSON {
 
 func messageShape(m store.Message) messageJSON {
 	return messageJSON{
-		ID: chat.MessageID(m.Seq), ConversationID: m.ConversationID, Sender: m.Sender, Body: m.Body,
+		ID: chat.MessageID(m), ConversationID: m.ConversationID, Sender: m.Sender, Body: m.Body,
 		Trusted: m.Trusted, CreatedAt: timestamp(m.CreatedAt), ClientID: m.ClientID,
 	}
 }

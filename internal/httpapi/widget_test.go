@@ -657,7 +657,7 @@ func TestWidgetMessagesAfter(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := e.messages(token, conv, ids[4])
-	if len(got) != 1 || got[0]["sender"] != "agent" || got[0]["body"] != "reply" || got[0]["id"].(string) <= ids[4] || got[0]["id"] != chat.MessageID(agent.Seq) {
+	if len(got) != 1 || got[0]["sender"] != "agent" || got[0]["body"] != "reply" || got[0]["id"].(string) <= ids[4] || got[0]["id"] != chat.MessageID(agent) {
 		t.Fatalf("after an agent reply: %v", got)
 	}
 

@@ -196,7 +196,7 @@ func TestWSReadyAndLiveMessages(t *testing.T) {
 		t.Fatalf("unexpected frames before the reply: %v", skipped)
 	}
 	m := f["message"].(map[string]any)
-	if m["id"] != chat.MessageID(reply.Seq) || m["sender"] != "agent" || m["body"] != "hello" || m["conversation_id"] != conv || m["trusted"] != false {
+	if m["id"] != chat.MessageID(reply) || m["sender"] != "agent" || m["body"] != "hello" || m["conversation_id"] != conv || m["trusted"] != false {
 		t.Fatalf("agent reply frame %v", m)
 	}
 	if m["id"].(string) <= sent["id"].(string) {
@@ -247,7 +247,7 @@ func TestWSVerifiedCustomerDevices(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []*websocket.Conn{ca, cb} {
-		wsNextMessage(t, c, chat.MessageID(reply.Seq))
+		wsNextMessage(t, c, chat.MessageID(reply))
 	}
 }
 
@@ -546,7 +546,7 @@ func TestWSConversationStatus(t *testing.T) {
 	if len(skipped) != 0 || f["conversation"].(map[string]any)["status"] != "open" {
 		t.Fatalf("reopen frame %v after %v", f, skipped)
 	}
-	wsNextMessage(t, c, chat.MessageID(reply.Seq))
+	wsNextMessage(t, c, chat.MessageID(reply))
 	if convs := e.conversations(token); len(convs) != 1 || convs[0]["status"] != "open" {
 		t.Fatalf("conversations %v", convs)
 	}
