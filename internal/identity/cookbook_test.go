@@ -27,7 +27,7 @@ func TestJOSECookbook(t *testing.T) {
 		{"curve25519_jws.json", identity.EdDSA},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			data, err := os.ReadFile(sharedTestdata(t, "jose-cookbook", tc.file))
+			data, err := os.ReadFile(vectorFile("jose-cookbook", tc.file))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -281,33 +281,11 @@ func (k *jwk) hmacKey(t *testing.T) identity.Key {
 	return identity.Key{ID: id, Alg: k.Alg, Secret: secret}
 }
 
-// sharedTestdata finds a file of the shared test data, which sits beside the project root
-// (../shared/testdata). It looks relative to the package directory first, then beside the module root
-// found by walking up to go.mod, so the test works from any working directory inside the module. A
-// missing file is a failure, not a skip: CI always has it.
-func sharedTestdata(t *testing.T, elem ...string) string {
-	t.Helper()
-	rel := filepath.Join(append([]string{"shared", "testdata"}, elem...)...)
-	candidates := []string{filepath.Join("..", "..", "..", rel)}
-	if wd, err := os.Getwd(); err == nil {
-		for dir := wd; ; dir = filepath.Dir(dir) {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				candidates = append(candidates, filepath.Join(dir, "..", rel))
-				break
-			}
-			if filepath.Dir(dir) == dir {
-				break
-			}
-		}
-	}
-	for _, c := range candidates {
-		if _, err := os.Stat(c); err == nil {
-			return c
-		}
-	}
-	t.Fatalf("shared test data %s not found (looked at %s); it sits beside the project root, see ../shared/testdata/README.md",
-		rel, strings.Join(candidates, ", "))
-	return ""
+// vectorFile names a file of the public test vectors kept in this package's testdata folder (see
+// testdata/README.md for their origin and licence). Go runs a package's tests in the package directory,
+// so the path holds in any clone with nothing beside the project.
+func vectorFile(elem ...string) string {
+	return filepath.Join(append([]string{"testdata"}, elem...)...)
 }
 
 // verifyCompact runs a token through the signature layer. Every refusal must be a token_* problem.
@@ -327,7 +305,7 @@ func verifyCompact(t *testing.T, raw string, key identity.Key) error {
 }
 
 func TestWycheproofJWS(t *testing.T) {
-	data, err := os.ReadFile(sharedTestdata(t, "wycheproof", "json_web_signature_test.json"))
+	data, err := os.ReadFile(vectorFile("wycheproof", "json_web_signature_test.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -471,7 +449,7 @@ func TestWycheproofJWS(t *testing.T) {
 // TestWycheproofPaddingIntent checks what the defective padding vectors (367, 370) meant to check: a
 // padded segment is not canonical base64url and is refused, in every segment of every valid HMAC case.
 func TestWycheproofPaddingIntent(t *testing.T) {
-	data, err := os.ReadFile(sharedTestdata(t, "wycheproof", "json_web_signature_test.json"))
+	data, err := os.ReadFile(vectorFile("wycheproof", "json_web_signature_test.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -508,7 +486,7 @@ func TestWycheproofPaddingIntent(t *testing.T) {
 }
 
 func TestJOSECookbookHMAC(t *testing.T) {
-	data, err := os.ReadFile(sharedTestdata(t, "jose-cookbook", "4_4.hmac-sha2_integrity_protection.json"))
+	data, err := os.ReadFile(vectorFile("jose-cookbook", "4_4.hmac-sha2_integrity_protection.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -552,7 +530,7 @@ func TestJOSECookbookHMAC(t *testing.T) {
 // golang-jwt's default: golang-jwt accepts any salt length (rsa.PSSSaltLengthAuto), which verifies the
 // "SaltLenChanged" signatures Wycheproof calls invalid; RFC 7518 §3.5 fixes the salt to the hash size.
 func TestWycheproofPSSSaltLength(t *testing.T) {
-	data, err := os.ReadFile(sharedTestdata(t, "wycheproof", "json_web_signature_test.json"))
+	data, err := os.ReadFile(vectorFile("wycheproof", "json_web_signature_test.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
