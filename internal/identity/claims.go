@@ -92,6 +92,9 @@ func ParseClaims(payload []byte) (*Claims, error) {
 		return s
 	}
 	c.Subject = str("sub", 255)
+	if err == nil {
+		err = identifierClaim(members, "sub")
+	}
 	email := str("email", 254)
 	name := str("name", 200)
 	displayName := str("displayName", 200)
@@ -99,6 +102,9 @@ func ParseClaims(payload []byte) (*Claims, error) {
 	firstName := str("first_name", 100)
 	c.Phone = str("phone", 40)
 	c.JTI = str("jti", 255)
+	if err == nil {
+		err = identifierClaim(members, "jti")
+	}
 	str("iss", 1024) // typed even though unused, so a malformed issuer is not silently accepted
 	if err != nil {
 		return nil, err
@@ -161,6 +167,31 @@ func stringClaim(members map[string]json.RawMessage, name string, max int) (stri
 		}
 	}
 	return strings.TrimSpace(s), nil
+}
+
+// identifierClaim refuses an identifier (sub, jti) with surrounding whitespace, Unicode spaces and
+// invisible format characters included: trimming it would make "vic-x", "vic-x " and "\u3000vic-x" one
+// customer (or one token id), so the business must send the identifier exactly. Display claims are
+// trimmed instead.
+func identifierClaim(members map[string]json.RawMessage, name string) error {
+	raw, ok := members[name]
+	if !ok {
+		return nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return nil // stringClaim reported it
+	}
+	if strings.TrimFunc(s, blankRune) != s {
+		return claimsInvalid("%q must not begin or end with whitespace; send the identifier exactly as your system stores it", name)
+	}
+	return nil
+}
+
+// blankRune is a rune that shows nothing: white space, and the zero-width and byte-order-mark format
+// characters.
+func blankRune(r rune) bool {
+	return unicode.IsSpace(r) || r == '\u200b' || r == '\u200c' || r == '\u200d' || r == '\u2060' || r == '\ufeff'
 }
 
 // maxTimestamp keeps seconds-since-epoch arithmetic far away from overflow (year 5138).

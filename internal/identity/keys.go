@@ -13,7 +13,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -175,21 +174,16 @@ func selectKeys(keys []Key, h Header) ([]Key, error) {
 				continue
 			}
 			if !k.Active() {
-				return nil, unknownKey("key %q was revoked at %s; sign with an active key", k.ID, stamp(k.RevokedAt))
+				return nil, unknownKey("key %q was revoked; sign with an active key", k.ID)
 			}
 			if k.Alg != h.Alg {
 				return nil, algNotAllowed("key %q is a %s key but the token header says %s; each key has exactly one algorithm", k.ID, k.Alg, h.Alg)
 			}
 			return []Key{k}, nil
 		}
-		where := "in this workspace"
-		if urls := jwksSources(keys); urls != "" {
-			where = "in this workspace or its JWKS (" + urls + ")"
-		}
-		if len(active) == 0 {
-			return nil, unknownKey("no key %q %s, and it has no active key; create one with `parley key create`", h.Kid, where)
-		}
-		return nil, unknownKey("no key %q %s; its active keys are %s", h.Kid, where, keyIDs(active))
+		// Anyone may post a token, so the answer names only what the token itself carries: never the
+		// workspace's key ids or JWKS addresses (the identity log keeps the token's kid for admins).
+		return nil, unknownKey("no active key %q in this workspace; sign with an active key and name it in \"kid\"", h.Kid)
 	}
 	if len(active) == 0 {
 		return nil, unknownKey("this workspace has no active signing key; create one with `parley key create`")
@@ -201,7 +195,7 @@ func selectKeys(keys []Key, h Header) ([]Key, error) {
 		}
 	}
 	if len(same) == 0 {
-		return nil, algNotAllowed("this workspace has no active %s key; its active keys are %s", h.Alg, describeKeys(active))
+		return nil, algNotAllowed("this workspace has no active %s key; sign with the algorithm of one of its keys", h.Alg)
 	}
 	return same, nil
 }
@@ -344,17 +338,6 @@ func describeKeys(keys []Key) string {
 		parts[i] = k.ID + " (" + k.Alg + ")"
 	}
 	return strings.Join(parts, ", ")
-}
-
-// jwksSources lists the distinct JWKS URLs keys came from, for messages.
-func jwksSources(keys []Key) string {
-	var urls []string
-	for _, k := range keys {
-		if k.Source != "" && !slices.Contains(urls, k.Source) {
-			urls = append(urls, k.Source)
-		}
-	}
-	return strings.Join(urls, ", ")
 }
 
 func algNotAllowed(format string, args ...any) *problem.Error {

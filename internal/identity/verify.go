@@ -91,7 +91,7 @@ func matchSignature(tok *Token, candidates []Key) (Key, error) {
 		if len(candidates) == 1 {
 			return Key{}, badSignature("signature does not match key %q: sign with that key's secret, passed unchanged as the key string, and %s", candidates[0].ID, alg)
 		}
-		return Key{}, badSignature("signature matches none of this workspace's active %s keys (%s): sign with the secret of an active key, passed unchanged as the key string", alg, keyIDs(candidates))
+		return Key{}, badSignature("signature matches none of this workspace's active %s keys: sign with the secret of an active key, passed unchanged as the key string", alg)
 	}
 	if len(candidates) == 1 {
 		k := candidates[0]
@@ -101,7 +101,7 @@ func matchSignature(tok *Token, candidates []Key) (Key, error) {
 		}
 		return Key{}, badSignature("signature does not match key %q%s: sign with the private key matching key %q, using %s", k.ID, from, k.ID, alg)
 	}
-	return Key{}, badSignature("signature matches none of this workspace's active %s keys (%s): sign with the private key matching one of them, or name it with \"kid\"", alg, keyIDs(candidates))
+	return Key{}, badSignature("signature matches none of this workspace's active %s keys: sign with the private key matching one of them, or name it with \"kid\"", alg)
 }
 
 func checkAudience(claims *Claims, p Policy) error {
