@@ -21,18 +21,28 @@ type Limits struct {
 	SessionsPerIP      Rate // POST /v1/widget/sessions
 	LoginsPerIP        Rate // POST /v1/widget/login
 	MessagesPerSession Rate // POST /v1/widget/messages
-	CallsPerAPIKey     Rate // the customers API
-	BadAPIKeysPerIP    Rate // customers API calls refused for their key, per client IP
+	// MessagesPerIP and MessagesPerCustomer keep the per-session limit from multiplying with sessions:
+	// many sessions from one address, or one verified customer on many devices.
+	MessagesPerIP       Rate
+	MessagesPerCustomer Rate
+	SocketUpgradesPerIP Rate // GET /v1/widget/ws
+	CallsPerAPIKey      Rate // the customers API
+	BadAPIKeysPerIP     Rate // customers API calls refused for their key, per client IP
+	Sockets             SocketLimits
 }
 
 // DefaultLimits are generous for people and tight for scripts.
 func DefaultLimits() Limits {
 	return Limits{
-		SessionsPerIP:      Rate{Every: 2 * time.Second, Burst: 30},
-		LoginsPerIP:        Rate{Every: time.Second, Burst: 20},
-		MessagesPerSession: Rate{Every: 200 * time.Millisecond, Burst: 20},
-		CallsPerAPIKey:     Rate{Every: 10 * time.Millisecond, Burst: 200},
-		BadAPIKeysPerIP:    Rate{Every: 5 * time.Second, Burst: 20},
+		SessionsPerIP:       Rate{Every: 2 * time.Second, Burst: 30},
+		LoginsPerIP:         Rate{Every: time.Second, Burst: 20},
+		MessagesPerSession:  Rate{Every: 200 * time.Millisecond, Burst: 20},
+		MessagesPerIP:       Rate{Every: 100 * time.Millisecond, Burst: 60},
+		MessagesPerCustomer: Rate{Every: 200 * time.Millisecond, Burst: 30},
+		SocketUpgradesPerIP: Rate{Every: 500 * time.Millisecond, Burst: 30},
+		Sockets:             DefaultSocketLimits(),
+		CallsPerAPIKey:      Rate{Every: 10 * time.Millisecond, Burst: 200},
+		BadAPIKeysPerIP:     Rate{Every: 5 * time.Second, Burst: 20},
 	}
 }
 
@@ -79,6 +89,10 @@ type API struct {
 	messageLimit *limiter
 	apiKeyLimit  *limiter
 	badKeyLimit  *limiter
+	ipMessages   *limiter
+	custMessages *limiter
+	upgradeLimit *limiter
+	socketTable  *socketTable
 
 	// Sockets outlive http.Server.Shutdown (they are hijacked), so the API tracks them itself.
 	sockets     sync.WaitGroup
@@ -111,6 +125,10 @@ func New(cfg Config) *API {
 		messageLimit: newLimiter(cfg.Limits.MessagesPerSession, now),
 		apiKeyLimit:  newLimiter(cfg.Limits.CallsPerAPIKey, now),
 		badKeyLimit:  newLimiter(cfg.Limits.BadAPIKeysPerIP, now),
+		ipMessages:   newLimiter(cfg.Limits.MessagesPerIP, now),
+		custMessages: newLimiter(cfg.Limits.MessagesPerCustomer, now),
+		upgradeLimit: newLimiter(cfg.Limits.SocketUpgradesPerIP, now),
+		socketTable:  newSocketTable(cfg.Limits.Sockets),
 	}
 	a.socketCtx, a.closeSocket = context.WithCancel(context.Background())
 	a.routes()

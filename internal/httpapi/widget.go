@@ -147,6 +147,16 @@ func (a *API) postMessage(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
+	if err := a.ipMessages.allow(clientIP(r, a.trusted)); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if v.Session.CustomerID != "" {
+		if err := a.custMessages.allow(v.Session.CustomerID); err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+	}
 	msg, created, err := a.chat.PostMessage(r.Context(), v, req.Body, req.ClientID)
 	if err != nil {
 		a.writeError(w, r, err)

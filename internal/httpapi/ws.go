@@ -11,6 +11,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/chat"
 	"github.com/parleyhq/parley/internal/jsonstrict"
+	"github.com/parleyhq/parley/internal/problem"
 	"github.com/parleyhq/parley/internal/realtime"
 	"github.com/parleyhq/parley/internal/store"
 )
@@ -20,10 +21,11 @@ const (
 	closeBadFrame      websocket.StatusCode = 4400 // the first frame was not a valid auth frame
 	closeSessionEnded  websocket.StatusCode = 4401 // invalid, revoked or rotated session
 	closeOriginRefused websocket.StatusCode = 4403
+	closeReplaced      websocket.StatusCode = 4409 // a newer socket of the same session took this one's place
 )
 
 const (
-	authTimeout    = 10 * time.Second
+	authTimeout    = 5 * time.Second
 	writeTimeout   = 10 * time.Second
 	pingInterval   = 30 * time.Second
 	socketBuffer   = 256 // events queued per socket before it counts as too slow
@@ -34,13 +36,31 @@ const (
 // token arrives in the first frame; the workspace — and with it the allowed origins — is known only
 // then, which is why the Origin is checked after authentication rather than by Accept.
 func (a *API) widgetSocket(w http.ResponseWriter, r *http.Request) {
+	ip := clientIP(r, a.trusted)
+	if err := a.upgradeLimit.allow(ip); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	entry, overloaded, err := a.socketTable.open(ip)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
+		if entry != nil {
+			a.socketTable.close(entry)
+		}
 		return // Accept has written the HTTP error
 	}
 	a.sockets.Add(1)
 	defer a.sockets.Done()
 	defer c.CloseNow()
+	if overloaded {
+		c.Close(websocket.StatusTryAgainLater, "server full; retry later")
+		return
+	}
+	defer a.socketTable.close(entry)
 	c.SetReadLimit(maxClientFrame)
 
 	// ctx ends the socket's work: on shutdown or when the reader sees the client go. Frames are read and
@@ -61,6 +81,7 @@ func (a *API) widgetSocket(w http.ResponseWriter, r *http.Request) {
 		c.Close(code, reason)
 		return
 	}
+	a.socketTable.authenticated(entry, v.Session.ID)
 	sub := a.events.Subscribe(socketBuffer, v.Topics()...)
 	defer sub.Close()
 	// The session may have been revoked between authentication and subscription; look again now that
@@ -129,7 +150,19 @@ func (a *API) widgetSocket(w http.ResponseWriter, r *http.Request) {
 				c.Close(websocket.StatusGoingAway, "server shutting down; reconnect")
 			}
 			return
+		case <-entry.replaced:
+			c.Close(closeReplaced, "replaced by a newer connection of this session")
+			return
 		case <-ping.C:
+			// Sessions may end without an event reaching this process (the CLI on SQLite, a rule
+			// checked on use): look again every ping.
+			if _, err := a.chat.Authenticate(ctx, v.tokenForRecheck); err != nil {
+				if p, ok := problem.As(err); ok && p.Status == http.StatusUnauthorized {
+					_ = writeFrame(connCtx, c, map[string]any{"type": "session_ended", "reason": chat.ReasonRevoked})
+					c.Close(closeSessionEnded, "session_ended")
+					return
+				}
+			}
 			pctx, pcancel := context.WithTimeout(connCtx, writeTimeout)
 			err := c.Ping(pctx)
 			pcancel()
