@@ -9,7 +9,7 @@ import (
 	"github.com/parleyhq/parley/internal/store"
 )
 
-// The customers API of API.md: server to server, authenticated by an API key. Browsers never call it,
+// The customers API of docs/api.md: server to server, authenticated by an API key. Browsers never call it,
 // so it sends no CORS headers, and a request that carries an Origin is refused: an API key in a web
 // page is a leaked key.
 

@@ -16,7 +16,7 @@ import (
 	"github.com/parleyhq/parley/internal/store"
 )
 
-// The customers API of API.md, end to end over HTTP: API keys and scopes, create-or-update by
+// The customers API of docs/api.md, end to end over HTTP: API keys and scopes, create-or-update by
 // external_id, login tokens the widget accepts once, conversations, and revoking every live session.
 
 func (e *env) apiKey(scopes ...string) string {

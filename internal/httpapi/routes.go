@@ -1,5 +1,5 @@
 // Package httpapi serves Parley's HTTP and WebSocket APIs. Every route is listed in routes below; the
-// shapes of API.md live in shapes.go and nowhere else.
+// shapes of docs/api.md live in shapes.go and nowhere else.
 package httpapi
 
 import (

@@ -7,7 +7,7 @@ import (
 	"github.com/parleyhq/parley/internal/store"
 )
 
-// The public shapes of API.md. Fields may be added; none may be renamed or removed.
+// The public shapes of docs/api.md. Fields may be added; none may be renamed or removed.
 
 type identityJSON struct {
 	Level      string `json:"level"`

@@ -9,7 +9,7 @@ import (
 	"github.com/parleyhq/parley/internal/store"
 )
 
-// The widget HTTP API of API.md.
+// The widget HTTP API of docs/api.md.
 
 func (a *API) createSession(w http.ResponseWriter, r *http.Request) {
 	if err := a.sessionLimit.allow(clientIP(r, a.trusted)); err != nil {

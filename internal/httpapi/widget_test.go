@@ -19,7 +19,7 @@ import (
 	"github.com/parleyhq/parley/internal/store/dbtest"
 )
 
-// Tests of the widget HTTP API as API.md describes it, driven through a real listener.
+// Tests of the widget HTTP API as docs/api.md describes it, driven through a real listener.
 
 // apiField returns error.field of an error reply.
 func apiField(r response) string { return r.str("error", "field") }

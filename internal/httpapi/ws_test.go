@@ -16,7 +16,7 @@ import (
 	"github.com/parleyhq/parley/internal/realtime"
 )
 
-// Tests of the widget WebSocket (GET /v1/widget/ws) as API.md describes it.
+// Tests of the widget WebSocket (GET /v1/widget/ws) as docs/api.md describes it.
 
 // wsWait bounds every read: a broken test fails instead of hanging.
 const wsWait = 5 * time.Second

@@ -16,7 +16,7 @@ import (
 	"github.com/parleyhq/parley/internal/problem"
 )
 
-// tokenCodes are the login error codes of API.md that Verify may return, with their status.
+// tokenCodes are the login error codes of docs/api.md that Verify may return, with their status.
 var tokenCodes = map[string]int{
 	"token_malformed":         401,
 	"token_too_large":         413,
@@ -85,7 +85,7 @@ func FuzzVerify(f *testing.F) {
 			}
 			status, known := tokenCodes[p.Code]
 			if !known || p.Status != status {
-				t.Fatalf("error %q with status %d is not a login error of API.md", p.Code, p.Status)
+				t.Fatalf("error %q with status %d is not a login error of docs/api.md", p.Code, p.Status)
 			}
 			if p.Message == "" || strings.Contains(p.Message, string(testSecret)) {
 				t.Fatalf("message %q is empty or reveals the secret", p.Message)

@@ -3,7 +3,7 @@
 // Verification happens in layers, each refusing what it can before the next runs: ParseCompact (size,
 // characters, segments, base64url, header), ParseClaims (typed claims), key selection, the signature
 // (golang-jwt's cryptography), then times and audience. Every refusal is a *problem.Error with a stable
-// code from API.md and a message that tells the integrator what to fix, without revealing secrets.
+// code from docs/api.md and a message that tells the integrator what to fix, without revealing secrets.
 //
 // Keys are HMAC secrets that Parley generates (HS256/384/512), public keys an admin registers
 // (ParsePublicKey: RS*, PS*, ES*, EdDSA), or public keys published at a JWKS URL (JWKSFetcher). Each key

@@ -1,7 +1,7 @@
 // Package problem defines the one error type that crosses Parley's layers on its way to a client: an
 // HTTP status, a stable machine code and a message written for the integrator who has to fix it.
 //
-// Codes are part of the public contract (API.md); never rename one. Messages may improve freely.
+// Codes are part of the public contract (docs/api.md); never rename one. Messages may improve freely.
 package problem
 
 import (

@@ -267,7 +267,7 @@ type RoutingRule struct {
 type LoginFailure struct {
 	Seq         int64
 	WorkspaceID string
-	Code        string // the API.md error code
+	Code        string // the docs/api.md error code
 	Message     string // the message the API answered
 	KeyID       string // the token header's kid, when it named one (as sent, so possibly unknown)
 	Alg         string // the token header's alg, when it could be read

@@ -1,4 +1,4 @@
-// The customers API (API.md) as a business uses it — LiveChat's custom identity provider: its back end
+// The customers API (docs/api.md) as a business uses it — LiveChat's custom identity provider: its back end
 // holds an API key, registers its user as a customer, issues a single-use login token each time the
 // user signs in to its website, reads the customer's conversations and, when the user signs out of the
 // website, ends every widget session of that customer on every device.
