@@ -119,6 +119,33 @@ describe('workspace settings on another website', () => {
     }
   });
 
+  test('onboarding still asks for what setUser left out (a name alone), keeping what it gave', async () => {
+    const w = await workspace(parley.dataDir, 'Partial Co', '--onboarding', 'on');
+    const head = QUEUE_STUB + `<script>window.Parley.setUser({ name: 'Grace Hopper' });</script>`;
+    const url = site.set('/setuser-partial', embedPage(parley.url, w.id, { head, title: 'Partial Co' }));
+    const page = await newPage(browser);
+    try {
+      await page.goto(url);
+      await whenReady(page);
+      await openChat(page);
+      const form = panel(page).getByRole('form', { name: 'Introduce yourself' });
+      await form.waitFor({ state: 'visible' });
+      assert.equal(await messageBox(page).count(), 0, 'no composer while the email is missing');
+      const name = form.getByRole('textbox', { name: 'Name', exact: true });
+      assert.equal(await name.inputValue(), 'Grace Hopper', 'what the page gave is kept');
+      await form.getByRole('textbox', { name: 'Email', exact: true }).fill('grace@example.com');
+      await form.getByRole('button', { name: 'Start chat' }).click();
+      await messageBox(page).waitFor({ state: 'visible' });
+      await send(page, 'Hello from Grace');
+      const view = await apiView(page, parley.url, w.id);
+      assert.equal(view.identity.email, 'grace@example.com');
+      assert.equal(view.identity.name, 'Grace Hopper');
+      assert.deepEqual(page.errors, []);
+    } finally {
+      await page.context().close();
+    }
+  });
+
   test('setUser called before the widget loads: the onboarding form never shows, even on a slow network', async () => {
     const w = await workspace(parley.dataDir, 'SetUser Slow Co', '--onboarding', 'on');
     const head = QUEUE_STUB + `<script>window.Parley.setUser({ name: 'Grace Hopper', email: 'grace@example.com' });</script>`;

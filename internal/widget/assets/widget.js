@@ -227,11 +227,13 @@
     return form;
   }
 
-  function onboarding() {
+  function onboarding(id) {
     const nameErr = h('span', { class: 'field-error', id: 'parley-name-err', role: 'alert' });
     const emailErr = h('span', { class: 'field-error', id: 'parley-email-err', role: 'alert' });
     const name = h('input', { id: 'parley-name', type: 'text', autocomplete: 'name', required: true, maxlength: '200', 'aria-describedby': 'parley-name-err' });
     const email = h('input', { id: 'parley-email', type: 'email', autocomplete: 'email', required: true, maxlength: '254', 'aria-describedby': 'parley-email-err' });
+    name.value = id.name || '';
+    email.value = id.email || '';
     const form = h('form', { class: 'onboarding', 'aria-label': 'Introduce yourself', novalidate: true },
       h('p', { class: 'hint', text: 'Tell us who you are so we can help.' }),
       h('label', { for: 'parley-name', text: 'Name' }), name, nameErr,
@@ -299,9 +301,11 @@
     if (waiting) {
       if (!ui.footer.querySelector('.composer')) ui.footer.replaceChildren(composer());
     } else if (!c.anonymous_chat && !verified) ui.footer.replaceChildren(signInPrompt());
-    else if (c.onboarding && id.level === 'anonymous' && !inFlight) {
-      // Keep a form the visitor is typing into; while the page is identifying them, do not ask.
-      if (!ui.footer.querySelector('.onboarding')) ui.footer.replaceChildren(onboarding());
+    else if (c.onboarding && !verified && !(id.name && id.email) && !inFlight) {
+      // Onboarding asks for a name and an email: a visitor the page identified with less (a phone
+      // number, a name alone) is asked for the rest. Keep a form the visitor is typing into; while the
+      // page is identifying them, do not ask.
+      if (!ui.footer.querySelector('.onboarding')) ui.footer.replaceChildren(onboarding(id));
     } else if (!ui.footer.querySelector('.composer')) ui.footer.replaceChildren(composer());
     if (hadFocus) focusInput();
 
