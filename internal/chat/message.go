@@ -68,6 +68,18 @@ func validateClientID(id string) error {
 	return nil
 }
 
+// StartGate decides whether a visitor may start one more conversation. Rate limits by client address or
+// customer belong to the caller, which knows the address; chat asks only when a post is about to open a
+// new conversation, so ordinary messages cost nothing.
+type StartGate func(v *Visitor) error
+
+type startGateKey struct{}
+
+// WithStartGate attaches a StartGate to the posts made with ctx.
+func WithStartGate(ctx context.Context, g StartGate) context.Context {
+	return context.WithValue(ctx, startGateKey{}, g)
+}
+
 // PostMessage appends a customer message to the visitor's open conversation, starting one if there is
 // none. A client id the session already used returns the earlier message instead (created is false), so
 // retries never duplicate. The message is trusted only if the session is verified right now.
@@ -93,6 +105,11 @@ func (s *Service) PostMessage(ctx context.Context, v *Visitor, body, clientID st
 		}
 		conv, err := tx.AppendToOpenConversation(ctx, v.Owner(), &msg)
 		if isNotFound(err) {
+			if gate, ok := ctx.Value(startGateKey{}).(StartGate); ok && gate != nil {
+				if err := gate(v); err != nil {
+					return err
+				}
+			}
 			if conv, err = s.startConversation(ctx, tx, out, v); err == nil {
 				// Stamped after the "started" event, so the timeline reads in order.
 				msg.ConversationID, msg.CreatedAt = conv.ID, s.clock()

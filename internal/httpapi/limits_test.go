@@ -95,3 +95,22 @@ func TestMessageLimitsPerAddressAndCustomer(t *testing.T) {
 	// Another customer is not affected.
 	expect(t, e.send(e.verified(claims(map[string]any{"sub": "other", "email": "o@example.com"})), "hi", "c4"), 201, "")
 }
+
+func TestConversationStartsAreLimited(t *testing.T) {
+	e := newEnv(t, withLimits(httpapi.Limits{ConversationsPerIP: httpapi.Rate{Every: time.Hour, Burst: 2}}))
+	first := e.session()
+	expect(t, e.send(first, "one", "c1"), 201, "")
+	expect(t, e.send(e.session(), "two", "c2"), 201, "")
+	expect(t, e.send(e.session(), "three", "c3"), 429, "rate_limited")
+	// Messages in a conversation already open are not starts.
+	expect(t, e.send(first, "more", "c4"), 201, "")
+
+	e = newEnv(t, withLimits(httpapi.Limits{ConversationsPerCustomer: httpapi.Rate{Every: time.Hour, Burst: 1}}))
+	ada := e.verified(claims(nil))
+	conv := apiMessage(t, e.send(ada, "first", "c1"))["conversation_id"].(string)
+	if _, err := e.svc.SetStatus(context.Background(), e.ws.ID, "agent-1", conv, "closed"); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, e.send(e.verified(claims(nil)), "again, from another device", "c2"), 429, "rate_limited")
+	expect(t, e.send(e.verified(claims(map[string]any{"sub": "grace", "email": "g@example.com"})), "hi", "c3"), 201, "")
+}

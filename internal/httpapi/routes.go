@@ -25,24 +25,30 @@ type Limits struct {
 	// many sessions from one address, or one verified customer on many devices.
 	MessagesPerIP       Rate
 	MessagesPerCustomer Rate
-	SocketUpgradesPerIP Rate // GET /v1/widget/ws
-	CallsPerAPIKey      Rate // the customers API
-	BadAPIKeysPerIP     Rate // customers API calls refused for their key, per client IP
-	Sockets             SocketLimits
+	// ConversationsPerIP and ConversationsPerCustomer limit how often a message may open a new
+	// conversation (each one reaches agents' inboxes and alerts).
+	ConversationsPerIP       Rate
+	ConversationsPerCustomer Rate
+	SocketUpgradesPerIP      Rate // GET /v1/widget/ws
+	CallsPerAPIKey           Rate // the customers API
+	BadAPIKeysPerIP          Rate // customers API calls refused for their key, per client IP
+	Sockets                  SocketLimits
 }
 
 // DefaultLimits are generous for people and tight for scripts.
 func DefaultLimits() Limits {
 	return Limits{
-		SessionsPerIP:       Rate{Every: 2 * time.Second, Burst: 30},
-		LoginsPerIP:         Rate{Every: time.Second, Burst: 20},
-		MessagesPerSession:  Rate{Every: 200 * time.Millisecond, Burst: 20},
-		MessagesPerIP:       Rate{Every: 100 * time.Millisecond, Burst: 60},
-		MessagesPerCustomer: Rate{Every: 200 * time.Millisecond, Burst: 30},
-		SocketUpgradesPerIP: Rate{Every: 500 * time.Millisecond, Burst: 30},
-		Sockets:             DefaultSocketLimits(),
-		CallsPerAPIKey:      Rate{Every: 10 * time.Millisecond, Burst: 200},
-		BadAPIKeysPerIP:     Rate{Every: 5 * time.Second, Burst: 20},
+		SessionsPerIP:            Rate{Every: 2 * time.Second, Burst: 30},
+		LoginsPerIP:              Rate{Every: time.Second, Burst: 20},
+		MessagesPerSession:       Rate{Every: 200 * time.Millisecond, Burst: 20},
+		MessagesPerIP:            Rate{Every: 100 * time.Millisecond, Burst: 60},
+		MessagesPerCustomer:      Rate{Every: 200 * time.Millisecond, Burst: 30},
+		SocketUpgradesPerIP:      Rate{Every: 500 * time.Millisecond, Burst: 30},
+		ConversationsPerIP:       Rate{Every: 30 * time.Second, Burst: 20},
+		ConversationsPerCustomer: Rate{Every: time.Minute, Burst: 10},
+		Sockets:                  DefaultSocketLimits(),
+		CallsPerAPIKey:           Rate{Every: 10 * time.Millisecond, Burst: 200},
+		BadAPIKeysPerIP:          Rate{Every: 5 * time.Second, Burst: 20},
 	}
 }
 
@@ -92,6 +98,8 @@ type API struct {
 	ipMessages   *limiter
 	custMessages *limiter
 	upgradeLimit *limiter
+	ipStarts     *limiter
+	custStarts   *limiter
 	socketTable  *socketTable
 
 	// Sockets outlive http.Server.Shutdown (they are hijacked), so the API tracks them itself.
@@ -128,6 +136,8 @@ func New(cfg Config) *API {
 		ipMessages:   newLimiter(cfg.Limits.MessagesPerIP, now),
 		custMessages: newLimiter(cfg.Limits.MessagesPerCustomer, now),
 		upgradeLimit: newLimiter(cfg.Limits.SocketUpgradesPerIP, now),
+		ipStarts:     newLimiter(cfg.Limits.ConversationsPerIP, now),
+		custStarts:   newLimiter(cfg.Limits.ConversationsPerCustomer, now),
 		socketTable:  newSocketTable(cfg.Limits.Sockets),
 	}
 	a.socketCtx, a.closeSocket = context.WithCancel(context.Background())

@@ -157,7 +157,17 @@ func (a *API) postMessage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	msg, created, err := a.chat.PostMessage(r.Context(), v, req.Body, req.ClientID)
+	ip := clientIP(r, a.trusted)
+	ctx := chat.WithStartGate(r.Context(), func(v *chat.Visitor) error {
+		if err := a.ipStarts.allow(ip); err != nil {
+			return err
+		}
+		if v.Session.CustomerID != "" {
+			return a.custStarts.allow(v.Session.CustomerID)
+		}
+		return nil
+	})
+	msg, created, err := a.chat.PostMessage(ctx, v, req.Body, req.ClientID)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
