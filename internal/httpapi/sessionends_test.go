@@ -31,6 +31,10 @@ func TestRevokingAKeyEndsTheSessionsItVerified(t *testing.T) {
 	expect(t, e.send(byFirst, "hello", "c1"), 201, "")
 	sock := wsConnect(t, e, byFirst)
 	other := wsConnect(t, e, bySecond.str("session_token"))
+	// Relayed events arrive in commit order: once the socket has this message, the login's "rotated"
+	// event is behind it.
+	synced := apiMessage(t, e.send(byFirst, "sync", "c0"))
+	wsNextMessage(t, sock, synced["id"].(string))
 
 	n, err := e.svc.RevokeKey(ctx, e.ws.ID, e.key.ID)
 	if err != nil {
@@ -164,6 +168,12 @@ func TestAllowedEmailDomainsEndSessionsTheyNoLongerAdmit(t *testing.T) {
 	bob := e.verified(claims(map[string]any{"sub": "bob", "email": "bob@other.example"}))
 	anonymous := e.session()
 	adaSock, bobSock := wsConnect(t, e, ada), wsConnect(t, e, bob)
+	// With PostgreSQL, events travel in commit order after the responses that caused them: once each
+	// socket has its own message, the logins' "rotated" events are behind it.
+	for tok, sock := range map[string]*websocket.Conn{ada: adaSock, bob: bobSock} {
+		sent := apiMessage(t, e.send(tok, "hello", "sync-"+tok[len(tok)-6:]))
+		wsNextMessage(t, sock, sent["id"].(string))
+	}
 
 	domains := []string{"bank.example"}
 	e.update(chat.SettingsPatch{AllowedEmailDomains: &domains})
@@ -195,4 +205,3 @@ func TestAllowedEmailDomainsEndSessionsTheyNoLongerAdmit(t *testing.T) {
 	expect(t, e.request("GET", "/v1/widget/session", grace, nil), 401, "session_invalid")
 }
 
-var _ = websocket.StatusNormalClosure
