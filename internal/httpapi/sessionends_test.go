@@ -204,4 +204,3 @@ func TestAllowedEmailDomainsEndSessionsTheyNoLongerAdmit(t *testing.T) {
 	expect(t, e.send(grace, "hello", "c1"), 401, "session_invalid")
 	expect(t, e.request("GET", "/v1/widget/session", grace, nil), 401, "session_invalid")
 }
-
