@@ -6,7 +6,7 @@
   var p = window.Parley = window.Parley || { q: [] };
   if (p.loaded) return;
   if (!p.q) p.q = [];
-  ['setUser', 'clearUser', 'login', 'logout', 'open', 'close', 'on'].forEach(function (m) {
+  ['setUser', 'clearUser', 'login', 'logout', 'setTokenProvider', 'open', 'close', 'on'].forEach(function (m) {
     if (!p[m]) p[m] = function () {
       var a = arguments;
       return new Promise(function (resolve, reject) { p.q.push([m, a, resolve, reject]); });

@@ -47,6 +47,7 @@
   const state = {
     token: storage.get(TOKEN),
     identity: { level: 'anonymous' },
+    session: null, // {end, seen, jitter}: when a verified session's absolute lifetime runs out (ms), and when we learnt it
     config: null,
     convs: new Map(), // id → {id, status, created_at, msgs: [message]}
     byId: new Map(), // conversation id + message id → element (ids are unique within a conversation)
@@ -132,6 +133,7 @@
     setToken(data.session_token);
     state.identity = data.identity;
     state.config = data.config;
+    noteSession(data);
   }
 
   // ensureSession resumes the stored session, or starts a new one if there is none or it has ended.
@@ -141,6 +143,7 @@
         const data = await call('GET', '/v1/widget/session');
         state.identity = data.identity;
         state.config = data.config;
+        noteSession(data);
         return;
       } catch (e) {
         if (e.code !== 'session_invalid') throw e;
@@ -612,6 +615,7 @@
       if (ws !== state.ws) return;
       if (f.type === 'ready') {
         state.wsAttempts = 0;
+        if (f.session) noteSession(f);
         setStatus('');
         sync().catch(() => { /* the next reconnect resumes */ });
         flush();
@@ -759,6 +763,7 @@
       state.token = data.session_token;
       state.identity = data.identity;
       state.config = state.config || data.config;
+      noteSession(data);
     } catch (e) {
       failure = e;
       try { await newSession(); } catch (_) { /* settle shows what there is */ }
@@ -785,6 +790,8 @@
       showError(friendly(e));
     }
     if (wasVerified) emit('logout');
+    // An expired or refused session: the site's token provider, if any, may sign the customer back in.
+    if (prov.fn && state.token) providerStep();
   }
 
   // adopt takes over a token another tab stored, with the identity behind it.
@@ -793,8 +800,16 @@
     state.generation++;
     state.token = token;
     state.seen = readSeen();
+    // Messages waiting to be sent stay when the stored session is the same verified customer's (another
+    // tab renewed it through the token provider); anybody else's session gets none of them.
+    const outbox = before.level === 'verified' ? state.pending.splice(0) : [];
     resetMessages();
     ensureSession().then(() => {
+      if (outbox.length && state.identity.level === 'verified' && state.identity.customer_id === before.customer_id) {
+        state.pending = outbox.concat(state.pending);
+        ui.log.append(...state.pending.map((p) => p.el));
+        flush();
+      } else for (const p of outbox) p.dropped = true;
       render();
       reconnect();
       const now = state.identity;
@@ -823,6 +838,7 @@
     const changed = !!data.session_token && data.session_token !== state.token;
     if (changed) setToken(data.session_token);
     state.identity = data.identity;
+    noteSession(data);
     done();
     render();
     if (changed) reconnect();
@@ -879,10 +895,15 @@
       await refused(switched);
       throw e;
     }
+    return loggedIn(prev, data, done);
+  }
+  // loggedIn shows the session a login answered with (data), prev being who was there before.
+  async function loggedIn(prev, data, done) {
     const samePerson = prev.level !== 'verified' || prev.customer_id === data.identity.customer_id;
     state.generation++;
     setToken(data.session_token);
     state.identity = data.identity;
+    noteSession(data);
     if (!samePerson) forgetSeen();
     done();
     // Messages still waiting are this person's: held while the login was on its way, or typed before it
@@ -908,6 +929,209 @@
     if (!state.listeners[event]) throw new ParleyError(0, 'invalid_event', 'unknown event ' + event);
     if (typeof fn === 'function') state.listeners[event].push(fn);
     if (event === 'ready' && state.ready) fn(state.identity);
+  }
+
+  // ---------------------------------------------------------------- token provider
+
+  // The site's token provider (setTokenProvider): the widget asks it for a login token only when it needs
+  // one, and user says who is signed in on the site (the token's sub; null: nobody; undefined: unknown).
+  const prov = { fn: null, user: undefined, nobody: false, checked: false, failures: 0, notBefore: 0, retryTimer: 0, refreshTimer: 0 };
+  const PROVIDER_TIMEOUT = 5000;
+
+  function setTokenProvider(fn, options) {
+    if (fn !== null && typeof fn !== 'function') {
+      return Promise.reject(new ParleyError(0, 'invalid_field', 'setTokenProvider needs a function that resolves with a login token or null'));
+    }
+    const given = options && typeof options === 'object' && options.user !== undefined;
+    const user = !given ? undefined : options.user === null ? null : String(options.user);
+    if (user !== prov.user) {
+      // Someone else on the site: what the provider said (or failed to say) about the last one is moot.
+      prov.nobody = false;
+      prov.checked = false;
+      prov.failures = 0;
+      prov.notBefore = 0;
+    }
+    prov.fn = fn;
+    prov.user = user;
+    if (!fn) {
+      clearTimeout(prov.retryTimer);
+      clearTimeout(prov.refreshTimer);
+      return started.then(() => state.identity);
+    }
+    scheduleRefresh();
+    return providerStep();
+  }
+
+  // sameUser tells whether the site's user id names the verified identity: its external id (the token's
+  // sub), or its email for tokens without a sub.
+  const sameUser = (user, id) => (id.external_id ? user === id.external_id : sameEmail(user, id.email));
+
+  // providerNeed says what the widget needs from the provider now: '' nothing; 'logout' (the site says
+  // nobody is signed in, no token needed); 'switch' (someone other than the verified customer is);
+  // 'check' (who is signed in is unknown: ask once per page); 'login' (no verified session); 'refresh'
+  // (the verified session's absolute lifetime is about to run out).
+  function providerNeed() {
+    if (!prov.fn) return '';
+    const id = state.identity;
+    if (id.level !== 'verified') return prov.user === null || prov.nobody ? '' : 'login';
+    if (prov.user === null) return 'logout';
+    if (prov.user === undefined && !prov.checked) return 'check';
+    if (prov.user !== undefined && !sameUser(prov.user, id)) return 'switch';
+    return refreshDue() ? 'refresh' : '';
+  }
+
+  // providerStep runs what providerNeed asks for as an identity change: serialized with the page's own
+  // calls, ready waits for it, and when it may bring someone else the screen is cleared at once.
+  function providerStep() {
+    clearTimeout(prov.retryTimer);
+    const need = providerNeed();
+    const switches = begun ? inFlight > 0 || need === 'logout' || need === 'switch' || need === 'check' || (need === 'login' && state.identity.level !== 'anonymous') : !!state.token;
+    if (!need && !switches && !inFlight) return started.then(() => state.identity);
+    return changeIdentity((done, switched) => runProvider(done, switched), switches).catch(() => state.identity);
+  }
+
+  async function runProvider(done, switched) {
+    await started;
+    const need = begun ? providerNeed() : '';
+    if (!need) return state.identity;
+    if (need === 'logout') return providerLogout();
+    if (need === 'refresh') {
+      // The person behind the session is the site's user: show them while the token is on its way.
+      done();
+      render();
+      const stored = storage.get(TOKEN);
+      if (stored && stored !== state.token) { adopt(stored); return state.identity; } // another tab renewed it
+    }
+    if (Date.now() < prov.notBefore) {
+      // Backing off after a failure: the retry timer asks again. Someone else must not stay meanwhile.
+      if (need === 'switch') return providerLogout();
+      return state.identity;
+    }
+    const prev = state.identity;
+    const old = state.token;
+    let token;
+    try {
+      token = await askProvider();
+    } catch (e) {
+      return providerFailed(e, need);
+    }
+    if (token === null) {
+      if (need !== 'login') return providerLogout(); // the site says nobody is signed in
+      prov.nobody = true;
+      prov.failures = 0;
+      return state.identity;
+    }
+    if (need === 'check') {
+      prov.checked = true;
+      if (sameUser(tokenSubject(token), prev) && !refreshDue()) { prov.failures = 0; return state.identity; }
+    }
+    let data;
+    try {
+      data = await call('POST', '/v1/widget/login', { token });
+    } catch (e) {
+      if (e.code === 'session_invalid' && state.token === old) {
+        // The session itself ended meanwhile (expired, or another tab renewed it): sessionRefused follows
+        // the newer token or starts afresh, and asks the provider again if it must.
+        sessionRefused(old);
+        return state.identity;
+      }
+      return providerFailed(e, need);
+    }
+    prov.failures = 0;
+    prov.notBefore = 0;
+    if (prev.level === 'verified' && data.identity.customer_id === prev.customer_id) {
+      // The same customer: the session goes on under its new token, the screen and the outbox as they are.
+      setToken(data.session_token);
+      state.identity = data.identity;
+      noteSession(data);
+      done();
+      render();
+      reconnect();
+      sync().catch(() => { /* the live connection's ready syncs again */ });
+      return state.identity;
+    }
+    if (prev.level === 'verified' && !switched) {
+      // A token for someone else where the same customer was expected: nothing of theirs carries over.
+      state.generation++;
+      resetMessages();
+    }
+    return loggedIn(prev, data, done);
+  }
+
+  // askProvider calls the provider, for at most PROVIDER_TIMEOUT ms; it resolves with a token or null.
+  function askProvider() {
+    let timer = 0;
+    const late = new Promise((resolve, reject) => {
+      timer = setTimeout(() => reject(new ParleyError(0, 'token_provider_failed', 'The token provider did not answer within ' + PROVIDER_TIMEOUT / 1000 + ' seconds.')), PROVIDER_TIMEOUT);
+    });
+    const asked = Promise.resolve().then(() => prov.fn()).then((t) => {
+      if (t === null) return null;
+      if (typeof t !== 'string' || !t) throw new ParleyError(0, 'token_provider_failed', 'The token provider must resolve with a login token (a string) or null.');
+      return t;
+    }, (e) => {
+      throw new ParleyError(0, 'token_provider_failed', 'The token provider failed: ' + (e && e.message ? e.message : String(e)));
+    });
+    return Promise.race([asked, late]).finally(() => clearTimeout(timer));
+  }
+
+  // providerFailed handles a provider that threw, timed out or gave a token the server refused: the
+  // widget goes on with what it has (never someone else's session), reports it, and asks again later,
+  // backing off up to five minutes.
+  async function providerFailed(e, need) {
+    prov.failures++;
+    const wait = Math.min(300000, 2000 * 2 ** (prov.failures - 1)) * (0.8 + Math.random() * 0.4);
+    prov.notBefore = Date.now() + wait;
+    clearTimeout(prov.retryTimer);
+    prov.retryTimer = setTimeout(providerStep, wait);
+    // The site's user is someone else than the session's person (or may be: an identified session is a
+    // claim anyone could have made): end it rather than keep it for whoever is at the keyboard.
+    if (need === 'switch' || (need === 'login' && state.identity.level !== 'anonymous')) await providerLogout();
+    emit('error', e);
+    return state.identity;
+  }
+
+  async function providerLogout() {
+    const was = state.identity.level === 'verified';
+    await endSession();
+    if (was) emit('logout');
+    return state.identity;
+  }
+
+  // tokenSubject reads who a login token names (sub, else email) without trusting it: it only spares a
+  // login when the session already is that customer's; the server verifies every token it is given.
+  function tokenSubject(token) {
+    try {
+      const b64 = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+      const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))));
+      return typeof claims.sub === 'string' && claims.sub ? claims.sub : typeof claims.email === 'string' ? claims.email : '';
+    } catch (_) { return ''; }
+  }
+
+  // noteSession keeps when a verified session's absolute lifetime ends (session.expires_at of a response;
+  // "" for other sessions), and schedules its renewal.
+  function noteSession(data) {
+    const end = data && data.session && data.session.expires_at ? Date.parse(data.session.expires_at) : NaN;
+    if (isNaN(end)) state.session = null;
+    else if (!state.session || state.session.end !== end) state.session = { end, seen: Date.now(), jitter: Math.random() };
+    scheduleRefresh();
+  }
+
+  // refreshAt is when to renew the verified session: within 10% of its lifetime (as far as this page has
+  // seen it) or 5 minutes of its end, whichever is less, a little earlier in some tabs than in others.
+  function refreshAt() {
+    const s = state.session;
+    if (!s || state.identity.level !== 'verified') return 0;
+    return s.end - Math.min(300000, (s.end - s.seen) / 10) * (1 + s.jitter / 5);
+  }
+  const refreshDue = () => { const at = refreshAt(); return at > 0 && Date.now() >= at; };
+
+  function scheduleRefresh() {
+    clearTimeout(prov.refreshTimer);
+    const at = refreshAt();
+    if (!prov.fn || !at) return;
+    // Long waits are checked again every few hours (timers do not wait for weeks, and sleep delays them).
+    const wait = Math.min(Math.max(0, at - Date.now()), 6 * 3600000);
+    prov.refreshTimer = setTimeout(() => (refreshDue() ? providerStep() : scheduleRefresh()), wait);
   }
 
   // ---------------------------------------------------------------- start
@@ -942,6 +1166,8 @@
   }
 
   addEventListener('online', () => { if (!state.ws) connect(); flush(); });
+  // Timers sleep with the device: a page shown again renews a session that is about to run out.
+  document.addEventListener('visibilitychange', () => { if (begun && document.visibilityState === 'visible' && refreshDue()) providerStep(); });
   addEventListener('storage', (ev) => {
     if (ev.key !== prefix + TOKEN || ev.newValue === state.token) return;
     // Another tab logged in or out: follow it, so no tab keeps showing the previous person's chats.
@@ -957,7 +1183,7 @@
 
   const api = {
     loaded: true,
-    setUser, clearUser: logout, login, logout, on,
+    setUser, clearUser: logout, login, logout, on, setTokenProvider,
     // A widget hidden until login opens once the login the page asked for is through.
     open: () => started.then(async () => { if (!visible() && inFlight) await idle(); open(); }),
     close: () => started.then(() => close()),
