@@ -63,7 +63,8 @@ export function freePort() {
 }
 
 // startParley runs `parley serve` on a fresh data folder and a port of its own, which restart() reuses.
-export async function startParley({ demo = true, extraArgs = [] } = {}) {
+// env adds environment variables (e.g. PARLEY_CLOCK_OFFSET_FILE, the test clock).
+export async function startParley({ demo = true, extraArgs = [], env = {} } = {}) {
   const dataDir = tempDir('parley-data-');
   const port = await freePort();
   const args = ['serve', ...(demo ? ['--demo'] : []), '--data', dataDir, '--addr', `127.0.0.1:${port}`, '--no-rate-limits', ...extraArgs];
@@ -72,7 +73,7 @@ export async function startParley({ demo = true, extraArgs = [] } = {}) {
   let log = '';
 
   async function launch() {
-    const c = spawn(parleyBin(), args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PARLEY_LOG_LEVEL: 'info' } });
+    const c = spawn(parleyBin(), args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PARLEY_LOG_LEVEL: 'info', ...env } });
     children.add(c);
     child = c;
     exited = new Promise((resolve) => c.once('exit', (code, signal) => { children.delete(c); resolve({ code, signal }); }));
@@ -200,7 +201,7 @@ ${body || '<p>Welcome to our site.</p>'}
 // The queue stub of docs/widget.md, for pages that call Parley before the widget has loaded.
 export const QUEUE_STUB = `<script>
   window.Parley = window.Parley || { q: [] };
-  ['setUser', 'clearUser', 'login', 'logout', 'open', 'close', 'on'].forEach(function (m) {
+  ['setUser', 'clearUser', 'login', 'logout', 'setTokenProvider', 'open', 'close', 'on'].forEach(function (m) {
     window.Parley[m] = window.Parley[m] || function () {
       var a = arguments;
       return new Promise(function (resolve, reject) { window.Parley.q.push([m, a, resolve, reject]); });
