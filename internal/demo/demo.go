@@ -1,11 +1,15 @@
 // Package demo is `parley serve --demo`: a small business website with the chat widget and a fake
 // sign-in whose back end signs real login tokens with the demo workspace's key, so a person can see the
 // whole identity story — anonymous chat, signing in mid-conversation, signing out, switching users.
+// The shop remembers who signed in with a cookie of its own and gives the widget a token provider
+// (Parley.setTokenProvider), the recommended integration.
 package demo
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"embed"
 	"encoding/base64"
 	"encoding/json"
@@ -117,7 +121,8 @@ func Handler(s Setup) (http.Handler, error) {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		secure(w)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_ = page.Execute(w, map[string]string{"Workspace": s.WorkspaceID, "Agent": s.AgentEmail})
+		w.Header().Set("Cache-Control", "no-store") // the page names who is signed in
+		_ = page.Execute(w, map[string]any{"Workspace": s.WorkspaceID, "Agent": s.AgentEmail, "User": signedIn(r, s)})
 	})
 	mux.HandleFunc("GET /demo/{file}", func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("file")
@@ -137,7 +142,54 @@ func Handler(s Setup) (http.Handler, error) {
 		_, _ = w.Write(data)
 	})
 	mux.HandleFunc("POST /demo/signin", func(w http.ResponseWriter, r *http.Request) { signIn(w, r, s) })
+	mux.HandleFunc("POST /demo/token", func(w http.ResponseWriter, r *http.Request) { token(w, r, s) })
+	mux.HandleFunc("POST /demo/signout", func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: userCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		w.WriteHeader(http.StatusNoContent)
+	})
 	return mux, nil
+}
+
+// User is who is signed in to the shop: ID is the shop's own user id, the login token's sub.
+type User struct {
+	ID    string `json:"user"`
+	Name  string `json:"name"`
+	Email string `json:"email"`
+}
+
+// userCookie remembers the shop's signed-in user, HMAC-signed with the demo key's secret (the shop
+// vouches for whoever signs in, but only it may say who that is).
+const userCookie = "acme_user"
+
+func userCookieValue(u User, s Setup) string {
+	data, _ := json.Marshal(u)
+	payload := base64.RawURLEncoding.EncodeToString(data)
+	return payload + "." + base64.RawURLEncoding.EncodeToString(cookieMAC(payload, s))
+}
+
+func cookieMAC(payload string, s Setup) []byte {
+	m := hmac.New(sha256.New, []byte("acme-demo-user:"+s.Secret))
+	m.Write([]byte(payload))
+	return m.Sum(nil)
+}
+
+// signedIn returns the shop's signed-in user, or nil.
+func signedIn(r *http.Request, s Setup) *User {
+	c, err := r.Cookie(userCookie)
+	if err != nil {
+		return nil
+	}
+	payload, mac, ok := strings.Cut(c.Value, ".")
+	sum, err := base64.RawURLEncoding.DecodeString(mac)
+	if !ok || err != nil || !hmac.Equal(sum, cookieMAC(payload, s)) {
+		return nil
+	}
+	data, err := base64.RawURLEncoding.DecodeString(payload)
+	var u User
+	if err != nil || json.Unmarshal(data, &u) != nil || u.ID == "" {
+		return nil
+	}
+	return &u
 }
 
 // secure sets a strict policy: the demo page runs only its own files and the widget from the same origin.
@@ -148,8 +200,8 @@ func secure(w http.ResponseWriter) {
 	h.Set("Referrer-Policy", "no-referrer")
 }
 
-// signIn is the fake shop's back end: it accepts anyone and signs a five-minute, single-use login token
-// for them, the way a real site signs one for its logged-in user.
+// signIn is the fake shop's sign-in: it accepts anyone, remembers them in the shop's cookie and answers
+// with who they are; the page then tells the widget (setTokenProvider with the new user).
 func signIn(w http.ResponseWriter, r *http.Request, s Setup) {
 	fail := func(status int, msg string) {
 		w.Header().Set("Content-Type", "application/json")
@@ -174,13 +226,31 @@ func signIn(w http.ResponseWriter, r *http.Request, s Setup) {
 		fail(http.StatusUnprocessableEntity, "enter a name")
 		return
 	}
+	u := User{ID: "acme-" + email, Name: name, Email: email} // the shop's own user id
+	http.SetCookie(w, &http.Cookie{Name: userCookie, Value: userCookieValue(u, s), Path: "/", HttpOnly: true,
+		Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(u)
+}
+
+// token is the shop's token endpoint, which the widget's token provider calls: a five-minute, single-use
+// login token for the signed-in user, the way a real site signs one; {"token": null} when nobody is.
+func token(w http.ResponseWriter, r *http.Request, s Setup) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	u := signedIn(r, s)
+	if u == nil {
+		_, _ = w.Write([]byte(`{"token":null}` + "\n"))
+		return
+	}
 	now := time.Now()
 	jti := make([]byte, 12)
 	_, _ = rand.Read(jti)
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-		"sub":   "acme-" + email, // the shop's own user id
-		"email": email,
-		"name":  name,
+		"sub":   u.ID,
+		"email": u.Email,
+		"name":  u.Name,
 		"aud":   s.WorkspaceID,
 		"jti":   base64.RawURLEncoding.EncodeToString(jti),
 		"iat":   now.Unix(),
@@ -189,11 +259,10 @@ func signIn(w http.ResponseWriter, r *http.Request, s Setup) {
 	tok.Header["kid"] = s.KeyID
 	signed, err := tok.SignedString([]byte(s.Secret))
 	if err != nil {
-		fail(http.StatusInternalServerError, "could not sign the token")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(`{"error":{"code":"internal_error","message":"could not sign the token"}}` + "\n"))
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(map[string]string{"token": signed})
 }
 
