@@ -511,3 +511,61 @@ describe('the token provider and the test clock', () => {
     }
   });
 });
+
+// The demo shop uses the provider: its page names the signed-in user, its back end signs the tokens.
+describe('the demo shop\'s token provider', () => {
+  let parley, browser;
+  before(async () => { [parley, browser] = await Promise.all([startParley(), launchBrowser()]); });
+  after(async () => { await browser?.close(); await parley?.close(); });
+
+  test('sign in once; reloads and new tabs cost no token and no login; the shop\'s login ending empties the widget', async () => {
+    const page = await newPage(browser);
+    const context = page.context();
+    const ws = parley.demo.workspace_id;
+    const net = { tokens: 0, logins: 0 };
+    context.on('request', (r) => {
+      if (r.method() === 'POST' && r.url().endsWith('/demo/token')) net.tokens++;
+      if (r.method() === 'POST' && r.url().endsWith('/v1/widget/login')) net.logins++;
+    });
+    const ready = (p) => p.evaluate(() => new Promise((resolve) => window.Parley.on('ready', resolve)));
+    try {
+      await page.goto(parley.url + '/');
+      assert.equal((await ready(page)).level, 'anonymous');
+      assert.deepEqual(net, { tokens: 0, logins: 0 }, 'an anonymous visitor costs nothing');
+      await page.locator('#name').fill('Ada Lovelace');
+      await page.locator('#email').fill('ada@example.com');
+      await page.locator('#signin-form button').click();
+      await openChat(page);
+      await signedIn(page, 'Signed in as Ada Lovelace (ada@example.com)').waitFor({ state: 'visible' });
+      await messageBox(page).fill(ADA_SECRET);
+      await sendButton(page).click();
+      await waitForBubble(page, (b) => b.text === ADA_SECRET && b.state === 'sent', 'her message');
+      assert.deepEqual(net, { tokens: 1, logins: 1 });
+      const adaToken = await widgetToken(page, ws);
+
+      await page.reload();
+      assert.equal((await ready(page)).email, 'ada@example.com');
+      const tab = trackErrors(await context.newPage());
+      await tab.goto(parley.url + '/');
+      assert.equal((await ready(tab)).email, 'ada@example.com');
+      assert.equal(await tab.locator('#account').textContent(), 'Signed in as Ada Lovelace (ada@example.com)');
+      assert.deepEqual(net, { tokens: 1, logins: 1 }, 'no token and no login for a returning customer');
+      await tab.close();
+
+      // The shop's own login ends (its cookie is gone) without anyone signing out of the chat.
+      await context.clearCookies();
+      await page.reload();
+      assert.equal((await ready(page)).level, 'anonymous');
+      await openChat(page);
+      assert.deepEqual(await bubbles(page), []);
+      const stored = await storageOf(page);
+      assert.deepEqual(Object.keys(stored).filter((k) => k.startsWith('parley:')), [tokenKey(ws)]);
+      assert.notEqual(stored[tokenKey(ws)], adaToken);
+      assert.equal((await api(parley.url, adaToken, '/v1/widget/session')).status, 401);
+      assert.deepEqual(net, { tokens: 1, logins: 1 });
+      assert.deepEqual(page.errors, []);
+    } finally {
+      await context.close();
+    }
+  });
+});
