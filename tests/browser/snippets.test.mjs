@@ -1,6 +1,7 @@
 // Every snippet of README.md and docs/*.md that touches the widget runs as pasted: each is marked
 // <!-- readme-test:widget-NAME -->, put on a page of another website with only its placeholders
-// replaced (the Parley address, the workspace id, and the page's tokenFromYourBackEnd variable), run in
+// replaced (the Parley address, the workspace id, and the page's tokenFromYourBackEnd variable, also
+// served by the site's /parley-token for snippets with a token provider), run in
 // Chromium against a real server, and must raise no page error and take effect.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -47,6 +48,16 @@ const CHECKS = {
   'widget-raw-queue': async ({ page }) => {
     await panel(page).waitFor({ state: 'visible' });
   },
+  // The token provider (README step 3, docs/widget.md): the widget asks the site's /parley-token for a
+  // token and signs the visitor in.
+  'widget-provider': async (args) => CHECKS['widget-token-provider'](args),
+  'widget-token-provider': async ({ page, w }) => {
+    await widget(page).getByText('Signed in as Ada Lovelace (ada@example.com)').waitFor({ state: 'attached' });
+    const token = await page.evaluate((k) => localStorage.getItem(k), tokenKey(w.id));
+    const s = await api(page.parleyURL, token, '/v1/widget/session');
+    assert.equal(s.data.identity.level, 'verified');
+    assert.equal(s.data.identity.email, 'ada@example.com');
+  },
 };
 
 // What the page of a snippet that only defines the stubs goes on to do with them.
@@ -91,6 +102,7 @@ ${AFTER[snippet.name] || ''}
 ${needsWidget ? `<script src="${parley.url}/widget.js" data-workspace="${w.id}" async></script>` : ''}
 </body>
 </html>`;
+    site.set('/parley-token', JSON.stringify({ token })); // the site's back end, for a token provider
     const page = await newPage(browser);
     page.parleyURL = parley.url;
     page.warnings = [];
