@@ -810,6 +810,13 @@
         ui.log.append(...state.pending.map((p) => p.el));
         flush();
       } else for (const p of outbox) p.dropped = true;
+      // Another tab of the site signed someone in or out after this page said who was signed in: that
+      // tab knows better, so this page's user no longer counts (the provider is asked if need be).
+      const id = state.identity;
+      if (prov.user !== undefined && (id.level === 'verified' ? !sameUser(prov.user, id) : prov.user !== null)) {
+        prov.user = undefined;
+        prov.checked = true;
+      }
       render();
       reconnect();
       const now = state.identity;
