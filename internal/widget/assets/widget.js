@@ -957,6 +957,7 @@
       prov.checked = false;
       prov.failures = 0;
       prov.notBefore = 0;
+      clearTimeout(prov.retryTimer);
     }
     prov.fn = fn;
     prov.user = user;
@@ -990,7 +991,6 @@
   // providerStep runs what providerNeed asks for as an identity change: serialized with the page's own
   // calls, ready waits for it, and when it may bring someone else the screen is cleared at once.
   function providerStep() {
-    clearTimeout(prov.retryTimer);
     const need = providerNeed();
     const switches = begun ? inFlight > 0 || need === 'logout' || need === 'switch' || need === 'check' || (need === 'login' && state.identity.level !== 'anonymous') : !!state.token;
     if (!need && !switches && !inFlight) return started.then(() => state.identity);
@@ -1089,7 +1089,8 @@
     const wait = Math.min(300000, 2000 * 2 ** (prov.failures - 1)) * (0.8 + Math.random() * 0.4);
     prov.notBefore = Date.now() + wait;
     clearTimeout(prov.retryTimer);
-    prov.retryTimer = setTimeout(providerStep, wait);
+    // The retry lifts the backoff itself (a timer may fire a moment before Date.now() says it is due).
+    prov.retryTimer = setTimeout(() => { prov.notBefore = 0; providerStep(); }, wait);
     // The site's user is someone else than the session's person (or may be: an identified session is a
     // claim anyone could have made): end it rather than keep it for whoever is at the keyboard.
     if (need === 'switch' || (need === 'login' && state.identity.level !== 'anonymous')) await providerLogout();
