@@ -119,6 +119,32 @@ type AuditEvent struct {
 	Detail      string
 }
 
+// Block stops a visitor from sending messages in a workspace: a verified customer (CustomerID), or an
+// unverified visitor by their session (SessionID) and, when known, their client address (Addr: an IPv4
+// address or an IPv6 /64). It is live until LiftedAt, or until ExpiresAt when that is set. The rules
+// live in package chat.
+type Block struct {
+	ID             string
+	WorkspaceID    string
+	CustomerID     string
+	SessionID      string
+	Addr           string
+	ConversationID string // the conversation the agent blocked from
+	Reason         string // for agents' eyes only
+	CreatedBy      string // the agent's id
+	CreatedAt      time.Time
+	ExpiresAt      time.Time // zero: until lifted
+	LiftedAt       time.Time // zero while not lifted
+	LiftedBy       string    // the agent's id
+}
+
+// BlockMatch names a visitor for LiveBlock; empty fields match nothing.
+type BlockMatch struct {
+	CustomerID string
+	SessionID  string
+	Addr       string
+}
+
 // Session is one browser's widget session. The bearer token itself is never stored, only its hash;
 // rotating the token replaces the hash, so the old token stops working at once.
 type Session struct {
@@ -405,6 +431,18 @@ type Reader interface {
 	APIKeys(ctx context.Context, workspaceID string) ([]APIKey, error)
 	// AuditEvents returns a workspace's most recent audit events, newest first.
 	AuditEvents(ctx context.Context, workspaceID string, limit int) ([]AuditEvent, error)
+
+	// LiveBlock returns the newest block of the workspace that names the customer, the session or the
+	// address of m and is live at the given time (not lifted, and not expired: at < ExpiresAt);
+	// ErrNotFound when there is none.
+	LiveBlock(ctx context.Context, workspaceID string, m BlockMatch, at time.Time) (Block, error)
+	// Block returns one block of the workspace, live or not.
+	Block(ctx context.Context, workspaceID, id string) (Block, error)
+	// Blocks returns a workspace's most recent blocks, live or not, newest first.
+	Blocks(ctx context.Context, workspaceID string, limit int) ([]Block, error)
+	// SessionClientAddr returns the client address a session's messages last came from ("" when none
+	// was recorded); ErrNotFound when there is no such session.
+	SessionClientAddr(ctx context.Context, sessionID string) (string, error)
 }
 
 // Tx is a write transaction. Its reads see its own writes. After a Tx method fails, fn must return
@@ -498,6 +536,15 @@ type Tx interface {
 
 	// AddAuditEvent stores e and assigns e.Seq.
 	AddAuditEvent(ctx context.Context, e *AuditEvent) error
+
+	// CreateBlock stores b; ErrNotFound when its workspace is missing.
+	CreateBlock(ctx context.Context, b *Block) error
+	// LiftBlock records that an agent lifted a block of the workspace that was not lifted yet;
+	// ErrNotFound when there is none.
+	LiftBlock(ctx context.Context, workspaceID, id, agentID string, at time.Time) error
+	// SetSessionClientAddr records the client address a session's message came from. It writes only
+	// when the address changed, so calling it with every message costs no extra row write.
+	SetSessionClientAddr(ctx context.Context, sessionID, addr string) error
 
 	// Notify sends payload to the listeners of channel when the transaction commits, and not at all if
 	// it rolls back; listeners receive notifications in commit order. Stores that serve one process

@@ -114,7 +114,7 @@ const (
 
 // statements lists every statement the writer runs, to prepare them before the first transaction.
 func statements() []string {
-	return []string{
+	return append([]string{
 		sqlWorkspace, sqlWorkspaces, sqlKeys, sqlSessionByHash, sqlSession, sqlSessionWorkspace, sqlSessionsOfCustomr,
 		sqlCustomer, sqlCustomerByExternal, sqlCustomerByEmail, sqlCountByEmail,
 		sqlConversation, sqlOpenConversationCustomer, sqlOpenConversationSession,
@@ -135,7 +135,7 @@ func statements() []string {
 		sqlSetKeySecret, sqlAPIKeyByHash, sqlAPIKeys, sqlInsertAPIKey, sqlRevokeAPIKey, sqlTouchAPIKey,
 		sqlAuditEvents, sqlInsertAuditEvent,
 		sqlLiveVerifiedSessions, sqlRevokeSessionsAll, sqlRevokeSessionsByKey, sqlRevokeSessionsOfCustomer,
-	}
+	}, blockStatements()...)
 }
 
 // Time columns hold microseconds since the epoch; NULL stands for the zero time.

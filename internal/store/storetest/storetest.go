@@ -70,6 +70,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditEvents", testAuditEvents},
 		{"RevokeSessions", testRevokeSessions},
 		{"CustomerLoggedOutAt", testCustomerLoggedOutAt},
+		{"Blocks", testBlocks},
+		{"SessionClientAddr", testSessionClientAddr},
 		{"UpdateRollsBackOnError", testUpdateRollsBack},
 		{"UpdateReadsOwnWrites", testUpdateReadsOwnWrites},
 		{"UpdateConcurrentIsolation", testUpdateConcurrentIsolation},
