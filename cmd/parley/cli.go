@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/parleyhq/parley/internal/chat"
 	"github.com/parleyhq/parley/internal/identity"
@@ -60,6 +61,8 @@ type global struct {
 	// jwksAllow are the private networks JWKS URLs may be fetched from: set by the commands that fetch
 	// (serve, key create) from --jwks-allow-networks.
 	jwksAllow []netip.Prefix
+	// now is the service's clock: nil means time.Now; serve sets it from PARLEY_CLOCK_OFFSET_FILE.
+	now func() time.Time
 }
 
 func (g *global) register(fs *flag.FlagSet, e env) {
@@ -263,7 +266,7 @@ func (g *global) newService(ctx context.Context, e env, log *slog.Logger, events
 		return nil, nil, err
 	}
 	jwks := identity.NewJWKSFetcher(identity.JWKSOptions{Logger: log, AllowNetworks: g.jwksAllow})
-	cfg := chat.Config{Store: st, Events: events, Logger: log, Secrets: box, JWKS: jwks}
+	cfg := chat.Config{Store: st, Events: events, Logger: log, Secrets: box, JWKS: jwks, Now: g.now}
 	if n, ok := st.(chat.Notifier); ok {
 		// Instances share the database: events travel through it, in commit order (see chat.RunRelay).
 		cfg.Notifier = n

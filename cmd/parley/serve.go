@@ -57,6 +57,17 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if len(g.jwksAllow) > 0 {
 		log.Info("JWKS URLs may be fetched from these private networks", "networks", o.jwksAllow)
 	}
+	if path := e.getenv(clockOffsetEnv); path != "" {
+		clock := newOffsetClock(path, func(d time.Duration, err error) {
+			if err != nil {
+				log.Warn("test clock: offset file unreadable; keeping the offset", "file", path, "offset", d.String(), "err", err)
+				return
+			}
+			log.Info("test clock: offset changed", "file", path, "offset", d.String())
+		})
+		g.now = clock.Now
+		log.Warn("test clock in use: the server's time is shifted by the duration in "+clockOffsetEnv+"; never set it in production", "file", path)
+	}
 	hub := realtime.NewHub()
 	svc, st, err := g.newService(ctx, e, log, hub)
 	if err != nil {

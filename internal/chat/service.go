@@ -135,6 +135,7 @@ const (
 	ReasonReplaced   = "replaced"    // another identity took over the browser
 	ReasonKeyRevoked = "key_revoked" // the key that verified the session was revoked
 	ReasonNotAllowed = "not_allowed" // the workspace's rules no longer admit the customer (email domains)
+	ReasonExpired    = "expired"     // idle for longer than its idle timeout, or past its absolute lifetime
 )
 
 // endSessions tells the sockets of ended sessions; they close after the event.

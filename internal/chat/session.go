@@ -54,6 +54,7 @@ func (v *Visitor) canSee(c store.Conversation) bool {
 type Identity struct {
 	Level      string
 	CustomerID string
+	ExternalID string // the verified customer's id in the business's systems (the token's sub), if any
 	Email      string
 	Name       string
 	FirstName  string
@@ -91,15 +92,27 @@ func (s *Service) CreateSession(ctx context.Context, workspaceID string) (string
 	}
 	token, hash := newSessionToken()
 	now := s.clock()
-	sess := store.Session{ID: newID("se_"), WorkspaceID: w.ID, TokenHash: hash, Level: store.LevelAnonymous, CreatedAt: now, UpdatedAt: now}
+	sess := store.Session{ID: newID("se_"), WorkspaceID: w.ID, TokenHash: hash, Level: store.LevelAnonymous, CreatedAt: now, UpdatedAt: now, LastSeenAt: now}
 	if err := s.store.Update(ctx, func(tx store.Tx) error { return tx.CreateSession(ctx, &sess) }); err != nil {
 		return "", nil, err
 	}
 	return token, &Visitor{Session: sess, Workspace: w}, nil
 }
 
-// Authenticate resolves a session token to its live session.
+// Authenticate resolves a session token to its live session, for an HTTP call or a socket connecting:
+// a use that counts as activity and slides the session's idle timer (see lifetimes.go). An expired
+// session is refused and ends.
 func (s *Service) Authenticate(ctx context.Context, token string) (*Visitor, error) {
+	return s.authenticate(ctx, token, true)
+}
+
+// Recheck is Authenticate for a socket that is already open: it refuses a session that ended or
+// expired meanwhile, but does not count as activity, so an idle tab left open still expires.
+func (s *Service) Recheck(ctx context.Context, token string) (*Visitor, error) {
+	return s.authenticate(ctx, token, false)
+}
+
+func (s *Service) authenticate(ctx context.Context, token string, activity bool) (*Visitor, error) {
 	if len(token) != sessionTokenLen || !strings.HasPrefix(token, sessionTokenPrefix) {
 		return nil, sessionInvalid()
 	}
@@ -109,6 +122,13 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Visitor, err
 	}
 	if err != nil {
 		return nil, err
+	}
+	now := s.clock()
+	if why := expiry(sess, w.Settings, now); why != "" {
+		if err := s.endSession(ctx, sess, ReasonExpired); err != nil {
+			return nil, err
+		}
+		return nil, sessionExpired(why, w.Settings, sess.Level)
 	}
 	if sess.Level == store.LevelVerified && len(w.Settings.AllowedEmailDomains) > 0 {
 		// Checked on use as well as when the setting or the customer's email changes, so no session
@@ -124,6 +144,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Visitor, err
 			return nil, problem.New(http.StatusUnauthorized, "session_invalid",
 				"this session ended: the workspace no longer admits this customer's email domain; create a new session with POST /v1/widget/sessions")
 		}
+	}
+	if activity {
+		s.touch(ctx, &sess, now)
 	}
 	return &Visitor{Session: sess, Workspace: w}, nil
 }
@@ -206,7 +229,7 @@ func customerIdentity(c store.Customer) Identity {
 	if first == "" {
 		first = firstName(c.Name)
 	}
-	return Identity{Level: store.LevelVerified, CustomerID: c.ID, Email: c.Email, Name: c.Name, FirstName: first}
+	return Identity{Level: store.LevelVerified, CustomerID: c.ID, ExternalID: c.ExternalID, Email: c.Email, Name: c.Name, FirstName: first}
 }
 
 // firstName guesses a greeting name from a full name when no given name was stated: its first word,
@@ -332,7 +355,7 @@ func (s *Service) replaceSession(ctx context.Context, tx store.Tx, out *outbox, 
 	}
 	out.add(realtime.Event{Type: EventSessionEnded, Data: SessionEnded{SessionID: old.ID, Reason: reason}, Final: true}, SessionTopic(old.ID))
 	token, hash := newSessionToken()
-	fresh := store.Session{ID: newID("se_"), WorkspaceID: old.WorkspaceID, TokenHash: hash, Level: store.LevelAnonymous, CreatedAt: now, UpdatedAt: now}
+	fresh := store.Session{ID: newID("se_"), WorkspaceID: old.WorkspaceID, TokenHash: hash, Level: store.LevelAnonymous, CreatedAt: now, UpdatedAt: now, LastSeenAt: now}
 	if err := tx.CreateSession(ctx, &fresh); err != nil {
 		return "", store.Session{}, err
 	}
@@ -422,6 +445,7 @@ func (s *Service) completeLogin(ctx context.Context, v *Visitor, claims *identit
 			out.add(realtime.Event{Type: EventSessionEnded, Data: SessionEnded{SessionID: old.ID, Reason: ReasonRotated}, Final: true}, SessionTopic(old.ID))
 		}
 		next.Level, next.CustomerID, next.KeyID, next.KeySource, next.VerifiedAt, next.UpdatedAt = store.LevelVerified, customer.ID, keyID, source, now, now
+		next.LastSeenAt = now // a login is activity, and starts the verified lifetime afresh
 		if err := tx.UpdateSession(ctx, &next); err != nil {
 			return err
 		}

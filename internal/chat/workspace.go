@@ -74,6 +74,9 @@ type SettingsPatch struct {
 	AllowedEmailDomains *[]string
 	RequireVerified     *bool
 	MaxTokenLifetime    *time.Duration
+	VerifiedIdleTimeout *time.Duration // zero restores the default
+	VerifiedLifetime    *time.Duration
+	VisitorIdleTimeout  *time.Duration
 }
 
 // UpdateWorkspace validates and applies a settings patch. Verified sessions of customers whose email a
@@ -177,7 +180,7 @@ func applyPatch(w *store.Workspace, p SettingsPatch) error {
 		}
 		st.MaxTokenLifetime = d
 	}
-	return nil
+	return applyLifetimes(st, p)
 }
 
 // CanonicalOrigin normalizes a web origin ("https://shop.example" or "http://localhost:3000"): scheme

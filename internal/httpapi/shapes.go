@@ -12,9 +12,17 @@ import (
 type identityJSON struct {
 	Level      string `json:"level"`
 	CustomerID string `json:"customer_id,omitempty"`
+	ExternalID string `json:"external_id,omitempty"`
 	Email      string `json:"email,omitempty"`
 	Name       string `json:"name,omitempty"`
 	FirstName  string `json:"first_name,omitempty"`
+}
+
+// sessionJSON tells the widget when its session ends: expires_at is a verified session's absolute end
+// ("" for anonymous and identified sessions), idle_timeout_seconds the idle timeout of its level.
+type sessionJSON struct {
+	ExpiresAt          string `json:"expires_at"`
+	IdleTimeoutSeconds int64  `json:"idle_timeout_seconds"`
 }
 
 type conversationJSON struct {
@@ -57,7 +65,12 @@ func timestamp(t time.Time) string {
 }
 
 func identityShape(i chat.Identity) identityJSON {
-	return identityJSON{Level: i.Level, CustomerID: i.CustomerID, Email: i.Email, Name: i.Name, FirstName: i.FirstName}
+	return identityJSON{Level: i.Level, CustomerID: i.CustomerID, ExternalID: i.ExternalID, Email: i.Email, Name: i.Name, FirstName: i.FirstName}
+}
+
+func sessionShape(v *chat.Visitor) sessionJSON {
+	l := v.Lifetime()
+	return sessionJSON{ExpiresAt: timestamp(l.ExpiresAt), IdleTimeoutSeconds: int64(l.IdleTimeout / time.Second)}
 }
 
 func conversationShape(c store.Conversation) conversationJSON {

@@ -43,6 +43,7 @@ func (a *API) createSession(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]any{
 		"session_token": token,
 		"identity":      identityJSON{Level: v.Session.Level},
+		"session":       sessionShape(v),
 		"config":        configShape(v.Workspace),
 	})
 }
@@ -54,7 +55,7 @@ func (a *API) getSession(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"identity": identityShape(id), "config": configShape(v.Workspace)})
+	writeJSON(w, http.StatusOK, map[string]any{"identity": identityShape(id), "session": sessionShape(v), "config": configShape(v.Workspace)})
 }
 
 func (a *API) identify(w http.ResponseWriter, r *http.Request) {
@@ -80,7 +81,7 @@ func (a *API) identify(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"identity": identityShape(id), "session_token": token})
+	writeJSON(w, http.StatusOK, map[string]any{"identity": identityShape(id), "session": sessionShape(v), "session_token": token})
 }
 
 func (a *API) login(w http.ResponseWriter, r *http.Request) {
@@ -103,12 +104,12 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	token, _, id, err := a.chat.Login(r.Context(), v, req.Token)
+	token, next, id, err := a.chat.Login(r.Context(), v, req.Token)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"session_token": token, "identity": identityShape(id)})
+	writeJSON(w, http.StatusOK, map[string]any{"session_token": token, "identity": identityShape(id), "session": sessionShape(next)})
 }
 
 func (a *API) logout(w http.ResponseWriter, r *http.Request) {
@@ -117,7 +118,7 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"session_token": token, "identity": identityJSON{Level: v.Session.Level}})
+	writeJSON(w, http.StatusOK, map[string]any{"session_token": token, "identity": identityJSON{Level: v.Session.Level}, "session": sessionShape(v)})
 }
 
 func (a *API) listConversations(w http.ResponseWriter, r *http.Request) {

@@ -86,7 +86,7 @@ func (a *API) widgetSocket(w http.ResponseWriter, r *http.Request) {
 	defer sub.Close()
 	// The session may have been revoked between authentication and subscription; look again now that
 	// no session_ended can be missed.
-	if _, err := a.chat.Authenticate(ctx, v.tokenForRecheck); err != nil {
+	if _, err := a.chat.Recheck(ctx, v.tokenForRecheck); err != nil {
 		c.Close(closeSessionEnded, "session_invalid")
 		return
 	}
@@ -96,7 +96,7 @@ func (a *API) widgetSocket(w http.ResponseWriter, r *http.Request) {
 		c.Close(websocket.StatusInternalError, "internal_error")
 		return
 	}
-	if err := writeFrame(connCtx, c, map[string]any{"type": "ready", "identity": identityShape(id)}); err != nil {
+	if err := writeFrame(connCtx, c, map[string]any{"type": "ready", "identity": identityShape(id), "session": sessionShape(&v.Visitor)}); err != nil {
 		return
 	}
 
@@ -129,7 +129,7 @@ func (a *API) widgetSocket(w http.ResponseWriter, r *http.Request) {
 				// The event may be about an older token of this session (a login rotated it): with
 				// several instances, events arrive after the response that handed out the new token,
 				// so a socket already using the new one must not be ended by it. The database decides.
-				if _, err := a.chat.Authenticate(ctx, v.tokenForRecheck); err == nil {
+				if _, err := a.chat.Recheck(ctx, v.tokenForRecheck); err == nil {
 					continue
 				}
 			}
@@ -155,10 +155,11 @@ func (a *API) widgetSocket(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-ping.C:
 			// Sessions may end without an event reaching this process (the CLI on SQLite, a rule
-			// checked on use): look again every ping.
-			if _, err := a.chat.Authenticate(ctx, v.tokenForRecheck); err != nil {
+			// checked on use, an expiry): look again every ping. A ping is not activity, so this does not
+			// keep an idle session alive.
+			if _, err := a.chat.Recheck(ctx, v.tokenForRecheck); err != nil {
 				if p, ok := problem.As(err); ok && p.Status == http.StatusUnauthorized {
-					_ = writeFrame(connCtx, c, map[string]any{"type": "session_ended", "reason": chat.ReasonRevoked})
+					_ = writeFrame(connCtx, c, map[string]any{"type": "session_ended", "reason": chat.EndReason(err)})
 					c.Close(closeSessionEnded, "session_ended")
 					return
 				}

@@ -62,6 +62,11 @@ type Settings struct {
 	AllowedEmailDomains []string      `json:"allowed_email_domains,omitempty"`
 	RequireVerified     bool          `json:"require_verified,omitempty"`
 	MaxTokenLifetime    time.Duration `json:"max_token_lifetime,omitempty"` // zero means the default
+	// Session lifetimes (zero means the default): how long a verified session may stay unused, how long
+	// after its login it ends whatever its use, and how long an anonymous or identified one may stay unused.
+	VerifiedIdleTimeout time.Duration `json:"verified_idle_timeout,omitempty"`
+	VerifiedLifetime    time.Duration `json:"verified_lifetime,omitempty"`
+	VisitorIdleTimeout  time.Duration `json:"visitor_idle_timeout,omitempty"`
 }
 
 // Kinds of signing key.
@@ -164,6 +169,29 @@ type Session struct {
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	RevokedAt  time.Time // zero while live
+	// LastSeenAt is the session's last recorded activity, for its idle timeout. It is written at most
+	// about once a minute (TouchSession), so it may lag the real last use by that much. CreateSession
+	// takes CreatedAt when it is zero; UpdateSession only ever moves it forward.
+	LastSeenAt time.Time
+}
+
+// SessionExpiry selects the live sessions of one workspace that have expired under its settings. A zero
+// time selects nothing by that rule.
+type SessionExpiry struct {
+	WorkspaceID string
+	// VerifiedSeenBefore: verified sessions last seen at or before it (idle too long).
+	VerifiedSeenBefore time.Time
+	// VerifiedBefore: verified sessions verified at or before it (past their absolute lifetime).
+	VerifiedBefore time.Time
+	// VisitorSeenBefore: anonymous and identified sessions last seen at or before it.
+	VisitorSeenBefore time.Time
+}
+
+// SessionCursor is a position in the order DeleteEndedSessions walks ended sessions: by RevokedAt, then
+// ID. The zero cursor is before every session.
+type SessionCursor struct {
+	RevokedAt time.Time
+	ID        string
 }
 
 // Customer is a verified profile, keyed by ExternalID (a token's sub) when present, else by Email.
@@ -463,6 +491,18 @@ type Tx interface {
 	UpdateSession(ctx context.Context, s *Session) error
 	// RevokeSessions ends the live sessions the filter selects and returns their ids.
 	RevokeSessions(ctx context.Context, f SessionFilter, at time.Time) ([]string, error)
+	// TouchSession records activity on a live session: it sets LastSeenAt to at, but only when the stored
+	// value is before staleBefore, so that frequent calls cost one write per interval. It reports whether
+	// it wrote.
+	TouchSession(ctx context.Context, id string, at, staleBefore time.Time) (bool, error)
+	// RevokeExpiredSessions ends up to limit live sessions that e selects (revoked_at and updated_at
+	// become at) and returns their ids. Rows another transaction holds are skipped, not waited for.
+	RevokeExpiredSessions(ctx context.Context, e SessionExpiry, at time.Time, limit int) ([]string, error)
+	// DeleteEndedSessions walks up to limit revoked sessions after the cursor and revoked at or before
+	// revokedBefore, in cursor order, and deletes those that no conversation references (the session
+	// that started a conversation stays as its participant). It returns how many it deleted and the
+	// position of the last session it walked (after, when it walked none).
+	DeleteEndedSessions(ctx context.Context, after SessionCursor, revokedBefore time.Time, limit int) (int, SessionCursor, error)
 
 	CreateCustomer(ctx context.Context, c *Customer) error // ErrConflict when its key is taken
 	UpdateCustomer(ctx context.Context, c *Customer) error
@@ -489,6 +529,9 @@ type Tx interface {
 	// that time has not passed.
 	UseJTI(ctx context.Context, workspaceID, jti string, until, now time.Time) error
 	PurgeJTIs(ctx context.Context, before time.Time) (int, error)
+	// DeleteUsedJTIs deletes up to limit token ids recorded until at or before the given time and returns
+	// how many it deleted: PurgeJTIs in batches.
+	DeleteUsedJTIs(ctx context.Context, before time.Time, limit int) (int, error)
 
 	// CreateAgent stores a; ErrConflict when its id or email is taken, ErrNotFound when its workspace
 	// is missing.
@@ -502,6 +545,9 @@ type Tx interface {
 	RevokeAgentSession(ctx context.Context, hash []byte, at time.Time) error
 	// RevokeAgentSessions ends every live session of an agent and returns how many there were.
 	RevokeAgentSessions(ctx context.Context, agentID string, at time.Time) (int, error)
+	// DeleteAgentSessions deletes up to limit agent sessions that expired or were revoked at or before
+	// the given time and returns how many it deleted.
+	DeleteAgentSessions(ctx context.Context, before time.Time, limit int) (int, error)
 
 	// SetConversationInbox stores a conversation's InboxID (and UpdatedAt).
 	SetConversationInbox(ctx context.Context, conversationID, inboxID string, at time.Time) error

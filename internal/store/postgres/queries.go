@@ -26,9 +26,9 @@ const (
 	workspaceColumns = `id, name, settings, created_at, updated_at`
 	keyColumns       = `workspace_id, kid, kind, alg, secret, public_key, jwks_url, allow_private, created_at, revoked_at, last_used_at`
 	sessionColumns   = `id, workspace_id, token_hash, level, COALESCE(customer_id, ''), claimed_name, claimed_email,
-		claimed_phone, key_id, verified_at, created_at, updated_at, revoked_at, key_source`
+		claimed_phone, key_id, verified_at, created_at, updated_at, revoked_at, key_source, last_seen_at`
 	sessionInsertColumns = `id, workspace_id, token_hash, level, customer_id, claimed_name, claimed_email, claimed_phone,
-		key_id, verified_at, created_at, updated_at, revoked_at, key_source`
+		key_id, verified_at, created_at, updated_at, revoked_at, key_source, last_seen_at`
 	customerColumns       = `id, workspace_id, COALESCE(external_id, ''), COALESCE(email, ''), name, first_name, phone, created_at, updated_at, logged_out_at`
 	customerInsertColumns = `id, workspace_id, external_id, email, name, first_name, phone, created_at, updated_at, logged_out_at`
 	// conversationColumns derives the last message time from the newest message (an index lookup).
@@ -52,7 +52,7 @@ const (
 	sqlSessionByHash    = `SELECT ` + sessionColumns + ` FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL`
 	sqlSession          = `SELECT ` + sessionColumns + ` FROM sessions WHERE id = $1`
 	sqlSessionWorkspace = `SELECT s.id, s.workspace_id, s.token_hash, s.level, COALESCE(s.customer_id, ''), s.claimed_name,
-		s.claimed_email, s.claimed_phone, s.key_id, s.verified_at, s.created_at, s.updated_at, s.revoked_at, s.key_source,
+		s.claimed_email, s.claimed_phone, s.key_id, s.verified_at, s.created_at, s.updated_at, s.revoked_at, s.key_source, s.last_seen_at,
 		w.id, w.name, w.settings, w.created_at, w.updated_at
 		FROM sessions s JOIN workspaces w ON w.id = s.workspace_id WHERE s.token_hash = $1 AND s.revoked_at IS NULL`
 	sqlSessionsOfCustomer = `SELECT ` + sessionColumns + ` FROM sessions WHERE customer_id = $1 AND revoked_at IS NULL ORDER BY created_at`
@@ -119,9 +119,10 @@ const (
 	sqlInsertKey       = `INSERT INTO signing_keys (` + keyColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 	sqlRevokeKey       = `UPDATE signing_keys SET revoked_at = $1 WHERE workspace_id = $2 AND kid = $3 AND revoked_at IS NULL`
 	sqlTouchKey        = `UPDATE signing_keys SET last_used_at = $1 WHERE workspace_id = $2 AND kid = $3 AND (last_used_at IS NULL OR last_used_at < $4)`
-	sqlInsertSession   = `INSERT INTO sessions (` + sessionInsertColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
+	sqlInsertSession   = `INSERT INTO sessions (` + sessionInsertColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
 	sqlUpdateSession   = `UPDATE sessions SET token_hash = $1, level = $2, customer_id = $3, claimed_name = $4, claimed_email = $5,
-		claimed_phone = $6, key_id = $7, verified_at = $8, updated_at = $9, revoked_at = $10, key_source = $11 WHERE id = $12`
+		claimed_phone = $6, key_id = $7, verified_at = $8, updated_at = $9, revoked_at = $10, key_source = $11,
+		last_seen_at = GREATEST(last_seen_at, $12) WHERE id = $13`
 	sqlInsertCustomer = `INSERT INTO customers (` + customerInsertColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 	sqlUpdateCustomer = `UPDATE customers SET external_id = $1, email = $2, name = $3, first_name = $4, phone = $5, updated_at = $6, logged_out_at = $7 WHERE id = $8`
 	// An expired record may be reused; a live one makes the statement change nothing.
@@ -266,7 +267,7 @@ func (t *txn) TouchSigningKey(ctx context.Context, workspaceID, id string, at ti
 
 func sessionDest(x *store.Session) []any {
 	return []any{&x.ID, &x.WorkspaceID, &x.TokenHash, &x.Level, &x.CustomerID, &x.ClaimedName, &x.ClaimedEmail,
-		&x.ClaimedPhone, &x.KeyID, tz(&x.VerifiedAt), tz(&x.CreatedAt), tz(&x.UpdatedAt), tz(&x.RevokedAt), &x.KeySource}
+		&x.ClaimedPhone, &x.KeyID, tz(&x.VerifiedAt), tz(&x.CreatedAt), tz(&x.UpdatedAt), tz(&x.RevokedAt), &x.KeySource, tz(&x.LastSeenAt)}
 }
 
 func scanSession(row pgx.Row) (store.Session, error) {
@@ -305,8 +306,12 @@ func (q queries) LiveSessionsOfCustomer(ctx context.Context, customerID string) 
 }
 
 func (t *txn) CreateSession(ctx context.Context, x *store.Session) error {
+	if x.LastSeenAt.IsZero() {
+		x.LastSeenAt = x.CreatedAt
+	}
+	seen := x.LastSeenAt
 	_, err := t.db.Exec(ctx, sqlInsertSession, x.ID, x.WorkspaceID, x.TokenHash, x.Level, nullString(x.CustomerID),
-		x.ClaimedName, x.ClaimedEmail, x.ClaimedPhone, x.KeyID, ts(x.VerifiedAt), ts(x.CreatedAt), ts(x.UpdatedAt), ts(x.RevokedAt), x.KeySource)
+		x.ClaimedName, x.ClaimedEmail, x.ClaimedPhone, x.KeyID, ts(x.VerifiedAt), ts(x.CreatedAt), ts(x.UpdatedAt), ts(x.RevokedAt), x.KeySource, ts(seen))
 	if err != nil {
 		return writeErr(err, "insert session")
 	}
@@ -315,7 +320,7 @@ func (t *txn) CreateSession(ctx context.Context, x *store.Session) error {
 
 func (t *txn) UpdateSession(ctx context.Context, x *store.Session) error {
 	tag, err := t.db.Exec(ctx, sqlUpdateSession, x.TokenHash, x.Level, nullString(x.CustomerID), x.ClaimedName,
-		x.ClaimedEmail, x.ClaimedPhone, x.KeyID, ts(x.VerifiedAt), ts(x.UpdatedAt), ts(x.RevokedAt), x.KeySource, x.ID)
+		x.ClaimedEmail, x.ClaimedPhone, x.KeyID, ts(x.VerifiedAt), ts(x.UpdatedAt), ts(x.RevokedAt), x.KeySource, ts(x.LastSeenAt), x.ID)
 	return mustChange(tag, err, "update session")
 }
 

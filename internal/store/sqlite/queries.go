@@ -22,7 +22,7 @@ const (
 	workspaceColumns = `id, name, settings, created_at, updated_at`
 	keyColumns       = `workspace_id, kid, kind, alg, secret, public_key, jwks_url, allow_private, created_at, revoked_at, last_used_at`
 	sessionColumns   = `id, workspace_id, token_hash, level, customer_id, claimed_name, claimed_email, claimed_phone,
-		key_id, verified_at, created_at, updated_at, revoked_at, key_source`
+		key_id, verified_at, created_at, updated_at, revoked_at, key_source, last_seen_at`
 	customerColumns = `id, workspace_id, external_id, email, name, first_name, phone, created_at, updated_at, logged_out_at`
 	// conversationColumns derives the last message time from the newest message (an index lookup).
 	conversationColumns = `id, workspace_id, customer_id, session_id, status, claimed_name, claimed_email,
@@ -47,7 +47,7 @@ const (
 	sqlSessionByHash    = `SELECT ` + sessionColumns + ` FROM sessions WHERE token_hash = ? AND revoked_at IS NULL`
 	sqlSession          = `SELECT ` + sessionColumns + ` FROM sessions WHERE id = ?`
 	sqlSessionWorkspace = `SELECT s.id, s.workspace_id, s.token_hash, s.level, s.customer_id, s.claimed_name, s.claimed_email,
-		s.claimed_phone, s.key_id, s.verified_at, s.created_at, s.updated_at, s.revoked_at, s.key_source,
+		s.claimed_phone, s.key_id, s.verified_at, s.created_at, s.updated_at, s.revoked_at, s.key_source, s.last_seen_at,
 		w.id, w.name, w.settings, w.created_at, w.updated_at
 		FROM sessions s JOIN workspaces w ON w.id = s.workspace_id WHERE s.token_hash = ? AND s.revoked_at IS NULL`
 	sqlSessionsOfCustomr = `SELECT ` + sessionColumns + ` FROM sessions WHERE customer_id = ? AND revoked_at IS NULL ORDER BY created_at`
@@ -72,8 +72,8 @@ const (
 	sqlInsertKey                = `INSERT INTO signing_keys (` + keyColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlRevokeKey                = `UPDATE signing_keys SET revoked_at = ? WHERE workspace_id = ? AND kid = ? AND revoked_at IS NULL`
 	sqlTouchKey                 = `UPDATE signing_keys SET last_used_at = ? WHERE workspace_id = ? AND kid = ? AND (last_used_at IS NULL OR last_used_at < ?)`
-	sqlInsertSession            = `INSERT INTO sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	sqlUpdateSession            = `UPDATE sessions SET token_hash = ?, level = ?, customer_id = ?, claimed_name = ?, claimed_email = ?, claimed_phone = ?, key_id = ?, verified_at = ?, updated_at = ?, revoked_at = ?, key_source = ? WHERE id = ?`
+	sqlInsertSession            = `INSERT INTO sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlUpdateSession            = `UPDATE sessions SET token_hash = ?, level = ?, customer_id = ?, claimed_name = ?, claimed_email = ?, claimed_phone = ?, key_id = ?, verified_at = ?, updated_at = ?, revoked_at = ?, key_source = ?, last_seen_at = MAX(last_seen_at, COALESCE(?, 0)) WHERE id = ?`
 	sqlInsertCustomer           = `INSERT INTO customers (` + customerColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlUpdateCustomer           = `UPDATE customers SET external_id = ?, email = ?, name = ?, first_name = ?, phone = ?, updated_at = ?, logged_out_at = ? WHERE id = ?`
 	sqlInsertConversation       = `INSERT INTO conversations (` + conversationInsertColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
@@ -135,7 +135,7 @@ func statements() []string {
 		sqlSetKeySecret, sqlAPIKeyByHash, sqlAPIKeys, sqlInsertAPIKey, sqlRevokeAPIKey, sqlTouchAPIKey,
 		sqlAuditEvents, sqlInsertAuditEvent,
 		sqlLiveVerifiedSessions, sqlRevokeSessionsAll, sqlRevokeSessionsByKey, sqlRevokeSessionsOfCustomer,
-	}, blockStatements()...)
+	}, append(blockStatements(), lifetimeStatements()...)...)
 }
 
 // Time columns hold microseconds since the epoch; NULL stands for the zero time.
@@ -295,18 +295,20 @@ type sessionRow struct {
 	s                                   store.Session
 	customer                            sql.NullString
 	verified, created, updated, revoked sql.NullInt64
+	seen                                sql.NullInt64
 }
 
 func (r *sessionRow) dest() []any {
 	x := &r.s
 	return []any{&x.ID, &x.WorkspaceID, &x.TokenHash, &x.Level, &r.customer, &x.ClaimedName, &x.ClaimedEmail,
-		&x.ClaimedPhone, &x.KeyID, &r.verified, &r.created, &r.updated, &r.revoked, &x.KeySource}
+		&x.ClaimedPhone, &x.KeyID, &r.verified, &r.created, &r.updated, &r.revoked, &x.KeySource, &r.seen}
 }
 
 func (r *sessionRow) session() store.Session {
 	x := r.s
 	x.CustomerID = r.customer.String
 	x.VerifiedAt, x.CreatedAt, x.UpdatedAt, x.RevokedAt = fromMicros(r.verified), fromMicros(r.created), fromMicros(r.updated), fromMicros(r.revoked)
+	x.LastSeenAt = fromMicros(r.seen)
 	return x
 }
 
@@ -353,9 +355,13 @@ func (q queries) LiveSessionsOfCustomer(ctx context.Context, customerID string) 
 }
 
 func (t *txn) CreateSession(ctx context.Context, s *store.Session) error {
+	if s.LastSeenAt.IsZero() {
+		s.LastSeenAt = s.CreatedAt
+	}
+	seen := s.LastSeenAt
 	_, err := t.run.exec(ctx, sqlInsertSession, s.ID, s.WorkspaceID, s.TokenHash, s.Level, nullString(s.CustomerID),
 		s.ClaimedName, s.ClaimedEmail, s.ClaimedPhone, s.KeyID, micros(s.VerifiedAt), micros(s.CreatedAt),
-		micros(s.UpdatedAt), micros(s.RevokedAt), s.KeySource)
+		micros(s.UpdatedAt), micros(s.RevokedAt), s.KeySource, micros(seen))
 	if err != nil {
 		return writeErr(err, "insert session")
 	}
@@ -364,7 +370,7 @@ func (t *txn) CreateSession(ctx context.Context, s *store.Session) error {
 
 func (t *txn) UpdateSession(ctx context.Context, s *store.Session) error {
 	res, err := t.run.exec(ctx, sqlUpdateSession, s.TokenHash, s.Level, nullString(s.CustomerID), s.ClaimedName,
-		s.ClaimedEmail, s.ClaimedPhone, s.KeyID, micros(s.VerifiedAt), micros(s.UpdatedAt), micros(s.RevokedAt), s.KeySource, s.ID)
+		s.ClaimedEmail, s.ClaimedPhone, s.KeyID, micros(s.VerifiedAt), micros(s.UpdatedAt), micros(s.RevokedAt), s.KeySource, micros(s.LastSeenAt), s.ID)
 	return mustChange(res, err, "update session")
 }
 

@@ -270,6 +270,9 @@ func testWorkspaces(t *testing.T, s store.Store) {
 			AllowedEmailDomains: []string{"acme.example", "example.org"},
 			RequireVerified:     true,
 			MaxTokenLifetime:    7*time.Minute + 30*time.Second + 250*time.Millisecond,
+			VerifiedIdleTimeout: 90 * time.Minute,
+			VerifiedLifetime:    36 * time.Hour,
+			VisitorIdleTimeout:  14 * 24 * time.Hour,
 		},
 		// A sub-second part shows the store keeps microseconds, not seconds or milliseconds.
 		CreatedAt: at(123456 * time.Microsecond),
@@ -432,17 +435,18 @@ func testSessions(t *testing.T, s store.Store) {
 
 	anon := store.Session{
 		ID: "sess-anon", WorkspaceID: w.ID, TokenHash: tokenHash("anon token"), Level: store.LevelAnonymous,
-		CreatedAt: at(0), UpdatedAt: at(0),
+		CreatedAt: at(0), UpdatedAt: at(0), LastSeenAt: at(5 * time.Second),
 	}
 	identified := store.Session{
 		ID: "sess-identified", WorkspaceID: w.ID, TokenHash: tokenHash("identified token"), Level: store.LevelIdentified,
 		ClaimedName: "Ada L.", ClaimedEmail: "ada@example.com", ClaimedPhone: "+44 20 7946 0000",
-		CreatedAt: at(time.Second), UpdatedAt: at(2 * time.Second),
+		CreatedAt: at(time.Second), UpdatedAt: at(2 * time.Second), LastSeenAt: at(time.Second),
 	}
 	verified := store.Session{
 		ID: "sess-verified", WorkspaceID: w.ID, TokenHash: tokenHash("verified token"), Level: store.LevelVerified,
 		CustomerID: ada.ID, ClaimedName: "Ada", ClaimedEmail: "ada@example.com", ClaimedPhone: "+44",
 		KeyID: "k1", VerifiedAt: at(3 * time.Second), CreatedAt: at(3 * time.Second), UpdatedAt: at(4 * time.Second),
+		LastSeenAt: at(4 * time.Second),
 	}
 	for _, x := range []store.Session{anon, identified, verified} {
 		mustUpdate(t, s, func(tx store.Tx) error { return tx.CreateSession(ctx, &x) })
