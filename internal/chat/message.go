@@ -91,14 +91,24 @@ func (s *Service) PostMessage(ctx context.Context, v *Visitor, body, clientID st
 		return msg, false, err
 	}
 	sess := v.Session
-	if err := s.mayChat(v); err != nil {
-		// A retry of a message sent before the rules changed still gets its answer.
+	err = s.mayChat(v)
+	if err == nil {
+		err = s.refuseBlocked(ctx, v)
+	}
+	if err != nil {
+		// A retry of a message sent before the rules changed (or a block) still gets its answer.
 		if m, rerr := s.store.MessageByClientID(ctx, sess.ID, clientID); clientID != "" && rerr == nil {
 			return m, false, nil
 		}
 		return msg, false, err
 	}
 	err = s.update(ctx, func(tx store.Tx, out *outbox) error {
+		if v.ClientAddr != "" {
+			// Where the visitor's messages come from, for a block by address; a write only when it changed.
+			if err := tx.SetSessionClientAddr(ctx, sess.ID, v.ClientAddr); err != nil {
+				return err
+			}
+		}
 		msg = store.Message{
 			Sender: store.SenderCustomer, SessionID: sess.ID, Body: body,
 			Trusted: sess.Level == store.LevelVerified, ClientID: clientID, CreatedAt: s.clock(),

@@ -20,6 +20,10 @@ import (
 type Visitor struct {
 	Session   store.Session
 	Workspace store.Workspace
+	// ClientAddr is the address the request came from, as the HTTP layer derived it (behind trusted
+	// proxies, the forwarded one); "" when unknown. Messages record it on the session, and blocks by
+	// address are checked against it.
+	ClientAddr string
 }
 
 // Owner returns whose conversations the visitor sees: the verified customer's (from any device), or
@@ -298,6 +302,10 @@ func (s *Service) Identify(ctx context.Context, v *Visitor, c Claims) (string, *
 	old := v.Session
 	if old.Level == store.LevelVerified {
 		return "", nil, conflict("already_verified", "this session is verified by a signed login; claims cannot change it — call logout first to switch users")
+	}
+	// Claims reach agents' screens: a blocked visitor may not write to them this way either.
+	if err := s.refuseBlocked(ctx, v); err != nil {
+		return "", nil, err
 	}
 	differentPerson := old.Level == store.LevelIdentified && old.ClaimedEmail != "" && c.Email != "" && c.Email != old.ClaimedEmail
 	now := s.clock()

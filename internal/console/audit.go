@@ -19,6 +19,8 @@ var auditActions = map[string]string{
 	"apikey.created":     "API key created",
 	"apikey.revoked":     "API key revoked",
 	"sessions.ended_all": "Every widget session ended",
+	"block.created":      "Visitor blocked",
+	"block.lifted":       "Block lifted",
 }
 
 func actionLabel(action string) string {

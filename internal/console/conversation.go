@@ -41,6 +41,8 @@ type conversationPage struct {
 	EarlierURL string
 	// Unreachable is the timeline's closing note when no one can receive a reply ("" otherwise).
 	Unreachable *unreachableNote
+	// Blocking is the block panel: whether the visitor is blocked, or the form that blocks them.
+	Blocking blockPanel
 }
 
 // unreachableNote ends the timeline of a conversation nobody can receive a reply in.
@@ -213,6 +215,9 @@ func (c *Console) conversation(r *http.Request, before chat.TimelineCursor, with
 		p.EarlierURL = earlierURL(conv.ID, cv.Earlier)
 	}
 	p.Unreachable = unreachable(cv.Reach)
+	if p.Blocking, err = c.blocking(r, conv); err != nil {
+		return nil, err
+	}
 	switch {
 	case !cv.Reachable:
 		p.LoginBlocked = "Nobody could receive the sign-in link: the visitor's session has ended."

@@ -115,6 +115,8 @@ func (a *API) withVisitor(next http.HandlerFunc) http.HandlerFunc {
 			a.writeError(w, r, err)
 			return
 		}
+		// The one place the domain learns where a widget request came from (blocks by address).
+		v.ClientAddr = clientIP(r, a.trusted)
 		next(w, r.WithContext(context.WithValue(r.Context(), visitorKey{}, v)))
 	}
 }

@@ -39,6 +39,9 @@ type Assets struct {
 	byName map[string]*asset
 	// JS and CSS are the checksummed paths, e.g. /widget/widget.3f2a….js.
 	JS, CSS string
+	// jsIntegrity and cssIntegrity are their Subresource Integrity values, for the chat page.
+	jsIntegrity, cssIntegrity string
+	pages                     *pages
 }
 
 // Load prepares the embedded files: hashes, gzip, and the loader that points at them.
@@ -82,11 +85,17 @@ func Load() (*Assets, error) {
 	if err != nil {
 		return nil, err
 	}
+	pages, err := loadPages()
+	if err != nil {
+		return nil, fmt.Errorf("widget: parse the chat page: %w", err)
+	}
 	return &Assets{
-		loader: loaderAsset,
-		byName: map[string]*asset{jsAsset.name: jsAsset, cssAsset.name: cssAsset},
-		JS:     "/widget/" + jsAsset.name,
-		CSS:    "/widget/" + cssAsset.name,
+		loader:      loaderAsset,
+		byName:      map[string]*asset{jsAsset.name: jsAsset, cssAsset.name: cssAsset},
+		JS:          "/widget/" + jsAsset.name,
+		CSS:         "/widget/" + cssAsset.name,
+		jsIntegrity: integrity(js), cssIntegrity: integrity(css),
+		pages: pages,
 	}, nil
 }
 

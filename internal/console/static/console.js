@@ -83,6 +83,7 @@
   function busy(region) {
     var active = document.activeElement;
     if (active && active !== document.body && region.contains(active) && active.closest("form")) return true;
+    if (region.querySelector("details[open]")) return true; // a confirmation the agent opened
     var area = region.querySelector("textarea");
     return !!(area && area.value.trim() !== "");
   }
@@ -229,7 +230,7 @@
         var name = source.getAttribute("data-region");
         var target = document.querySelector('[data-region="' + name + '"]');
         if (!target) return;
-        if ((name === "reply" || name === "actions") && busy(target)) return;
+        if ((name === "reply" || name === "actions" || name === "block") && busy(target)) return;
         swapRegion(target, source);
       });
       var status = document.querySelector("[data-conversation-status]");

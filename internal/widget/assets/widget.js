@@ -23,6 +23,7 @@
     workspace_not_found: 'Chat is not available right now.',
     internal_error: 'Something went wrong on our side. We will keep trying.',
     invalid_field: 'That message could not be sent. Please check it and try again.',
+    blocked: 'Chat is unavailable.',
   };
   const friendly = (e) => FRIENDLY[e.code] || (e.status >= 500 ? FRIENDLY.internal_error : 'Something went wrong: ' + e.message);
 
@@ -413,7 +414,9 @@
     errorTimer = setTimeout(() => { ui.error.hidden = true; }, 8000);
   }
 
-  function setStatus(text) { ui.status.textContent = text; }
+  // A visitor an agent blocked is told only that the chat is unavailable, and is told so until a message
+  // goes through again (the block lifted) or someone else takes over the widget.
+  function setStatus(text) { ui.status.textContent = text || (state.blocked ? FRIENDLY.blocked : ''); }
 
   // ---------------------------------------------------------------- messages
 
@@ -539,6 +542,17 @@
     item.el.querySelector('.meta').textContent = 'Not sent';
   }
 
+  // giveBack returns messages that could not be sent to the composer, so nothing typed is lost.
+  function giveBack(items) {
+    const input = ui.footer.querySelector('.composer .input');
+    const bodies = [];
+    for (const item of items) {
+      if (item.failed) continue;
+      if (input) { item.el.remove(); bodies.push(item.body); } else notSent(item);
+    }
+    if (input && bodies.length) input.value = bodies.concat(input.value ? [input.value] : []).join('\n');
+  }
+
   function newClientId() {
     if (crypto.randomUUID) return crypto.randomUUID();
     const b = crypto.getRandomValues(new Uint8Array(16));
@@ -570,6 +584,7 @@
           const { message } = await call('POST', '/v1/widget/messages', { body: item.body, client_id: item.clientId });
           if (gen !== state.generation || item.dropped) continue;
           state.retryDelay = 1000;
+          state.blocked = false;
           setStatus('');
           if (!addMessage(message, true)) {
             const i = state.pending.indexOf(item);
@@ -587,6 +602,13 @@
           if (e.code === 'session_invalid') {
             setStatus('Waiting to send…');
             sessionRefused(e.token).then(() => { if (state.token !== e.token) flush(); });
+            return;
+          }
+          if (e.code === 'blocked') {
+            state.blocked = true;
+            setStatus('');
+            giveBack(state.pending.splice(0));
+            emit('error', e);
             return;
           }
           state.pending.shift();
@@ -717,6 +739,7 @@
 
   function clearScreen() {
     state.generation++;
+    if (state.blocked) { state.blocked = false; setStatus(''); }
     resetMessages(state.switching > 1); // messages held by an earlier change wait for this one too
     const ws = state.ws;
     state.ws = null;
