@@ -373,6 +373,11 @@ func (s *Service) replaceSession(ctx context.Context, tx store.Tx, out *outbox, 
 // Login verifies a signed token and upgrades the visitor's session to verified (rules 1, 6, 7). The
 // session token always rotates.
 func (s *Service) Login(ctx context.Context, v *Visitor, rawToken string) (string, *Visitor, Identity, error) {
+	return s.login(ctx, v, rawToken, false)
+}
+
+// login is Login; singleUse also refuses a token without a jti (LoginSingleUse).
+func (s *Service) login(ctx context.Context, v *Visitor, rawToken string, singleUse bool) (string, *Visitor, Identity, error) {
 	w := v.Workspace
 	keys, stored, err := s.verificationKeys(ctx, w.ID, rawToken)
 	if err != nil {
@@ -382,6 +387,9 @@ func (s *Service) Login(ctx context.Context, v *Visitor, rawToken string) (strin
 	verified, err := identity.Verify(rawToken, keys, identity.Policy{
 		Workspace: w.ID, MaxLifetime: MaxLifetime(w.Settings), Leeway: s.leeway, Now: now,
 	})
+	if err == nil && singleUse && verified.Claims.JTI == "" {
+		err = errNotSingleUse()
+	}
 	if err != nil {
 		s.logLoginFailure(w.ID, err)
 		s.recordLoginFailure(ctx, w.ID, rawToken, err)

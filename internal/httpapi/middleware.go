@@ -84,9 +84,10 @@ func preflight(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// checkOrigin refuses a browser request from an origin the workspace does not allow.
-func checkOrigin(r *http.Request, v *chat.Visitor) error {
-	if !chat.OriginAllowed(v.Workspace.Settings, r.Header.Get("Origin")) {
+// checkOrigin refuses a browser request from an origin the workspace does not allow. Parley's own
+// origin, where its chat page (/chat/{workspace}) runs, is always allowed.
+func (a *API) checkOrigin(r *http.Request, v *chat.Visitor) error {
+	if !chat.OriginAllowed(v.Workspace.Settings, r.Header.Get("Origin")) && !a.isOwnOrigin(r) {
 		return problem.New(http.StatusForbidden, "origin_not_allowed",
 			"origin %s is not among this workspace's allowed origins; add it with `parley workspace update --allowed-origins`", r.Header.Get("Origin"))
 	}
@@ -109,7 +110,7 @@ func (a *API) withVisitor(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		v, err := a.chat.Authenticate(r.Context(), bearer(r))
 		if err == nil {
-			err = checkOrigin(r, v)
+			err = a.checkOrigin(r, v)
 		}
 		if err != nil {
 			a.writeError(w, r, err)

@@ -231,6 +231,7 @@ func (a *API) routes() {
 	if a.widget != nil {
 		m.HandleFunc("GET /widget.js", a.widget.ServeLoader)
 		m.HandleFunc("GET /widget/{name}", a.widget.ServeFile)
+		m.HandleFunc("GET /chat/{workspace}", a.chatPage)
 	}
 	if a.site != nil {
 		m.Handle("/", a.site)

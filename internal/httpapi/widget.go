@@ -29,7 +29,7 @@ func (a *API) createSession(w http.ResponseWriter, r *http.Request) {
 	}
 	ws, err := a.chat.Workspace(r.Context(), req.Workspace)
 	if err == nil && !chat.OriginAllowed(ws.Settings, r.Header.Get("Origin")) {
-		err = checkOrigin(r, &chat.Visitor{Workspace: ws})
+		err = a.checkOrigin(r, &chat.Visitor{Workspace: ws})
 	}
 	if err != nil {
 		a.writeError(w, r, err)
@@ -91,7 +91,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := a.chat.Authenticate(r.Context(), bearer(r))
 	if err == nil {
-		err = checkOrigin(r, v)
+		err = a.checkOrigin(r, v)
 	}
 	if err != nil {
 		a.writeError(w, r, err)
@@ -99,12 +99,18 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 	}
 	var req struct {
 		Token string `json:"token"`
+		// SingleUse refuses a token without a jti: the chat page's login from a #token= link.
+		SingleUse bool `json:"single_use"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	token, next, id, err := a.chat.Login(r.Context(), v, req.Token)
+	login := a.chat.Login
+	if req.SingleUse {
+		login = a.chat.LoginSingleUse
+	}
+	token, next, id, err := login(r.Context(), v, req.Token)
 	if err != nil {
 		a.writeError(w, r, err)
 		return

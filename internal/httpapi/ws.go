@@ -204,7 +204,7 @@ func (a *API) authenticateSocket(ctx context.Context, c *websocket.Conn, r *http
 	if err != nil {
 		return nil, closeSessionEnded, "session_invalid"
 	}
-	if checkOrigin(r, v) != nil {
+	if a.checkOrigin(r, v) != nil {
 		return nil, closeOriginRefused, "origin_not_allowed"
 	}
 	return &socketVisitor{Visitor: *v, tokenForRecheck: f.SessionToken}, 0, ""

@@ -5,6 +5,10 @@
 
   const script = document.currentScript;
   if (!script || (window.Parley && window.Parley.loaded)) return;
+  // Page mode: the chat page /chat/{workspace} (docs/mobile.md), the widget alone on the page. Its login
+  // token comes in the URL's fragment, #token=…, which leaves the address bar before anything else runs.
+  const pageMode = script.dataset.mode === 'page';
+  const pageToken = pageMode ? takeFragmentToken() : '';
   const base = new URL(script.src).origin;
   const workspace = script.dataset.workspace || '';
   const cssURL = script.dataset.css || '';
@@ -29,15 +33,18 @@
 
   // ---------------------------------------------------------------- storage
 
+  // The chat page keeps its session for the tab's life only (sessionStorage; docs/mobile.md says why).
+  const area = () => (pageMode ? sessionStorage : localStorage);
   const storage = {
-    get(k) { try { return localStorage.getItem(prefix + k); } catch (_) { return null; } },
-    set(k, v) { try { localStorage.setItem(prefix + k, v); } catch (_) { /* private mode: keep it in memory */ } },
-    remove(k) { try { localStorage.removeItem(prefix + k); } catch (_) { /* nothing stored */ } },
+    get(k) { try { return area().getItem(prefix + k); } catch (_) { return null; } },
+    set(k, v) { try { area().setItem(prefix + k, v); } catch (_) { /* private mode: keep it in memory */ } },
+    remove(k) { try { area().removeItem(prefix + k); } catch (_) { /* nothing stored */ } },
     wipe() {
       try {
-        for (let i = localStorage.length - 1; i >= 0; i--) {
-          const k = localStorage.key(i);
-          if (k && k.startsWith(prefix)) localStorage.removeItem(k);
+        const a = area();
+        for (let i = a.length - 1; i >= 0; i--) {
+          const k = a.key(i);
+          if (k && k.startsWith(prefix)) a.removeItem(k);
         }
       } catch (_) { /* nothing stored */ }
     },
@@ -194,7 +201,7 @@
     ui.launcher = h('button', { class: 'launcher', type: 'button', 'aria-label': 'Chat', 'aria-expanded': 'false', 'aria-haspopup': 'dialog', 'aria-controls': 'parley-panel', 'aria-describedby': 'parley-unread', onclick: () => (state.open ? close() : open()) },
       h('span', { class: 'launcher-icon', 'aria-hidden': 'true' }));
 
-    ui.title = h('h2', { class: 'title', id: 'parley-title' });
+    ui.title = h(pageMode ? 'h1' : 'h2', { class: 'title', id: 'parley-title' });
     ui.who = h('p', { class: 'who', hidden: true });
     ui.closeBtn = h('button', { class: 'close', type: 'button', 'aria-label': 'Close chat', onclick: () => close() }, h('span', { 'aria-hidden': 'true', text: '×' }));
     ui.status = h('p', { class: 'status', role: 'status' });
@@ -202,16 +209,24 @@
     ui.greeting = h('div', { class: 'greeting' });
     ui.log = h('div', { class: 'log', role: 'log', 'aria-label': 'Messages', 'aria-live': 'polite', tabindex: '0' });
     ui.footer = h('div', { class: 'footer' });
-    ui.panel = h('div', { class: 'panel', id: 'parley-panel', role: 'dialog', 'aria-labelledby': 'parley-title', hidden: true, onkeydown: onPanelKey },
-      h('header', { class: 'head' }, h('div', null, ui.title, ui.who), ui.closeBtn),
+    // The chat page: the panel is the page's main content, always open, with nothing to close.
+    ui.notice = pageMode ? h('p', { class: 'notice', role: 'status' }) : null;
+    ui.panel = h('div', { class: 'panel', id: 'parley-panel', role: pageMode ? 'main' : 'dialog', 'aria-labelledby': 'parley-title', hidden: !pageMode, onkeydown: onPanelKey },
+      h('header', { class: 'head' }, h('div', null, ui.title, ui.who), pageMode ? null : ui.closeBtn),
+      ui.notice,
       ui.body = h('div', { class: 'body' }, ui.greeting, ui.log),
       ui.status, ui.error, ui.footer);
-    frame.append(ui.panel, ui.launcher, ui.badge, ui.unread);
+    if (pageMode) {
+      state.open = true;
+      host.setAttribute('data-page', '');
+      frame.append(ui.panel);
+      fitViewport();
+    } else frame.append(ui.panel, ui.launcher, ui.badge, ui.unread);
     root.append(link, frame);
   }
 
   function onPanelKey(ev) {
-    if (ev.key === 'Escape') { ev.preventDefault(); close(); }
+    if (ev.key === 'Escape' && !pageMode) { ev.preventDefault(); close(); }
   }
 
   function composer() {
@@ -304,7 +319,7 @@
     const hadFocus = root.activeElement && ui.footer.contains(root.activeElement);
     if (waiting) {
       if (!ui.footer.querySelector('.composer')) ui.footer.replaceChildren(composer());
-    } else if (!c.anonymous_chat && !verified) ui.footer.replaceChildren(signInPrompt());
+    } else if ((!c.anonymous_chat || (pageMode && !visible())) && !verified) ui.footer.replaceChildren(signInPrompt());
     else if (c.onboarding && !verified && !(id.name && id.email) && !inFlight) {
       // Onboarding asks for a name and an email: a visitor the page identified with less (a phone
       // number, a name alone) is asked for the rest. Keep a form the visitor is typing into; while the
@@ -313,7 +328,8 @@
     } else if (!ui.footer.querySelector('.composer')) ui.footer.replaceChildren(composer());
     if (hadFocus) focusInput();
 
-    const show = visible();
+    // The chat page is never hidden: a visitor the rules do not show the chat to gets the sign-in prompt.
+    const show = visible() || pageMode;
     host.toggleAttribute('data-hidden', !show);
     if (!show && state.open) close();
   }
@@ -350,6 +366,7 @@
   }
 
   function close() {
+    if (pageMode) return;
     const wasOpen = state.open;
     state.open = false;
     ui.panel.hidden = true;
@@ -914,13 +931,13 @@
   }
 
   function login(token) { return changeIdentity((done, switched) => doLogin(token, done, switched), mayBeSomeoneElse()); }
-  async function doLogin(token, done, switched) {
+  async function doLogin(token, done, switched, singleUse) {
     await started;
     const prev = state.identity;
     let data;
     try {
       if (typeof token !== 'string' || !token) throw new ParleyError(0, 'token_malformed', 'login needs the token your back end signed');
-      data = await call('POST', '/v1/widget/login', { token });
+      data = await call('POST', '/v1/widget/login', singleUse ? { token, single_use: true } : { token });
     } catch (e) {
       await refused(switched);
       throw e;
@@ -1165,6 +1182,59 @@
     prov.refreshTimer = setTimeout(() => (refreshDue() ? providerStep() : scheduleRefresh()), wait);
   }
 
+  // ---------------------------------------------------------------- chat page
+
+  // takeFragmentToken takes the login token out of a #token=… fragment and out of the address bar (and so
+  // out of the history entry, bookmarks and anything that reads location later); '' when there is none.
+  // Browsers never send a fragment to a server, so the token reaches no log.
+  function takeFragmentToken() {
+    const params = new URLSearchParams(location.hash.slice(1));
+    if (!params.has('token')) return '';
+    const clean = location.pathname + location.search;
+    try { history.replaceState(history.state, '', clean); } catch (_) { location.replace(clean + '#'); }
+    return params.get('token');
+  }
+
+  // Plain words for a link that did not sign the visitor in; the page goes on as it was, or anonymous.
+  const LINK_REFUSED = {
+    token_replayed: 'This sign-in link has already been used.',
+    token_expired: 'This sign-in link has expired.',
+    network_error: 'We could not reach the chat to sign you in.',
+  };
+
+  // pageLogin signs in with a token from the chat page's link. The server accepts it once (single_use:
+  // a token without a jti is refused). A refusal never shows the server's message, only plain words.
+  function pageLogin(token) {
+    const change = changeIdentity((done, switched) => doLogin(token, done, switched, true), mayBeSomeoneElse());
+    return change.then((id) => { ui.notice.textContent = ''; return id; }, (e) => {
+      ui.notice.textContent = (LINK_REFUSED[e.code] || 'We could not sign you in with this link.') +
+        ' To see your conversations, open the chat again from the app or website that sent you here.';
+      emit('error', e);
+    });
+  }
+
+  // A WebView may open the page again with a new fragment, which does not reload it.
+  if (pageMode) {
+    addEventListener('hashchange', () => {
+      const token = takeFragmentToken();
+      if (token) pageLogin(token);
+    });
+  }
+
+  // fitViewport sizes the page to what is visible of it: above the on-screen keyboard, which covers part
+  // of the layout viewport in some browsers (iOS) instead of shrinking it.
+  function fitViewport() {
+    const vv = window.visualViewport;
+    if (!vv) return;
+    const fit = () => {
+      host.style.setProperty('--parley-vh', vv.height + 'px');
+      host.style.setProperty('--parley-top', vv.offsetTop + 'px');
+    };
+    vv.addEventListener('resize', fit);
+    vv.addEventListener('scroll', fit);
+    fit();
+  }
+
   // ---------------------------------------------------------------- start
 
   let resolveStarted;
@@ -1200,7 +1270,8 @@
   // Timers sleep with the device: a page shown again renews a session that is about to run out.
   document.addEventListener('visibilitychange', () => { if (begun && document.visibilityState === 'visible' && refreshDue()) providerStep(); });
   addEventListener('storage', (ev) => {
-    if (ev.key !== prefix + TOKEN || ev.newValue === state.token) return;
+    // The chat page's session is its tab's own: a widget on a page of the same origin is someone else's.
+    if (pageMode || ev.key !== prefix + TOKEN || ev.newValue === state.token) return;
     // Another tab logged in or out: follow it, so no tab keeps showing the previous person's chats.
     if (!ev.newValue) {
       // Only our own token's removal concerns us (another tab lost the session we share).
@@ -1224,6 +1295,7 @@
 
   const begin = () => {
     start();
+    if (pageToken) pageLogin(pageToken);
     // Calls made before the script loaded run now, in order; stubs that returned a promise get its result.
     for (const entry of queued) {
       const [name, args, resolve, reject] = entry;
