@@ -492,8 +492,8 @@ type Tx interface {
 	// RevokeSessions ends the live sessions the filter selects and returns their ids.
 	RevokeSessions(ctx context.Context, f SessionFilter, at time.Time) ([]string, error)
 	// TouchSession records activity on a live session: it sets LastSeenAt to at, but only when the stored
-	// value is before staleBefore, so that frequent calls cost one write per interval. It reports whether
-	// it wrote.
+	// value is at or before staleBefore, so that frequent calls cost one write per interval. It reports
+	// whether it wrote.
 	TouchSession(ctx context.Context, id string, at, staleBefore time.Time) (bool, error)
 	// RevokeExpiredSessions ends up to limit live sessions that e selects (revoked_at and updated_at
 	// become at) and returns their ids. Rows another transaction holds are skipped, not waited for.

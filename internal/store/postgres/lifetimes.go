@@ -17,7 +17,7 @@ import (
 // holds instead of waiting for them; a batch that collides anyway (serializable transactions) is run
 // again by Update.
 const (
-	sqlTouchSession = `UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND revoked_at IS NULL AND last_seen_at < $3`
+	sqlTouchSession = `UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND revoked_at IS NULL AND last_seen_at <= $3`
 	// Expired live sessions: one statement per rule, each on its index.
 	sqlExpireBySeen = `UPDATE sessions SET revoked_at = $1, updated_at = $1 WHERE id IN (
 		SELECT id FROM sessions WHERE workspace_id = $2 AND level = $3 AND revoked_at IS NULL AND last_seen_at <= $4

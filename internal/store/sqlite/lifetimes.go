@@ -13,7 +13,7 @@ import (
 // batch and walks an index of its own (migration 0007); SQLite has one writer, so batches of several
 // instances cannot interleave, let alone block each other.
 const (
-	sqlTouchSession = `UPDATE sessions SET last_seen_at = ?1 WHERE id = ?2 AND revoked_at IS NULL AND last_seen_at < ?3`
+	sqlTouchSession = `UPDATE sessions SET last_seen_at = ?1 WHERE id = ?2 AND revoked_at IS NULL AND last_seen_at <= ?3`
 	// Expired live sessions: one statement per rule, each on its index.
 	sqlExpireBySeen = `UPDATE sessions SET revoked_at = ?1, updated_at = ?1 WHERE id IN (
 		SELECT id FROM sessions WHERE workspace_id = ?2 AND level = ?3 AND revoked_at IS NULL AND last_seen_at <= ?4 LIMIT ?5)
