@@ -29,6 +29,9 @@ type settingsJSON struct {
 	AllowedEmailDomains []string `json:"allowed_email_domains"`
 	RequireVerified     bool     `json:"require_verified"`
 	MaxTokenLifetime    string   `json:"max_token_lifetime"`
+	VerifiedIdleTimeout string   `json:"verified_idle_timeout"`
+	VerifiedLifetime    string   `json:"verified_lifetime"`
+	VisitorIdleTimeout  string   `json:"visitor_idle_timeout"`
 }
 
 func workspaceShape(w store.Workspace) workspaceJSON {
@@ -49,6 +52,8 @@ func workspaceShape(w store.Workspace) workspaceJSON {
 			AllowedOrigins: nonNil(s.AllowedOrigins), Onboarding: onboarding, FirstMessage: s.FirstMessage,
 			LoginURL: s.LoginURL, HideUntilLogin: s.HideUntilLogin, AllowedEmailDomains: nonNil(s.AllowedEmailDomains),
 			RequireVerified: s.RequireVerified, MaxTokenLifetime: chat.MaxLifetime(s).String(),
+			VerifiedIdleTimeout: chat.VerifiedIdleTimeout(s).String(), VerifiedLifetime: chat.VerifiedLifetime(s).String(),
+			VisitorIdleTimeout: chat.VisitorIdleTimeout(s).String(),
 		},
 	}
 }
@@ -64,6 +69,9 @@ func printWorkspace(w io.Writer, ws store.Workspace) {
 	fmt.Fprintf(w, "  allowed email domains  %s\n", listOrAny(s.AllowedEmailDomains, "any domain"))
 	fmt.Fprintf(w, "  require verified       %t\n", s.RequireVerified)
 	fmt.Fprintf(w, "  max token lifetime     %s\n", s.MaxTokenLifetime)
+	fmt.Fprintf(w, "  verified idle timeout  %s\n", s.VerifiedIdleTimeout)
+	fmt.Fprintf(w, "  verified lifetime      %s\n", s.VerifiedLifetime)
+	fmt.Fprintf(w, "  visitor idle timeout   %s\n", s.VisitorIdleTimeout)
 }
 
 func listOrAny(l []string, none string) string {
@@ -75,19 +83,21 @@ func listOrAny(l []string, none string) string {
 
 func runWorkspace(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 {
-		return usagef("usage: parley workspace create|update|list|end-sessions [flags]")
+		return usagef("usage: parley workspace create|update|show|list|end-sessions [flags]")
 	}
 	switch args[0] {
 	case "create":
 		return workspaceCreate(ctx, e, args[1:])
 	case "update":
 		return workspaceUpdate(ctx, e, args[1:])
+	case "show":
+		return workspaceShow(ctx, e, args[1:])
 	case "list":
 		return workspaceList(ctx, e, args[1:])
 	case "end-sessions":
 		return workspaceEndSessions(ctx, e, args[1:])
 	}
-	return usagef("unknown workspace command %q (create, update, list, end-sessions)", args[0])
+	return usagef("unknown workspace command %q (create, update, show, list, end-sessions)", args[0])
 }
 
 func workspaceCreate(ctx context.Context, e env, args []string) error {
@@ -125,6 +135,9 @@ func workspaceUpdate(ctx context.Context, e env, args []string) error {
 	domains := fs.String("allowed-email-domains", "", "comma-separated domains; only verified emails of these see the widget and may log in")
 	requireVerified := fs.Bool("require-verified", false, "only verified customers may send messages (--require-verified=false to undo)")
 	maxLifetime := fs.Duration("max-token-lifetime", 0, "longest exp − iat a login token may have, e.g. 10m")
+	verifiedIdle := fs.Duration("verified-idle-timeout", 0, "a verified session not used for this long ends, e.g. 12h (1m to 720h; 0: the default, 12h)")
+	verifiedLifetime := fs.Duration("verified-lifetime", 0, "a verified session ends this long after its login however busy, e.g. 168h (5m to 8760h, at least the verified idle timeout; 0: the default, 168h)")
+	visitorIdle := fs.Duration("visitor-idle-timeout", 0, "an anonymous or identified session not used for this long ends, e.g. 720h (1h to 8760h; 0: the default, 720h)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -164,6 +177,12 @@ func workspaceUpdate(ctx context.Context, e env, args []string) error {
 			p.RequireVerified = requireVerified
 		case "max-token-lifetime":
 			p.MaxTokenLifetime = maxLifetime
+		case "verified-idle-timeout":
+			p.VerifiedIdleTimeout = verifiedIdle
+		case "verified-lifetime":
+			p.VerifiedLifetime = verifiedLifetime
+		case "visitor-idle-timeout":
+			p.VisitorIdleTimeout = visitorIdle
 		}
 	})
 	if usageErr != nil {
@@ -171,6 +190,26 @@ func workspaceUpdate(ctx context.Context, e env, args []string) error {
 	}
 	return commandError(e, &g, withService(ctx, e, &g, func(svc *chat.Service) error {
 		w, err := svc.UpdateWorkspace(ctx, *id, p)
+		if err != nil {
+			return err
+		}
+		return output(e, &g, workspaceShape(w), func(out io.Writer) { printWorkspace(out, w) })
+	}))
+}
+
+// workspaceShow prints one workspace and its settings.
+func workspaceShow(ctx context.Context, e env, args []string) error {
+	var g global
+	fs := newFlags("workspace show", e, &g)
+	id := fs.String("workspace", "", "workspace id (required)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *id == "" {
+		return commandError(e, &g, usagef("--workspace is required"))
+	}
+	return commandError(e, &g, withService(ctx, e, &g, func(svc *chat.Service) error {
+		w, err := svc.Workspace(ctx, *id)
 		if err != nil {
 			return err
 		}
