@@ -22,7 +22,7 @@ CREATE TABLE blocks (
     CHECK (customer_id IS NOT NULL OR session_id IS NOT NULL OR addr IS NOT NULL)
 );
 -- Every widget message looks its sender up in these: only blocks not lifted are indexed.
-CREATE INDEX blocks_live_by_customer ON blocks (workspace_id, customer_id) WHERE lifted_at IS NULL;
-CREATE INDEX blocks_live_by_session ON blocks (workspace_id, session_id) WHERE lifted_at IS NULL;
-CREATE INDEX blocks_live_by_addr ON blocks (workspace_id, addr) WHERE lifted_at IS NULL;
+CREATE INDEX blocks_live_by_customer ON blocks (workspace_id, customer_id, created_at) WHERE lifted_at IS NULL;
+CREATE INDEX blocks_live_by_session ON blocks (workspace_id, session_id, created_at) WHERE lifted_at IS NULL;
+CREATE INDEX blocks_live_by_addr ON blocks (workspace_id, addr, created_at) WHERE lifted_at IS NULL;
 CREATE INDEX blocks_by_workspace ON blocks (workspace_id, created_at);
