@@ -14,6 +14,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/parleyhq/parley/internal/attributes"
 	"github.com/parleyhq/parley/internal/jsonstrict"
 	"github.com/parleyhq/parley/internal/problem"
 )
@@ -30,6 +31,9 @@ type Claims struct {
 	IssuedAt  time.Time
 	ExpiresAt time.Time
 	NotBefore time.Time // zero when absent
+	// Attributes are the token's "attributes" claim, the customer's verified attributes; nil when the
+	// token carries none (an empty object is a set with nothing in it, which clears the customer's).
+	Attributes *attributes.Set
 }
 
 // exactClaimName returns the exact spelling of a claim Parley reads, given any casing of it, so that a
@@ -62,6 +66,8 @@ func exactClaimName(name string) (string, bool) {
 		return "nbf", true
 	case "iss":
 		return "iss", true
+	case "attributes":
+		return "attributes", true
 	}
 	return "", false
 }
@@ -142,6 +148,13 @@ func ParseClaims(payload []byte) (*Claims, error) {
 	}
 	if c.Audience, err = audienceClaim(members); err != nil {
 		return nil, err
+	}
+	if raw, ok := members["attributes"]; ok {
+		set, err := attributes.Parse(raw)
+		if err != nil {
+			return nil, claimsInvalid(`"attributes": %s`, err)
+		}
+		c.Attributes = &set
 	}
 	return &c, nil
 }

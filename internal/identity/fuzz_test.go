@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -42,6 +43,8 @@ func addVerifySeeds(f *testing.F) {
 		valid,
 		signHS256(`{"alg":"HS256","kid":"k1"}`, fuzzClaims(`,"aud":"ws_test","nbf":`+at(-5)), testSecret),
 		signHS256(`{"alg":"HS256"}`, fuzzClaims(`,"aud":["x","ws_test"],"jti":"j1","given_name":"A"`), testSecret),
+		signHS256(`{"alg":"HS256"}`, fuzzClaims(`,"attributes":{"plan":"gold","seats":10,"vip":true}`), testSecret),
+		signHS256(`{"alg":"HS256"}`, fuzzClaims(`,"attributes":{"plan":{"x":1}}`), testSecret),
 		signHS256(`{"alg":"HS256"}`, `{"email":"a@b.c","iat":`+at(-59.5)+`,"exp":`+at(540)+`}`, testSecret),
 		signHS256(`{"alg":"HS256"}`, `{"sub":"u1","iat":`+at(-361)+`,"exp":`+at(-61)+`}`, testSecret),
 		signHS256(`{"alg":"HS256"}`, `{"sub":"u1","iat":`+at(-100)+`,"exp":`+at(501)+`}`, testSecret),
@@ -215,6 +218,20 @@ func FuzzParseClaims(f *testing.F) {
 		`{"sub":"u1","iat":1,"exp":2,"aud":null}`,
 		`{"sub":"u1","iat":1,"exp":2,"x":[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]}`,
 		`[]`, `null`, `"x"`, `1`, ``, `{`, "{\"sub\":\"\xff\"}",
+		// The attributes claim at and past its limits.
+		fuzzClaims(`,"attributes":{"plan":"gold","seats":10,"ratio":1.50,"vip":true}`),
+		fuzzClaims(`,"attributes":{}`),
+		fuzzClaims(`,"attributes":` + attrMembers(20)),
+		fuzzClaims(`,"attributes":` + attrMembers(21)),
+		fuzzClaims(`,"attributes":{"` + strings.Repeat("k", 40) + `":"` + strings.Repeat("v", 256) + `"}`),
+		fuzzClaims(`,"attributes":{"` + strings.Repeat("k", 41) + `":"` + strings.Repeat("v", 257) + `"}`),
+		fuzzClaims(`,"attributes":{"Plan":"gold","plan-x":1}`),
+		fuzzClaims(`,"attributes":{"plan":{"a":1},"b":[1],"c":null}`),
+		fuzzClaims(`,"attributes":{"plan":"gold","plan":"gold"}`),
+		fuzzClaims(`,"attributes":{"n":1e999}`),
+		fuzzClaims(`,"attributes":null`),
+		fuzzClaims(`,"attributes":["plan"]`),
+		fuzzClaims(`,"Attributes":{}`),
 	} {
 		f.Add([]byte(s))
 	}
@@ -245,7 +262,46 @@ func FuzzParseClaims(f *testing.F) {
 				t.Fatalf("email %q is not canonical: %q, %v", c.Email, again, err)
 			}
 		}
+		checkAttributesClaim(t, obj, c)
 	})
+}
+
+// checkAttributesClaim fails unless the parsed attributes are exactly the claim's members, checked with
+// encoding/json and the limits written out again here.
+func checkAttributesClaim(t *testing.T, obj map[string]any, c *identity.Claims) {
+	t.Helper()
+	raw, present := obj["attributes"]
+	if !present {
+		if c.Attributes != nil {
+			t.Fatalf("attributes %s without the claim", c.Attributes)
+		}
+		return
+	}
+	members, ok := raw.(map[string]any)
+	if !ok || c.Attributes == nil || len(members) > 20 || c.Attributes.Len() != len(members) {
+		t.Fatalf("accepted attributes %v as %v", raw, c.Attributes)
+	}
+	for key, v := range members {
+		if len(key) < 1 || len(key) > 40 || strings.Trim(key, "abcdefghijklmnopqrstuvwxyz0123456789_") != "" {
+			t.Fatalf("accepted attribute key %q", key)
+		}
+		got, ok := c.Attributes.Get(key)
+		if !ok {
+			t.Fatalf("attribute %q lost", key)
+		}
+		switch v := v.(type) {
+		case string:
+			if len(v) > 256 || got.Text != v {
+				t.Fatalf("attribute %q = %q, parsed as %q", key, v, got.Text)
+			}
+		case bool, float64:
+			if got.Kind.String() != map[bool]string{true: "boolean", false: "number"}[fmt.Sprint(v) == "true" || fmt.Sprint(v) == "false"] {
+				t.Fatalf("attribute %q = %v, parsed as %#v", key, v, got)
+			}
+		default:
+			t.Fatalf("accepted attribute %q = %v (%T)", key, v, v)
+		}
+	}
 }
 
 // FuzzParsePublicKey feeds arbitrary key text to ParsePublicKey: it must never panic, must refuse with a

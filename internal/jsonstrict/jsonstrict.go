@@ -139,6 +139,7 @@ func Object(data []byte) (map[string]json.RawMessage, error) {
 		}
 		if len(value) > 0 && (value[0] == '{' || value[0] == '[') {
 			inner := json.NewDecoder(bytes.NewReader(value))
+			inner.UseNumber() // as Check does: a number float64 cannot hold is the caller's to judge
 			if err := walk(inner, 1); err != nil {
 				return nil, err
 			}
