@@ -468,7 +468,7 @@ describe('the token provider and the test clock', () => {
       await advance(w, jump);
       backend.offset = offset;
       await page.clock.fastForward(jump);
-      await held;
+      await Promise.race([held, sleep(20000).then(() => { throw new Error('the widget did not renew the session'); })]);
       assert.equal(backend.calls, 2, 'the provider was asked for the renewal');
 
       await messageBox(page).fill('typed during the renewal');
