@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleyhq/parley/internal/attributes"
 	"github.com/parleyhq/parley/internal/identity"
 	"github.com/parleyhq/parley/internal/problem"
 	"github.com/parleyhq/parley/internal/realtime"
@@ -244,6 +245,9 @@ type Profile struct {
 	ClaimedName  string // what the visitor said (untrusted)
 	ClaimedEmail string
 	ClaimedPhone string
+	// ClaimedAttributes are what the visitor's session claimed with setUser: for agents' eyes, never
+	// verified, never routed on, shown apart from the customer's verified attributes.
+	ClaimedAttributes attributes.Set
 	// ClaimWarning is DESIGN.md rule 6: the visitor claims an email that a verified customer has, which
 	// proves nothing.
 	ClaimWarning string
@@ -554,6 +558,9 @@ func (s *Service) profile(ctx context.Context, conv store.Conversation) (Profile
 	p := Profile{Level: ConversationLevel(conv), ClaimedName: conv.ClaimedName, ClaimedEmail: conv.ClaimedEmail}
 	if sess, err := s.store.Session(ctx, conv.SessionID); err == nil {
 		p.ClaimedPhone = sess.ClaimedPhone
+		if p.ClaimedAttributes, err = s.store.ClaimedAttributes(ctx, sess.ID); err != nil && !isNotFound(err) {
+			return p, err
+		}
 		if p.ClaimedName == "" && p.ClaimedEmail == "" && sess.CustomerID == conv.CustomerID {
 			p.KeyID, p.VerifiedAt = sess.KeyID, sess.VerifiedAt
 		}

@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/parleyhq/parley/internal/attributes"
 	"github.com/parleyhq/parley/internal/identity"
 	"github.com/parleyhq/parley/internal/problem"
 	"github.com/parleyhq/parley/internal/store"
@@ -190,6 +191,8 @@ type CustomerInput struct {
 	Email *string
 	Name  *string
 	Phone *string
+	// Attributes replace the customer's verified attributes (an empty set clears them).
+	Attributes *attributes.Set
 }
 
 // PutCustomer creates the customer with that external id, or updates it. created reports which.
@@ -242,6 +245,9 @@ func (s *Service) PutCustomer(ctx context.Context, c APIClient, externalID strin
 		}
 		if in.Phone != nil {
 			cu.Phone = phone
+		}
+		if in.Attributes != nil {
+			cu.Attributes = *in.Attributes
 		}
 		if created {
 			cu.UpdatedAt = now

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/parleyhq/parley/internal/attributes"
 	"github.com/parleyhq/parley/internal/problem"
 	"github.com/parleyhq/parley/internal/realtime"
 	"github.com/parleyhq/parley/internal/store"
@@ -183,14 +184,15 @@ func (s *Service) startConversation(ctx context.Context, tx store.Tx, out *outbo
 		return conv, err
 	}
 	email := sess.ClaimedEmail
+	var verified attributes.Set // never the session's claimed attributes
 	if sess.CustomerID != "" {
 		c, err := tx.Customer(ctx, sess.CustomerID)
 		if err != nil {
 			return conv, err
 		}
-		email = c.Email
+		email, verified = c.Email, c.Attributes
 	}
-	if err := s.route(ctx, tx, out, &conv, sess.Level, email); err != nil {
+	if err := s.route(ctx, tx, out, &conv, sess.Level, email, verified); err != nil {
 		return conv, err
 	}
 	out.add(realtime.Event{Type: EventConversation, Data: conv}, conversationTopics(conv)...)

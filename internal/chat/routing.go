@@ -6,15 +6,17 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/parleyhq/parley/internal/attributes"
 	"github.com/parleyhq/parley/internal/identity"
 	"github.com/parleyhq/parley/internal/problem"
 	"github.com/parleyhq/parley/internal/store"
 )
 
 // Routing: a new conversation goes to the inbox of the first rule that matches its visitor (identity
-// level, email domain), and is assigned to the least-busy available agent of that inbox. Without a
-// matching rule it goes to no inbox and any available agent of the workspace may get it; with no
-// available agent it waits, unassigned.
+// level, email domain, a verified attribute), and is assigned to the least-busy available agent of that
+// inbox. Without a matching rule it goes to no inbox and any available agent of the workspace may get
+// it; with no available agent it waits, unassigned. Routing runs once, when the conversation starts: a
+// visitor who signs in later keeps the inbox and agent they have.
 
 const maxInboxNameLength = 80
 
@@ -101,7 +103,11 @@ func (s *Service) RoutingRules(ctx context.Context, workspaceID string) ([]store
 type RuleInput struct {
 	Level       string // "", anonymous, identified or verified
 	EmailDomain string // "" for any
-	InboxID     string
+	// AttributeKey and AttributeValue: the verified customer's attribute of that key must have that
+	// value, compared as text (numbers by their literal, booleans as true/false); "" for any.
+	AttributeKey   string
+	AttributeValue string
+	InboxID        string
 }
 
 // SetRoutingRules replaces the workspace's ordered rule list.
@@ -127,7 +133,12 @@ func (s *Service) SetRoutingRules(ctx context.Context, admin store.Agent, in []R
 				return nil, problem.InvalidField("email_domain", "rule %d: %s", i+1, err)
 			}
 		}
-		rules[i] = store.RoutingRule{ID: newID("rr_"), WorkspaceID: admin.WorkspaceID, Position: i, Level: r.Level, EmailDomain: domain, InboxID: r.InboxID, CreatedAt: now}
+		key, value, err := ruleAttribute(i+1, r)
+		if err != nil {
+			return nil, err
+		}
+		rules[i] = store.RoutingRule{ID: newID("rr_"), WorkspaceID: admin.WorkspaceID, Position: i, Level: r.Level, EmailDomain: domain,
+			AttributeKey: key, AttributeValue: value, InboxID: r.InboxID, CreatedAt: now}
 	}
 	err := s.store.Update(ctx, func(tx store.Tx) error {
 		for i, r := range rules {
@@ -140,23 +151,57 @@ func (s *Service) SetRoutingRules(ctx context.Context, admin store.Agent, in []R
 	return rules, err
 }
 
-// RuleMatches reports whether a rule applies to a visitor of the given level and email.
-func RuleMatches(r store.RoutingRule, level, email string) bool {
+// ruleAttribute checks rule n's attribute condition: a key as attributes name them, and a value as
+// attributes hold them (trimmed: a form's stray space must not make a rule that never matches).
+func ruleAttribute(n int, r RuleInput) (key, value string, err error) {
+	key, value = strings.TrimSpace(r.AttributeKey), strings.TrimSpace(r.AttributeValue)
+	if key == "" {
+		if value != "" {
+			return "", "", problem.InvalidField("attribute_key", "rule %d: name the attribute whose value must be %q", n, value)
+		}
+		return "", "", nil
+	}
+	if err := attributes.CheckKey(key); err != nil {
+		return "", "", problem.InvalidField("attribute_key", "rule %d: %s", n, err)
+	}
+	if value == "" {
+		return "", "", problem.InvalidField("attribute_value", "rule %d: give the value attribute %q must have", n, key)
+	}
+	if len(value) > attributes.MaxValueBytes {
+		return "", "", problem.InvalidField("attribute_value", "rule %d: at most %d bytes; attributes hold no longer values", n, attributes.MaxValueBytes)
+	}
+	if err := checkText("attribute_value", value, attributes.MaxValueBytes, false); err != nil {
+		return "", "", err
+	}
+	return key, value, nil
+}
+
+// RuleMatches reports whether a rule applies to a visitor of the given level and email, whose verified
+// customer has the given attributes. Only verified attributes ever reach a rule: what a visitor claims
+// (setUser) is theirs to invent.
+func RuleMatches(r store.RoutingRule, level, email string, verified attributes.Set) bool {
 	if r.Level != "" && r.Level != level {
 		return false
+	}
+	if r.AttributeKey != "" {
+		v, ok := verified.Get(r.AttributeKey)
+		if !ok || v.Text != r.AttributeValue {
+			return false
+		}
 	}
 	return r.EmailDomain == "" || (email != "" && identity.EmailDomain(email) == r.EmailDomain)
 }
 
 // route picks the new conversation's inbox and assignee, inside the transaction that created it.
-func (s *Service) route(ctx context.Context, tx store.Tx, out *outbox, conv *store.Conversation, level, email string) error {
+// verified are the attributes of the conversation's verified customer (none for other visitors).
+func (s *Service) route(ctx context.Context, tx store.Tx, out *outbox, conv *store.Conversation, level, email string, verified attributes.Set) error {
 	rules, err := tx.RoutingRules(ctx, conv.WorkspaceID)
 	if err != nil {
 		return err
 	}
 	var inbox *store.Inbox
 	for _, r := range rules {
-		if !RuleMatches(r, level, email) {
+		if !RuleMatches(r, level, email, verified) {
 			continue
 		}
 		in, err := tx.Inbox(ctx, r.InboxID)

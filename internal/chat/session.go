@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleyhq/parley/internal/attributes"
 	"github.com/parleyhq/parley/internal/identity"
 	"github.com/parleyhq/parley/internal/problem"
 	"github.com/parleyhq/parley/internal/realtime"
@@ -266,6 +267,9 @@ type Claims struct {
 	Name  string
 	Email string
 	Phone string
+	// Attributes, when not nil, replace the attributes the session claims: shown to agents as claimed,
+	// never matched by routing rules.
+	Attributes *attributes.Set
 }
 
 func (c *Claims) normalize() error {
@@ -286,8 +290,8 @@ func (c *Claims) normalize() error {
 	} else {
 		c.Email = ""
 	}
-	if c.Name == "" && c.Email == "" && c.Phone == "" {
-		return problem.InvalidField("name", "give at least a name, an email or a phone number")
+	if c.Name == "" && c.Email == "" && c.Phone == "" && c.Attributes == nil {
+		return problem.InvalidField("name", "give at least a name, an email, a phone number or attributes")
 	}
 	return nil
 }
@@ -332,6 +336,11 @@ func (s *Service) Identify(ctx context.Context, v *Visitor, c Claims) (string, *
 		next.UpdatedAt = now
 		if err := tx.UpdateSession(ctx, &next); err != nil {
 			return err
+		}
+		if c.Attributes != nil {
+			if err := tx.SetClaimedAttributes(ctx, next.ID, *c.Attributes); err != nil {
+				return err
+			}
 		}
 		// The open conversation shows agents who the visitor claims to be.
 		conv, err := tx.OpenConversation(ctx, store.Owner{SessionID: next.ID})
@@ -508,6 +517,9 @@ func (s *Service) upsertCustomer(ctx context.Context, tx store.Tx, workspaceID s
 			ID: newID("cu_"), WorkspaceID: workspaceID, ExternalID: claims.Subject, Email: claims.Email,
 			Name: claims.Name, FirstName: claims.FirstName, Phone: claims.Phone, CreatedAt: now, UpdatedAt: now,
 		}
+		if claims.Attributes != nil {
+			c.Attributes = *claims.Attributes
+		}
 		return c, tx.CreateCustomer(ctx, &c)
 	}
 	if err != nil {
@@ -523,6 +535,11 @@ func (s *Service) upsertCustomer(ctx context.Context, tx store.Tx, workspaceID s
 	set(&c.Name, claims.Name)
 	set(&c.FirstName, claims.FirstName)
 	set(&c.Phone, claims.Phone)
+	// A token that carries attributes states the whole set (an empty object clears it); one without the
+	// claim leaves the set as it was, so a token from the customers API need not repeat them.
+	if claims.Attributes != nil && *claims.Attributes != c.Attributes {
+		c.Attributes, changed = *claims.Attributes, true
+	}
 	if changed {
 		c.UpdatedAt = now
 		err = tx.UpdateCustomer(ctx, &c)

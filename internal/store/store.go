@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/parleyhq/parley/internal/attributes"
 )
 
 // Errors every implementation returns (possibly wrapped) so callers can branch on them.
@@ -67,6 +69,9 @@ type Settings struct {
 	VerifiedIdleTimeout time.Duration `json:"verified_idle_timeout,omitempty"`
 	VerifiedLifetime    time.Duration `json:"verified_lifetime,omitempty"`
 	VisitorIdleTimeout  time.Duration `json:"visitor_idle_timeout,omitempty"`
+	// BlocksUntil is no setting but a hint package chat keeps for the message path: no block of the
+	// workspace is live at or after it (zero: none is), so most messages need not look for one.
+	BlocksUntil time.Time `json:"blocks_until,omitzero"`
 }
 
 // Kinds of signing key.
@@ -208,6 +213,9 @@ type Customer struct {
 	// LoggedOutAt is when the business last ended every session of the customer; login tokens issued at
 	// or before it are refused. Zero if never.
 	LoggedOutAt time.Time
+	// Attributes are the customer's verified attributes: from the last login token that carried the
+	// claim, or the customers API. Routing rules may match them.
+	Attributes attributes.Set
 }
 
 // SessionFilter selects the live sessions of one workspace that RevokeSessions ends. With neither
@@ -312,8 +320,12 @@ type RoutingRule struct {
 	Position    int
 	Level       string // LevelAnonymous, LevelIdentified, LevelVerified or "" (any)
 	EmailDomain string // canonical domain of the customer's (verified) or claimed email, or "" (any)
-	InboxID     string
-	CreatedAt   time.Time
+	// AttributeKey and AttributeValue: the verified customer's attribute of that key has that canonical
+	// value (attributes.Value.Text); "" (any) when AttributeKey is "". Claimed attributes never match.
+	AttributeKey   string
+	AttributeValue string
+	InboxID        string
+	CreatedAt      time.Time
 }
 
 // LoginFailure is a refused widget login, kept for the workspace's identity log. The token itself is
@@ -468,9 +480,16 @@ type Reader interface {
 	Block(ctx context.Context, workspaceID, id string) (Block, error)
 	// Blocks returns a workspace's most recent blocks, live or not, newest first.
 	Blocks(ctx context.Context, workspaceID string, limit int) ([]Block, error)
+	// LiveBlocksEnd tells when the last of the workspace's blocks live at the given time ends: untilLifted
+	// when one of them has no expiry, else end is their latest ExpiresAt (zero when none is live).
+	LiveBlocksEnd(ctx context.Context, workspaceID string, at time.Time) (end time.Time, untilLifted bool, err error)
 	// SessionClientAddr returns the client address a session's messages last came from ("" when none
 	// was recorded); ErrNotFound when there is no such session.
 	SessionClientAddr(ctx context.Context, sessionID string) (string, error)
+
+	// ClaimedAttributes returns the attributes a session's visitor claimed (setUser); ErrNotFound when
+	// there is no such session.
+	ClaimedAttributes(ctx context.Context, sessionID string) (attributes.Set, error)
 }
 
 // Tx is a write transaction. Its reads see its own writes. After a Tx method fails, fn must return
@@ -591,6 +610,10 @@ type Tx interface {
 	// SetSessionClientAddr records the client address a session's message came from. It writes only
 	// when the address changed, so calling it with every message costs no extra row write.
 	SetSessionClientAddr(ctx context.Context, sessionID, addr string) error
+
+	// SetClaimedAttributes replaces the attributes a session's visitor claims; ErrNotFound when there is
+	// no such session. A new session claims none.
+	SetClaimedAttributes(ctx context.Context, sessionID string, a attributes.Set) error
 
 	// Notify sends payload to the listeners of channel when the transaction commits, and not at all if
 	// it rolls back; listeners receive notifications in commit order. Stores that serve one process

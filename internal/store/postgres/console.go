@@ -47,10 +47,10 @@ const (
 	sqlDeleteMembers    = `DELETE FROM inbox_members WHERE inbox_id = $1`
 	sqlInsertMembers    = `INSERT INTO inbox_members (inbox_id, agent_id) SELECT DISTINCT $1::text, unnest($2::text[])`
 
-	routingRuleColumns    = `id, workspace_id, position, level, email_domain, inbox_id, created_at`
+	routingRuleColumns    = `id, workspace_id, position, level, email_domain, inbox_id, created_at, attribute_key, attribute_value`
 	sqlRoutingRules       = `SELECT ` + routingRuleColumns + ` FROM routing_rules WHERE workspace_id = $1 ORDER BY position`
 	sqlDeleteRoutingRules = `DELETE FROM routing_rules WHERE workspace_id = $1`
-	sqlInsertRoutingRule  = `INSERT INTO routing_rules (` + routingRuleColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	sqlInsertRoutingRule  = `INSERT INTO routing_rules (` + routingRuleColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
 
 	sqlLoginFailures      = `SELECT seq, workspace_id, code, message, key_id, alg, at FROM login_failures WHERE workspace_id = $1 ORDER BY seq DESC LIMIT $2`
 	sqlInsertLoginFailure = `INSERT INTO login_failures (workspace_id, code, message, key_id, alg, at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq`
@@ -230,7 +230,7 @@ func (t *txn) DeleteInbox(ctx context.Context, workspaceID, id string) error {
 
 func scanRoutingRule(row pgx.Row) (store.RoutingRule, error) {
 	var r store.RoutingRule
-	err := row.Scan(&r.ID, &r.WorkspaceID, &r.Position, &r.Level, &r.EmailDomain, &r.InboxID, tz(&r.CreatedAt))
+	err := row.Scan(&r.ID, &r.WorkspaceID, &r.Position, &r.Level, &r.EmailDomain, &r.InboxID, tz(&r.CreatedAt), &r.AttributeKey, &r.AttributeValue)
 	return r, err
 }
 
@@ -250,7 +250,7 @@ func (t *txn) ReplaceRoutingRules(ctx context.Context, workspaceID string, rules
 		return writeErr(err, "delete routing rules")
 	}
 	for i, r := range rules {
-		_, err := t.db.Exec(ctx, sqlInsertRoutingRule, r.ID, workspaceID, i, r.Level, r.EmailDomain, r.InboxID, ts(r.CreatedAt))
+		_, err := t.db.Exec(ctx, sqlInsertRoutingRule, r.ID, workspaceID, i, r.Level, r.EmailDomain, r.InboxID, ts(r.CreatedAt), r.AttributeKey, r.AttributeValue)
 		if err != nil {
 			return writeErr(err, "insert routing rule")
 		}

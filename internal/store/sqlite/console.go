@@ -45,10 +45,10 @@ const (
 	sqlDeleteMembers    = `DELETE FROM inbox_members WHERE inbox_id = ?`
 	sqlInsertMembers    = `INSERT INTO inbox_members (inbox_id, agent_id) SELECT DISTINCT ?, value FROM json_each(?)`
 
-	routingRuleColumns    = `id, workspace_id, position, level, email_domain, inbox_id, created_at`
+	routingRuleColumns    = `id, workspace_id, position, level, email_domain, inbox_id, created_at, attribute_key, attribute_value`
 	sqlRoutingRules       = `SELECT ` + routingRuleColumns + ` FROM routing_rules WHERE workspace_id = ? ORDER BY position`
 	sqlDeleteRoutingRules = `DELETE FROM routing_rules WHERE workspace_id = ?`
-	sqlInsertRoutingRule  = `INSERT INTO routing_rules (` + routingRuleColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	sqlInsertRoutingRule  = `INSERT INTO routing_rules (` + routingRuleColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 	sqlLoginFailures      = `SELECT seq, workspace_id, code, message, key_id, alg, at FROM login_failures WHERE workspace_id = ? ORDER BY seq DESC LIMIT ?`
 	sqlInsertLoginFailure = `INSERT INTO login_failures (workspace_id, code, message, key_id, alg, at) VALUES (?, ?, ?, ?, ?, ?)`
@@ -253,7 +253,7 @@ func (t *txn) DeleteInbox(ctx context.Context, workspaceID, id string) error {
 func scanRoutingRule(s scanner) (store.RoutingRule, error) {
 	var r store.RoutingRule
 	var created sql.NullInt64
-	err := s.Scan(&r.ID, &r.WorkspaceID, &r.Position, &r.Level, &r.EmailDomain, &r.InboxID, &created)
+	err := s.Scan(&r.ID, &r.WorkspaceID, &r.Position, &r.Level, &r.EmailDomain, &r.InboxID, &created, &r.AttributeKey, &r.AttributeValue)
 	r.CreatedAt = fromMicros(created)
 	return r, err
 }
@@ -274,7 +274,7 @@ func (t *txn) ReplaceRoutingRules(ctx context.Context, workspaceID string, rules
 		return writeErr(err, "delete routing rules")
 	}
 	for i, r := range rules {
-		_, err := t.run.exec(ctx, sqlInsertRoutingRule, r.ID, workspaceID, i, r.Level, r.EmailDomain, r.InboxID, micros(r.CreatedAt))
+		_, err := t.run.exec(ctx, sqlInsertRoutingRule, r.ID, workspaceID, i, r.Level, r.EmailDomain, r.InboxID, micros(r.CreatedAt), r.AttributeKey, r.AttributeValue)
 		if err != nil {
 			return writeErr(err, "insert routing rule")
 		}
