@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 
+	"github.com/parleyhq/parley/internal/attributes"
 	"github.com/parleyhq/parley/internal/chat"
 	"github.com/parleyhq/parley/internal/problem"
 	"github.com/parleyhq/parley/internal/store"
@@ -46,19 +48,20 @@ func apiClientFrom(r *http.Request) chat.APIClient {
 }
 
 type customerJSON struct {
-	ID         string `json:"id"`
-	ExternalID string `json:"external_id"`
-	Email      string `json:"email"`
-	Name       string `json:"name"`
-	Phone      string `json:"phone"`
-	CreatedAt  string `json:"created_at"`
-	UpdatedAt  string `json:"updated_at"`
+	ID         string         `json:"id"`
+	ExternalID string         `json:"external_id"`
+	Email      string         `json:"email"`
+	Name       string         `json:"name"`
+	Phone      string         `json:"phone"`
+	CreatedAt  string         `json:"created_at"`
+	UpdatedAt  string         `json:"updated_at"`
+	Attributes attributes.Set `json:"attributes"` // verified; {} when none
 }
 
 func customerShape(c store.Customer) customerJSON {
 	return customerJSON{
 		ID: c.ID, ExternalID: c.ExternalID, Email: c.Email, Name: c.Name, Phone: c.Phone,
-		CreatedAt: timestamp(c.CreatedAt), UpdatedAt: timestamp(c.UpdatedAt),
+		CreatedAt: timestamp(c.CreatedAt), UpdatedAt: timestamp(c.UpdatedAt), Attributes: c.Attributes,
 	}
 }
 
@@ -73,9 +76,10 @@ func (a *API) getCustomer(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) putCustomer(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Email *string `json:"email"`
-		Name  *string `json:"name"`
-		Phone *string `json:"phone"`
+		Email      *string         `json:"email"`
+		Name       *string         `json:"name"`
+		Phone      *string         `json:"phone"`
+		Attributes json.RawMessage `json:"attributes"`
 	}
 	// An empty body is a create with no profile: the back end may know only its user id.
 	if r.ContentLength != 0 {
@@ -84,8 +88,13 @@ func (a *API) putCustomer(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	verified, err := attributesField(req.Attributes)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
 	c, created, err := a.chat.PutCustomer(r.Context(), apiClientFrom(r), r.PathValue("external_id"),
-		chat.CustomerInput{Email: req.Email, Name: req.Name, Phone: req.Phone})
+		chat.CustomerInput{Email: req.Email, Name: req.Name, Phone: req.Phone, Attributes: verified})
 	if err != nil {
 		a.writeError(w, r, err)
 		return

@@ -1,9 +1,13 @@
 package httpapi
 
 import (
+	"bytes"
+	"encoding/json"
 	"time"
 
+	"github.com/parleyhq/parley/internal/attributes"
 	"github.com/parleyhq/parley/internal/chat"
+	"github.com/parleyhq/parley/internal/problem"
 	"github.com/parleyhq/parley/internal/store"
 )
 
@@ -95,4 +99,21 @@ func configShape(w store.Workspace) configJSON {
 		HideUntilLogin: s.HideUntilLogin, AllowedEmailDomains: domains, RequireVerified: s.RequireVerified,
 		AnonymousChat: chat.AnonymousChatAllowed(s), MaxMessageLength: chat.MaxMessageLength,
 	}
+}
+
+// attributesField reads an optional "attributes" member of a request body: nil when absent, else the
+// set it holds under the limits of package attributes (422 invalid_field otherwise). null is refused
+// rather than read as "leave them" or "clear them": a caller sending it means one of the two.
+func attributesField(raw json.RawMessage) (*attributes.Set, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return nil, problem.InvalidField("attributes", "must be a JSON object, not null: send {} to clear them, or leave the field out to keep them")
+	}
+	set, err := attributes.Parse(raw)
+	if err != nil {
+		return nil, problem.InvalidField("attributes", "%s", err)
+	}
+	return &set, nil
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 
@@ -60,15 +61,21 @@ func (a *API) getSession(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) identify(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Name  string `json:"name"`
-		Email string `json:"email"`
-		Phone string `json:"phone"`
+		Name       string          `json:"name"`
+		Email      string          `json:"email"`
+		Phone      string          `json:"phone"`
+		Attributes json.RawMessage `json:"attributes"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	token, v, err := a.chat.Identify(r.Context(), visitorFrom(r), chat.Claims{Name: req.Name, Email: req.Email, Phone: req.Phone})
+	claimed, err := attributesField(req.Attributes)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	token, v, err := a.chat.Identify(r.Context(), visitorFrom(r), chat.Claims{Name: req.Name, Email: req.Email, Phone: req.Phone, Attributes: claimed})
 	if err != nil {
 		a.writeError(w, r, err)
 		return
