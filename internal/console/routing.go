@@ -106,7 +106,8 @@ func (c *Console) currentRules(r *http.Request) ([]chat.RuleInput, []store.Routi
 	}
 	in := make([]chat.RuleInput, len(rules))
 	for i, rule := range rules {
-		in[i] = chat.RuleInput{Level: rule.Level, EmailDomain: rule.EmailDomain, InboxID: rule.InboxID}
+		in[i] = chat.RuleInput{Level: rule.Level, EmailDomain: rule.EmailDomain, AttributeKey: rule.AttributeKey,
+			AttributeValue: rule.AttributeValue, InboxID: rule.InboxID}
 	}
 	return in, rules, nil
 }
@@ -119,8 +120,8 @@ func (c *Console) saveRules(w http.ResponseWriter, r *http.Request, in []chat.Ru
 	c.seeOther(w, r, routingPath, "ok", done)
 }
 
-// AddRule serves POST /console/settings/routing/rules (fields level, email_domain, inbox): a rule at the
-// end of the list.
+// AddRule serves POST /console/settings/routing/rules (fields level, email_domain, attribute_key,
+// attribute_value, inbox): a rule at the end of the list.
 func (c *Console) AddRule(w http.ResponseWriter, r *http.Request) {
 	in, _, err := c.currentRules(r)
 	if err != nil {
@@ -128,7 +129,8 @@ func (c *Console) AddRule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pf := r.PostForm
-	in = append(in, chat.RuleInput{Level: pf.Get("level"), EmailDomain: pf.Get("email_domain"), InboxID: pf.Get("inbox")})
+	in = append(in, chat.RuleInput{Level: pf.Get("level"), EmailDomain: pf.Get("email_domain"),
+		AttributeKey: pf.Get("attribute_key"), AttributeValue: pf.Get("attribute_value"), InboxID: pf.Get("inbox")})
 	c.saveRules(w, r, in, "Rule added.")
 }
 
