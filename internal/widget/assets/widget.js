@@ -903,6 +903,8 @@
     await started;
     const claims = {};
     for (const k of ['name', 'email', 'phone']) if (user && typeof user[k] === 'string' && user[k].trim()) claims[k] = user[k].trim();
+    // Claimed attributes go as given: the server checks them (422 invalid_field), never trusts them.
+    if (user && user.attributes !== undefined) claims.attributes = user.attributes;
     try {
       return await identifyAs(claims, done);
     } catch (e) {
@@ -911,7 +913,7 @@
     }
   }
   async function identifyAs(claims, done) {
-    if (!Object.keys(claims).length) throw new ParleyError(0, 'invalid_field', 'setUser needs a name, an email or a phone number');
+    if (!Object.keys(claims).length) throw new ParleyError(0, 'invalid_field', 'setUser needs a name, an email, a phone number or attributes');
     if (state.identity.level === 'verified') {
       // A claim never changes a verified visitor, unless the page says someone else is here: then the
       // verified session ends first, so the new person's claim never sees the previous one's chats.
