@@ -77,9 +77,15 @@ func visitorMatch(v *Visitor) store.BlockMatch {
 	return store.BlockMatch{SessionID: v.Session.ID, Addr: BlockAddr(v.ClientAddr)}
 }
 
-// refuseBlocked fails with 403 blocked when a live block names the visitor.
+// refuseBlocked fails with 403 blocked when a live block names the visitor. The workspace, read with
+// the session on every request, says until when any block of it may be live (Settings.BlocksUntil): in
+// a workspace with no live block — nearly every message — that spares the message a query.
 func (s *Service) refuseBlocked(ctx context.Context, v *Visitor) error {
-	_, err := s.store.LiveBlock(ctx, v.Workspace.ID, visitorMatch(v), s.clock())
+	now := s.clock()
+	if !now.Before(v.Workspace.Settings.BlocksUntil) {
+		return nil
+	}
+	_, err := s.store.LiveBlock(ctx, v.Workspace.ID, visitorMatch(v), now)
 	if err == nil {
 		return blockedProblem()
 	}
@@ -178,6 +184,9 @@ func (s *Service) BlockVisitor(ctx context.Context, agent store.Agent, conversat
 		if err := tx.CreateBlock(ctx, &b); err != nil {
 			return err
 		}
+		if err := s.extendBlocksUntil(ctx, tx, agent.WorkspaceID, b.ExpiresAt); err != nil {
+			return err
+		}
 		if err := s.audit(ctx, tx, agent.WorkspaceID, "block.created", b.ID, blockDetail(b)); err != nil {
 			return err
 		}
@@ -186,6 +195,47 @@ func (s *Service) BlockVisitor(ctx context.Context, agent store.Agent, conversat
 		return nil
 	})
 	return b, err
+}
+
+// untilLifted stands for "no expiry" in Settings.BlocksUntil.
+var untilLifted = time.Date(9999, time.December, 31, 0, 0, 0, 0, time.UTC)
+
+// extendBlocksUntil makes the workspace's hint cover a new block that ends at expires (zero: until
+// lifted), in the block's transaction, so no message can miss it.
+func (s *Service) extendBlocksUntil(ctx context.Context, tx store.Tx, workspaceID string, expires time.Time) error {
+	if expires.IsZero() {
+		expires = untilLifted
+	}
+	w, err := tx.Workspace(ctx, workspaceID)
+	if err != nil {
+		return err
+	}
+	if !expires.After(w.Settings.BlocksUntil) {
+		return nil
+	}
+	w.Settings.BlocksUntil = expires // not a settings change: UpdatedAt stays
+	return tx.UpdateWorkspace(ctx, &w)
+}
+
+// resetBlocksUntil shortens the workspace's hint to the blocks still live after a lift, so a workspace
+// whose blocks are all lifted spares its messages the query again.
+func (s *Service) resetBlocksUntil(ctx context.Context, tx store.Tx, workspaceID string, now time.Time) error {
+	end, forever, err := tx.LiveBlocksEnd(ctx, workspaceID, now)
+	if err != nil {
+		return err
+	}
+	if forever {
+		end = untilLifted
+	}
+	w, err := tx.Workspace(ctx, workspaceID)
+	if err != nil {
+		return err
+	}
+	if w.Settings.BlocksUntil.Equal(end) {
+		return nil
+	}
+	w.Settings.BlocksUntil = end
+	return tx.UpdateWorkspace(ctx, &w)
 }
 
 // blockDetail describes a block for the audit trail: whom it names, until when, from which
@@ -238,6 +288,9 @@ func (s *Service) liftBlock(ctx context.Context, agent store.Agent, id string) (
 			return err
 		}
 		b.LiftedAt, b.LiftedBy = now, agent.ID
+		if err := s.resetBlocksUntil(ctx, tx, agent.WorkspaceID, now); err != nil {
+			return err
+		}
 		if err := s.audit(ctx, tx, agent.WorkspaceID, "block.lifted", b.ID, blockDetail(b)); err != nil {
 			return err
 		}

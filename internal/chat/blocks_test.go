@@ -35,9 +35,10 @@ func (c *testClock) Advance(d time.Duration) {
 // blockEnv is a workspace with an agent and a signing key, on a clock the test controls.
 type blockEnv struct {
 	*agentEnv
-	clock *testClock
-	key   chat.NewKey
-	agent store.Agent
+	clock  *testClock
+	key    chat.NewKey
+	agent  store.Agent
+	tokens map[string]string // session id → token
 }
 
 func newBlockEnv(t *testing.T) *blockEnv {
@@ -48,18 +49,31 @@ func newBlockEnv(t *testing.T) *blockEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &blockEnv{agentEnv: e, clock: clock, key: key, agent: e.createAgent(t, "agent@acme.example", store.RoleAgent)}
+	return &blockEnv{agentEnv: e, clock: clock, key: key, agent: e.createAgent(t, "agent@acme.example", store.RoleAgent), tokens: map[string]string{}}
 }
 
 // visitor starts a widget session whose requests come from addr.
 func (e *blockEnv) visitor(t *testing.T, ws, addr string) *chat.Visitor {
 	t.Helper()
-	_, v, err := e.svc.CreateSession(t.Context(), ws)
+	token, v, err := e.svc.CreateSession(t.Context(), ws)
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.tokens[v.Session.ID] = token
 	v.ClientAddr = addr
 	return v
+}
+
+// request is v as a new request from it finds it: authenticated by its token again, which reads the
+// session and its workspace anew, from v's current address.
+func (e *blockEnv) request(t *testing.T, v *chat.Visitor) *chat.Visitor {
+	t.Helper()
+	fresh, err := e.svc.Authenticate(t.Context(), e.tokens[v.Session.ID])
+	if err != nil {
+		t.Fatalf("authenticate: %v", err)
+	}
+	fresh.ClientAddr = v.ClientAddr
+	return fresh
 }
 
 // login signs v in as the customer with that user id, with a token signed now by the test's clock.
@@ -74,17 +88,18 @@ func (e *blockEnv) login(t *testing.T, v *chat.Visitor, sub string) *chat.Visito
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, next, _, err := e.svc.Login(t.Context(), v, raw)
+	token, next, _, err := e.svc.Login(t.Context(), e.request(t, v), raw)
 	if err != nil {
 		t.Fatalf("login as %s: %v", sub, err)
 	}
+	e.tokens[next.Session.ID] = token
 	next.ClientAddr = v.ClientAddr
 	return next
 }
 
 func (e *blockEnv) send(t *testing.T, v *chat.Visitor, body string) (store.Message, error) {
 	t.Helper()
-	m, _, err := e.svc.PostMessage(t.Context(), v, body, "")
+	m, _, err := e.svc.PostMessage(t.Context(), e.request(t, v), body, "")
 	return m, err
 }
 
@@ -118,7 +133,7 @@ func (e *blockEnv) block(t *testing.T, agent store.Agent, conversationID string,
 
 func (e *blockEnv) conversationCount(t *testing.T, v *chat.Visitor) int {
 	t.Helper()
-	convs, err := e.svc.Conversations(t.Context(), v)
+	convs, err := e.svc.Conversations(t.Context(), e.request(t, v))
 	if err != nil {
 		t.Fatalf("the blocked visitor cannot list their conversations: %v", err)
 	}
@@ -154,7 +169,7 @@ func TestBlockVerifiedCustomerOnEveryDevice(t *testing.T) {
 		t.Errorf("the blocked customer has %d conversations; want still 1", n)
 	}
 	// Reading is not blocked.
-	msgs, err := e.svc.Messages(ctx, phone, first.ConversationID, "", 0)
+	msgs, err := e.svc.Messages(ctx, e.request(t, phone), first.ConversationID, "", 0)
 	if err != nil || len(msgs) != 1 || msgs[0].Body != "you are all useless" {
 		t.Errorf("the blocked customer reads %d messages, %v; want their one message", len(msgs), err)
 	}
@@ -172,7 +187,7 @@ func TestBlockVisitorBySessionAndAddress(t *testing.T) {
 	v := e.visitor(t, e.ws, "198.51.100.1")
 	e.mustSend(t, v, "first, from home")
 	v.ClientAddr = "203.0.113.7" // moved: the last address counts
-	sent, _, err := e.svc.PostMessage(ctx, v, "then from a café", "before-block")
+	sent, _, err := e.svc.PostMessage(ctx, e.request(t, v), "then from a café", "before-block")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,10 +201,10 @@ func TestBlockVisitorBySessionAndAddress(t *testing.T) {
 	v.ClientAddr = "192.0.2.99"
 	_, err = e.send(t, v, "from another address")
 	wantBlocked(t, "the blocked session from another address", err)
-	_, _, err = e.svc.Identify(ctx, v, chat.Claims{Name: "a new insult"})
+	_, _, err = e.svc.Identify(ctx, e.request(t, v), chat.Claims{Name: "a new insult"})
 	wantBlocked(t, "identify of the blocked session", err)
 	// A retry of a message stored before the block gets its answer.
-	if m, created, err := e.svc.PostMessage(ctx, v, "then from a café", "before-block"); err != nil || created || m.N != sent.N {
+	if m, created, err := e.svc.PostMessage(ctx, e.request(t, v), "then from a café", "before-block"); err != nil || created || m.N != sent.N {
 		t.Errorf("retry of a message sent before the block = %+v, %v, %v; want the stored message", m, created, err)
 	}
 
@@ -208,7 +223,7 @@ func TestBlockVisitorBySessionAndAddress(t *testing.T) {
 	if n := e.conversationCount(t, v); n != 1 {
 		t.Errorf("the blocked visitor lists %d conversations; want 1", n)
 	}
-	if msgs, err := e.svc.Messages(ctx, v, sent.ConversationID, "", 0); err != nil || len(msgs) != 2 {
+	if msgs, err := e.svc.Messages(ctx, e.request(t, v), sent.ConversationID, "", 0); err != nil || len(msgs) != 2 {
 		t.Errorf("the blocked visitor reads %d messages, %v; want 2", len(msgs), err)
 	}
 }
@@ -270,8 +285,9 @@ func TestBlockExpiry(t *testing.T) {
 	e.mustSend(t, hour, "at the expiry")
 	e.mustSend(t, e.visitor(t, e.ws, "203.0.113.1"), "at the expiry, new session")
 
+	// A year later the blocked session has long expired; its address is still blocked.
 	e.clock.Advance(400 * 24 * time.Hour)
-	_, err = e.send(t, forever, "a year later")
+	_, err = e.send(t, e.visitor(t, e.ws, "203.0.113.2"), "a year later")
 	wantBlocked(t, "a block until lifted, a year later", err)
 
 	// The blocks list tells live from ended.
@@ -410,4 +426,53 @@ func TestBlockInputChecked(t *testing.T) {
 	if list, _ := e.svc.Blocks(ctx, e.agent, 0); len(list) != 0 {
 		t.Errorf("refused blocks stored %d blocks", len(list))
 	}
+}
+
+// The workspace says until when any of its blocks may be live, so that messages in a workspace without a
+// live block need not look for one: blocks extend it, lifts shorten it to the blocks left, and saving
+// the workspace's settings keeps it.
+func TestBlocksUntilFollowsBlocks(t *testing.T) {
+	ctx := t.Context()
+	e := newBlockEnv(t)
+	until := func(what string, want time.Time) {
+		t.Helper()
+		w, err := e.svc.Workspace(ctx, e.ws)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !w.Settings.BlocksUntil.Equal(want) {
+			t.Errorf("%s: BlocksUntil = %v; want %v", what, w.Settings.BlocksUntil, want)
+		}
+	}
+	until("no block yet", time.Time{})
+	start := e.clock.Now()
+	hour := e.visitor(t, e.ws, "203.0.113.11")
+	month := e.visitor(t, e.ws, "203.0.113.12")
+	forever := e.visitor(t, e.ws, "203.0.113.13")
+	bHour := e.block(t, e.agent, e.mustSend(t, hour, "hi").ConversationID, time.Hour, "")
+	until("a block for an hour", start.Add(time.Hour))
+	bMonth := e.block(t, e.agent, e.mustSend(t, month, "hi").ConversationID, 30*24*time.Hour, "")
+	until("and one for 30 days", start.Add(30*24*time.Hour))
+	bForever := e.block(t, e.agent, e.mustSend(t, forever, "hi").ConversationID, 0, "")
+	until("and one until lifted", time.Date(9999, time.December, 31, 0, 0, 0, 0, time.UTC))
+
+	// An administrator saving the settings keeps it.
+	name := "Acme Support"
+	if _, err := e.svc.UpdateWorkspace(ctx, e.ws, chat.SettingsPatch{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.send(t, hour, "after a settings change")
+	wantBlocked(t, "after the workspace's settings were saved", err)
+
+	for _, step := range []struct {
+		lift store.Block
+		want time.Time
+	}{{bForever, start.Add(30 * 24 * time.Hour)}, {bMonth, start.Add(time.Hour)}, {bHour, time.Time{}}} {
+		if _, err := e.svc.LiftBlock(ctx, e.agent, step.lift.ID); err != nil {
+			t.Fatal(err)
+		}
+		until("after lifting "+step.lift.ID, step.want)
+	}
+	e.mustSend(t, hour, "free again")
+	e.mustSend(t, forever, "free again")
 }

@@ -15,18 +15,34 @@ import (
 	"github.com/parleyhq/parley/internal/store"
 )
 
-// visitorFrom starts a widget session whose messages come from addr.
-func (tn *tenant) visitorFrom(addr string) *chat.Visitor {
-	v := tn.visitor()
-	v.ClientAddr = addr
+// caller is a widget session whose requests come from addr.
+type caller struct{ token, addr string }
+
+func (tn *tenant) visitorFrom(addr string) *caller {
+	tn.e.t.Helper()
+	token, _, err := tn.e.svc.CreateSession(context.Background(), tn.ws.ID)
+	if err != nil {
+		tn.e.t.Fatal(err)
+	}
+	return &caller{token: token, addr: addr}
+}
+
+// request is the caller as its next request finds it (the session and its workspace read anew).
+func (tn *tenant) request(c *caller) *chat.Visitor {
+	tn.e.t.Helper()
+	v, err := tn.e.svc.Authenticate(context.Background(), c.token)
+	if err != nil {
+		tn.e.t.Fatal(err)
+	}
+	v.ClientAddr = c.addr
 	return v
 }
 
-// sendBlocked reports whether the visitor's next message is refused as blocked (and fails on any other
+// sendBlocked reports whether the caller's next message is refused as blocked (and fails on any other
 // error).
-func (tn *tenant) sendBlocked(v *chat.Visitor, body string) bool {
+func (tn *tenant) sendBlocked(c *caller, body string) bool {
 	tn.e.t.Helper()
-	_, _, err := tn.e.svc.PostMessage(context.Background(), v, body, "")
+	_, _, err := tn.e.svc.PostMessage(context.Background(), tn.request(c), body, "")
 	if err == nil {
 		return false
 	}
@@ -54,7 +70,7 @@ func TestBlockVisitorFromConversationPage(t *testing.T) {
 	tn := e.tenant("Acme", "admin@acme.example")
 	agent := e.agent(tn.ws.ID, "agent@acme.example", "Grace Agent", store.RoleAgent)
 	v := tn.visitorFrom("203.0.113.20")
-	conv := tn.say(v, "I will find where you live").ConversationID
+	conv := tn.say(tn.request(v), "I will find where you live").ConversationID
 	b := e.signedIn(agent)
 
 	p := b.mustGet("/console/conversations/" + conv)
@@ -175,7 +191,7 @@ func TestBlockFormsCSRF(t *testing.T) {
 	e := newEnv(t)
 	tn := e.tenant("Acme", "admin@acme.example")
 	v := tn.visitorFrom("203.0.113.30")
-	conv := tn.say(v, "hi").ConversationID
+	conv := tn.say(tn.request(v), "hi").ConversationID
 	b := e.signedIn(tn.admin)
 	b.mustGet("/console/conversations/" + conv)
 
@@ -228,7 +244,7 @@ func TestBlockTenantIsolationInConsole(t *testing.T) {
 	a := e.tenant("Alpha", "admin@alpha.example")
 	bt := e.tenant("Beta", "admin@beta.example")
 	v := a.visitorFrom("203.0.113.40")
-	conv := a.say(v, "hi").ConversationID
+	conv := a.say(a.request(v), "hi").ConversationID
 
 	intruder := e.signedIn(bt.admin)
 	if p := intruder.post("/console/conversations/"+conv+"/block", url.Values{"for": {"1h"}}); p.status != http.StatusNotFound {

@@ -93,3 +93,18 @@ func (t *txn) SetSessionClientAddr(ctx context.Context, sessionID, addr string) 
 	}
 	return nil
 }
+
+const sqlLiveBlocksEnd = `SELECT MAX(expires_at), COUNT(*) FILTER (WHERE expires_at IS NULL) FROM blocks
+	WHERE workspace_id = $1 AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > $2)`
+
+func (q queries) LiveBlocksEnd(ctx context.Context, workspaceID string, at time.Time) (time.Time, bool, error) {
+	var end time.Time
+	var untilLifted int64
+	if err := q.db.QueryRow(ctx, sqlLiveBlocksEnd, workspaceID, at).Scan(tz(&end), &untilLifted); err != nil {
+		return time.Time{}, false, notFound(err, "live blocks end")
+	}
+	if untilLifted > 0 {
+		return time.Time{}, true, nil
+	}
+	return end, false, nil
+}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"time"
 
 	"github.com/parleyhq/parley/internal/store"
@@ -30,7 +31,7 @@ const (
 
 // blockStatements are the statements of this file that the writer runs.
 func blockStatements() []string {
-	return []string{sqlLiveBlock, sqlBlock, sqlBlocks, sqlInsertBlock, sqlLiftBlock, sqlSessionClientAddr, sqlSetSessionClientAddr}
+	return []string{sqlLiveBlock, sqlBlock, sqlBlocks, sqlInsertBlock, sqlLiftBlock, sqlSessionClientAddr, sqlSetSessionClientAddr, sqlLiveBlocksEnd}
 }
 
 func scanBlock(s scanner, extra ...any) (store.Block, error) {
@@ -91,4 +92,19 @@ func (t *txn) SetSessionClientAddr(ctx context.Context, sessionID, addr string) 
 		return writeErr(err, "set session client address")
 	}
 	return nil
+}
+
+const sqlLiveBlocksEnd = `SELECT MAX(expires_at), COALESCE(SUM(expires_at IS NULL), 0) FROM blocks
+	WHERE workspace_id = ? AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > ?)`
+
+func (q queries) LiveBlocksEnd(ctx context.Context, workspaceID string, at time.Time) (time.Time, bool, error) {
+	var end sql.NullInt64
+	var untilLifted int64
+	if err := q.run.queryRow(ctx, sqlLiveBlocksEnd, workspaceID, at.UnixMicro()).Scan(&end, &untilLifted); err != nil {
+		return time.Time{}, false, fmt.Errorf("store: live blocks end: %w", err)
+	}
+	if untilLifted > 0 {
+		return time.Time{}, true, nil
+	}
+	return fromMicros(end), false, nil
 }

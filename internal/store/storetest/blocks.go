@@ -80,6 +80,18 @@ func testBlocks(t *testing.T, s store.Store) {
 	live("another workspace's address", store.BlockMatch{Addr: "198.51.100.1"}, at(time.Minute), "")
 	live("several match: the newest", store.BlockMatch{CustomerID: "cu-ada", SessionID: "se-2", Addr: "203.0.113.7"}, at(3*time.Minute), sessionOnly.ID)
 
+	end := func(what string, when time.Time, wantEnd time.Time, wantUntilLifted bool) {
+		t.Helper()
+		got, untilLifted, err := s.LiveBlocksEnd(ctx, w.ID, when)
+		if err != nil || untilLifted != wantUntilLifted || !sameTime(got, wantEnd) {
+			t.Errorf("%s: LiveBlocksEnd = %v, %v, %v; want %v, %v", what, got, untilLifted, err, wantEnd, wantUntilLifted)
+		}
+	}
+	end("with blocks until lifted", at(time.Minute), time.Time{}, true)
+	if got, untilLifted, err := s.LiveBlocksEnd(ctx, "ws-none", at(0)); err != nil || untilLifted || !got.IsZero() {
+		t.Errorf("LiveBlocksEnd of a workspace without blocks = %v, %v, %v; want none", got, untilLifted, err)
+	}
+
 	// Lifting ends a block once, in its own workspace only.
 	wantErr(t, "LiftBlock from another workspace", tryUpdate(t, s, func(tx store.Tx) error {
 		return tx.LiftBlock(ctx, other.ID, visitor.ID, "ag-9", at(time.Hour))
@@ -97,6 +109,11 @@ func testBlocks(t *testing.T, s store.Store) {
 	}
 	checkEqual(t, "lifted Block", got, visitor)
 	live("address after the lift", store.BlockMatch{Addr: "203.0.113.7"}, at(3*time.Hour), "")
+	end("with one block until lifted left", at(3*time.Hour), time.Time{}, true)
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.LiftBlock(ctx, w.ID, sessionOnly.ID, "ag-3", at(3*time.Hour)) })
+	end("with one block that expires", at(3*time.Hour), time.Time{}, false) // it expired at at(1h)
+	end("with one block that expires, before it does", at(time.Minute), customer.ExpiresAt, false)
+	sessionOnly.LiftedAt, sessionOnly.LiftedBy = at(3*time.Hour), "ag-3"
 	live("session after the lift", store.BlockMatch{SessionID: "se-1"}, at(time.Hour+time.Minute), "")
 	live("address when the lift was not yet", store.BlockMatch{Addr: "203.0.113.7"}, at(time.Minute), "")
 	b, err := s.LiveBlock(ctx, other.ID, store.BlockMatch{CustomerID: "cu-ada"}, at(time.Minute))
