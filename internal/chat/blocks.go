@@ -36,17 +36,17 @@ import (
 // Any agent may block and lift (blocking is part of answering chats, and a colleague's mistake must be
 // undoable without waiting for an administrator); the audit trail records who did which.
 
-// MaxBlockDuration is the longest expiry a block may have; a longer one is "until lifted".
+// MaxBlockDuration is the longest a block with an expiry may last; beyond that, block until lifted.
 const MaxBlockDuration = 366 * 24 * time.Hour
 
 // maxBlockReason bounds a block's reason (characters).
 const maxBlockReason = 500
 
-// BlockedMessage is what a blocked visitor is told: nothing about the block, who made it or why.
-const BlockedMessage = "this chat is unavailable"
+// blockedMessage is what a blocked visitor is told: nothing about the block, who made it or why.
+const blockedMessage = "this chat is unavailable"
 
 func blockedProblem() *problem.Error {
-	return problem.New(http.StatusForbidden, "blocked", "%s", BlockedMessage)
+	return problem.New(http.StatusForbidden, "blocked", "%s", blockedMessage)
 }
 
 // BlockAddr is the form in which a client address is blocked: an IPv4 address as is, an IPv6 address as
@@ -117,7 +117,7 @@ type BlockEntry struct {
 	LiftedByName  string
 }
 
-// live reports whether b is live at now.
+// blockLive reports whether b is live at now.
 func blockLive(b store.Block, now time.Time) bool {
 	return b.LiftedAt.IsZero() && (b.ExpiresAt.IsZero() || now.Before(b.ExpiresAt))
 }
@@ -148,7 +148,7 @@ func conversationMatch(ctx context.Context, r store.Reader, conv store.Conversat
 // already_blocked: lift that block first to change it.
 func (s *Service) BlockVisitor(ctx context.Context, agent store.Agent, conversationID string, in BlockInput) (store.Block, error) {
 	if in.For < 0 || in.For > MaxBlockDuration {
-		return store.Block{}, problem.InvalidField("for", "must be from 1 hour to %d days, or until lifted", int(MaxBlockDuration/(24*time.Hour)))
+		return store.Block{}, problem.InvalidField("for", "must be at most %d days, or none for a block until lifted", int(MaxBlockDuration/(24*time.Hour)))
 	}
 	reason := strings.TrimSpace(in.Reason)
 	if err := checkText("reason", reason, maxBlockReason, true); err != nil {
