@@ -102,19 +102,20 @@ func (s Set) List() []Attribute {
 	if s.canonical == "" {
 		return nil
 	}
-	list, err := decode([]byte(s.canonical))
-	if err != nil {
-		panic("attributes: a set holds invalid canonical text: " + err.Error()) // only Parse builds sets
-	}
-	return list
+	return read(s.canonical) // canonical text was checked when the set was made
 }
 
 // Get returns the value of one attribute.
 func (s Set) Get(key string) (Value, bool) {
-	for _, a := range s.List() {
+	for i := 1; s.canonical != ""; {
+		a, next, ok := member(s.canonical, i)
+		if !ok {
+			break
+		}
 		if a.Key == key {
 			return a.Value, true
 		}
+		i = next
 	}
 	return Value{}, false
 }
@@ -132,12 +133,17 @@ func Parse(data []byte) (Set, error) {
 	return fromList(list), nil
 }
 
-// Stored reads a set a store kept (Set.String's output); "" is the empty set.
+// Stored reads a set a store kept: Set.String's output, checked when it was parsed, so it is taken as it
+// is (reading a customer costs no parsing); "" is the empty set. Text that is not a JSON object is an
+// error; anything subtler a store could not have written reads as fewer attributes.
 func Stored(text string) (Set, error) {
 	if text == "" || text == "{}" {
 		return Set{}, nil
 	}
-	return Parse([]byte(text))
+	if len(text) < 2 || text[0] != '{' || text[len(text)-1] != '}' || !utf8.ValidString(text) {
+		return Set{}, fmt.Errorf("stored attributes %s are not a JSON object", quote(text))
+	}
+	return Set{canonical: text}, nil
 }
 
 // CheckKey reports whether k is a valid attribute key: 1 to MaxKeyLength of a-z, 0-9 and _.
@@ -173,6 +179,69 @@ func fromList(list []Attribute) Set {
 	}
 	b.WriteByte('}')
 	return Set{canonical: b.String()}
+}
+
+// read decodes canonical text without checking the limits again.
+func read(text string) []Attribute {
+	var list []Attribute
+	for i := 1; ; {
+		a, next, ok := member(text, i)
+		if !ok {
+			return list
+		}
+		list = append(list, a)
+		i = next
+	}
+}
+
+// member reads the member of canonical text that starts at i (just after '{' or ','): keys are bare
+// [a-z0-9_], strings as encoding/json writes them, numbers and booleans as literals. ok is false at the
+// end of the object (or on text no Set holds).
+func member(text string, i int) (a Attribute, next int, ok bool) {
+	if i >= len(text) || text[i] != '"' {
+		return a, 0, false
+	}
+	k := strings.IndexByte(text[i+1:], '"')
+	if k < 0 || i+k+2 >= len(text) || text[i+k+2] != ':' {
+		return a, 0, false
+	}
+	a.Key = text[i+1 : i+1+k]
+	i += k + 3
+	if i >= len(text) {
+		return a, 0, false
+	}
+	var end int // just past the value
+	if text[i] == '"' {
+		escaped := false
+		for end = i + 1; end < len(text); end++ {
+			if text[end] == '\\' {
+				escaped, end = true, end+1
+			} else if text[end] == '"' {
+				break
+			}
+		}
+		end++
+		if end > len(text) {
+			return a, 0, false
+		}
+		a.Value = Value{Kind: String, Text: text[i+1 : end-1]}
+		if escaped && json.Unmarshal([]byte(text[i:end]), &a.Value.Text) != nil {
+			return a, 0, false
+		}
+	} else {
+		end = i + strings.IndexAny(text[i:], ",}")
+		if end < i {
+			return a, 0, false
+		}
+		a.Value = Value{Kind: Number, Text: text[i:end]}
+		if a.Value.Text == "true" || a.Value.Text == "false" {
+			a.Value.Kind = Bool
+		}
+	}
+	if end >= len(text) || (text[end] != ',' && text[end] != '}') {
+		return a, 0, false
+	}
+	return a, end + 1, true
 }
 
 // decode parses and checks a JSON object of attributes, in document order.

@@ -1,6 +1,7 @@
 package attributes_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -158,6 +159,7 @@ func FuzzParse(f *testing.F) {
 		`{}`, members(20), members(21), `{"plan":"gold","seats":10,"vip":true}`, `{"n":1e400}`, `{"n":-0.0e-0}`,
 		`{"plan":{"a":1}}`, `{"plan":[1]}`, `{"plan":null}`, `{"a":1,"a":1}`, `{"A":1}`, `{"` + strings.Repeat("k", 41) + `":1}`,
 		`{"v":"` + strings.Repeat("é", 129) + `"}`, `{"v":"\u0000"}`, `{"v":"\ud800"}`, `[]`, `null`, ``, `{`,
+		`{"q":"a\"b\\c,}\"","h":"<b>&amp;</b>","n":-1.5e-3,"t":true}`, `{"v":"\\"}`, `{"v":"x\"","w":1}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -185,9 +187,31 @@ func FuzzParse(f *testing.F) {
 		if err != nil || again != s {
 			t.Fatalf("canonical %s reads back as %v, %v", s, again, err)
 		}
+		// What the set reads back is what encoding/json reads from the input, value for value.
 		var generic map[string]any
-		if err := json.Unmarshal(data, &generic); err != nil || len(generic) != len(list) {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		if err := dec.Decode(&generic); err != nil || len(generic) != len(list) {
 			t.Fatalf("accepted %q, which encoding/json reads as %v (%v)", data, generic, err)
+		}
+		for _, a := range list {
+			var want attributes.Value
+			switch v := generic[a.Key].(type) {
+			case string:
+				want = attributes.Value{Kind: attributes.String, Text: v}
+			case json.Number:
+				want = attributes.Value{Kind: attributes.Number, Text: string(v)}
+			case bool:
+				want = attributes.Value{Kind: attributes.Bool, Text: fmt.Sprint(v)}
+			default:
+				t.Fatalf("accepted %q = %v (%T)", a.Key, v, v)
+			}
+			if a.Value != want {
+				t.Fatalf("%q reads back as %#v; encoding/json reads %#v", a.Key, a.Value, want)
+			}
+			if got, ok := s.Get(a.Key); !ok || got != want {
+				t.Fatalf("Get(%q) = %#v, %v; want %#v", a.Key, got, ok, want)
+			}
 		}
 	})
 }
