@@ -175,6 +175,18 @@ func TestCustomersAPIAttributes(t *testing.T) {
 		t.Fatalf("after a login with the API's token: %s", got)
 	}
 
+	// A set at every limit: too large for a login token (8 KiB), fine for the customers API.
+	parts := make([]string, 20)
+	for i := range parts {
+		parts[i] = fmt.Sprintf(`"k%02d%s":"%s"`, i, strings.Repeat("_", 37), strings.Repeat("ü", 128))
+	}
+	largest := "{" + strings.Join(parts, ",") + "}"
+	expect(t, e.login(e.session(), e.sign(claims(map[string]any{"sub": "u1", "attributes": json.RawMessage(largest)}))), 413, "token_too_large")
+	expect(t, e.customers("PUT", "u1", "", key, `{"attributes":`+largest+`}`), 200, "")
+	if got := e.customerAttributesJSON(key, "u1"); got != largest {
+		t.Fatalf("the largest set reads back as %s", got)
+	}
+
 	expect(t, e.customers("PUT", "u1", "", key, `{"attributes":{"plan":"platinum"}}`), 200, "")
 	if got := e.customerAttributesJSON(key, "u1"); got != `{"plan":"platinum"}` {
 		t.Fatalf("after a PUT with other attributes: %s", got)
