@@ -279,6 +279,7 @@ func testWorkspaces(t *testing.T, s store.Store) {
 			VerifiedIdleTimeout: 90 * time.Minute,
 			VerifiedLifetime:    36 * time.Hour,
 			VisitorIdleTimeout:  14 * 24 * time.Hour,
+			BlocksUntil:         at(42 * time.Hour),
 		},
 		// A sub-second part shows the store keeps microseconds, not seconds or milliseconds.
 		CreatedAt: at(123456 * time.Microsecond),
