@@ -302,3 +302,39 @@ func TestAgentEmailOfAnotherWorkspace(t *testing.T) {
 		t.Fatalf("created anyway: %+v", agents)
 	}
 }
+
+// TestSettingsSessionLifetimes: the settings page shows the session lifetimes (the defaults until set),
+// saves them, keeps them when the fields are left empty, and refuses what chat refuses.
+func TestSettingsSessionLifetimes(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tn := e.tenant("Acme", "ada@acme.example")
+	b := e.signedIn(tn.admin)
+	p := b.mustGet("/console/settings")
+	for _, want := range []string{`name="verified_idle_timeout" value="12h"`, `name="verified_lifetime" value="168h"`, `name="visitor_idle_timeout" value="720h"`} {
+		if !strings.Contains(p.body, want) {
+			t.Fatalf("settings page lacks %s:\n%s", want, p.body)
+		}
+	}
+	b.mustPost("/console/settings", url.Values{"name": {"Acme"}, "verified_idle_timeout": {"30m"}, "verified_lifetime": {"24h"}, "visitor_idle_timeout": {"48h"}})
+	w, _ := e.svc.Workspace(ctx, tn.ws.ID)
+	if st := w.Settings; st.VerifiedIdleTimeout != 30*time.Minute || st.VerifiedLifetime != 24*time.Hour || st.VisitorIdleTimeout != 48*time.Hour {
+		t.Fatalf("saved %+v", st)
+	}
+	if p := b.mustGet("/console/settings"); !strings.Contains(p.body, `name="verified_idle_timeout" value="30m"`) {
+		t.Errorf("the saved idle timeout is not shown:\n%s", p.body)
+	}
+	b.mustPost("/console/settings", url.Values{"name": {"Acme"}})
+	if w, _ := e.svc.Workspace(ctx, tn.ws.ID); w.Settings.VerifiedLifetime != 24*time.Hour {
+		t.Errorf("an empty field changed the lifetime: %+v", w.Settings)
+	}
+	for field, value := range map[string]string{"verified_idle_timeout": "soon", "verified_lifetime": "10m", "visitor_idle_timeout": "1s"} {
+		p := b.post("/console/settings", url.Values{"name": {"Changed"}, field: {value}})
+		if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "flash-error") || !strings.Contains(p.body, `id="`+field+`" name="`+field+`" value="`+value+`" aria-describedby`) {
+			t.Errorf("%s=%q: %d\n%s", field, value, p.status, p.body)
+		}
+		if w, _ := e.svc.Workspace(ctx, tn.ws.ID); w.Name != "Acme" {
+			t.Errorf("%s=%q saved the name anyway", field, value)
+		}
+	}
+}

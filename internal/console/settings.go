@@ -33,6 +33,10 @@ type settingsForm struct {
 	AllowedEmailDomains string
 	RequireVerified     bool
 	MaxTokenLifetime    string
+	// Session lifetimes, as durations such as 12h.
+	VerifiedIdleTimeout string
+	VerifiedLifetime    string
+	VisitorIdleTimeout  string
 	Error               string
 	ErrorField          string
 	MinLifetime         string
@@ -45,7 +49,10 @@ func formFromWorkspace(w store.Workspace) settingsForm {
 		Name: w.Name, AllowedOrigins: strings.Join(st.AllowedOrigins, "\n"), Onboarding: st.Onboarding,
 		FirstMessage: st.FirstMessage, LoginURL: st.LoginURL, HideUntilLogin: st.HideUntilLogin,
 		AllowedEmailDomains: strings.Join(st.AllowedEmailDomains, "\n"), RequireVerified: st.RequireVerified,
-		MaxTokenLifetime: shortDuration(chat.MaxLifetime(st)),
+		MaxTokenLifetime:    shortDuration(chat.MaxLifetime(st)),
+		VerifiedIdleTimeout: shortDuration(chat.VerifiedIdleTimeout(st)),
+		VerifiedLifetime:    shortDuration(chat.VerifiedLifetime(st)),
+		VisitorIdleTimeout:  shortDuration(chat.VisitorIdleTimeout(st)),
 	}
 }
 
@@ -94,7 +101,10 @@ func (c *Console) SaveSettings(w http.ResponseWriter, r *http.Request) {
 		Name: pf.Get("name"), AllowedOrigins: pf.Get("allowed_origins"), Onboarding: pf.Get("onboarding") == "on",
 		FirstMessage: pf.Get("first_message"), LoginURL: pf.Get("login_url"), HideUntilLogin: pf.Get("hide_until_login") == "on",
 		AllowedEmailDomains: pf.Get("allowed_email_domains"), RequireVerified: pf.Get("require_verified") == "on",
-		MaxTokenLifetime: strings.TrimSpace(pf.Get("max_token_lifetime")),
+		MaxTokenLifetime:    strings.TrimSpace(pf.Get("max_token_lifetime")),
+		VerifiedIdleTimeout: strings.TrimSpace(pf.Get("verified_idle_timeout")),
+		VerifiedLifetime:    strings.TrimSpace(pf.Get("verified_lifetime")),
+		VisitorIdleTimeout:  strings.TrimSpace(pf.Get("visitor_idle_timeout")),
 	}
 	origins, domains := splitLines(f.AllowedOrigins), splitLines(f.AllowedEmailDomains)
 	patch := chat.SettingsPatch{
@@ -109,6 +119,26 @@ func (c *Console) SaveSettings(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		patch.MaxTokenLifetime = &d
+	}
+	// An empty lifetime field leaves the setting as it is.
+	for _, lf := range []struct {
+		field, label, value string
+		dst                 **time.Duration
+	}{
+		{"verified_idle_timeout", "Verified session idle timeout", f.VerifiedIdleTimeout, &patch.VerifiedIdleTimeout},
+		{"verified_lifetime", "Verified session lifetime", f.VerifiedLifetime, &patch.VerifiedLifetime},
+		{"visitor_idle_timeout", "Visitor session idle timeout", f.VisitorIdleTimeout, &patch.VisitorIdleTimeout},
+	} {
+		if lf.value == "" {
+			continue
+		}
+		d, err := time.ParseDuration(lf.value)
+		if err != nil {
+			f.Error, f.ErrorField = lf.label+": write a duration such as 30m, 12h or 168h.", lf.field
+			c.renderSettings(w, r, http.StatusUnprocessableEntity, f)
+			return
+		}
+		*lf.dst = &d
 	}
 	if _, err := c.chat.UpdateWorkspace(r.Context(), s.agent.WorkspaceID, patch); err != nil {
 		if p, ok := problem.As(err); ok && p.Status == http.StatusUnprocessableEntity {
