@@ -16,7 +16,6 @@ import (
 	"github.com/parleyhq/parley/internal/demo"
 	"github.com/parleyhq/parley/internal/httpapi"
 	"github.com/parleyhq/parley/internal/realtime"
-	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/widget"
 )
 
@@ -29,6 +28,7 @@ type serveOptions struct {
 	jwksAllow      string
 	noRateLimits   bool
 	demo           bool
+	cleanup        time.Duration
 }
 
 func runServe(ctx context.Context, e env, args []string) error {
@@ -40,8 +40,16 @@ func runServe(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&o.jwksAllow, "jwks-allow-networks", e.getenv(jwksAllowEnv), jwksAllowUsage)
 	fs.BoolVar(&o.noRateLimits, "no-rate-limits", false, "disable per-client rate limits (load tests only)")
 	fs.BoolVar(&o.demo, "demo", false, "also serve a demo shop at / (creates a demo workspace, key and agent on first run)")
+	cleanupDefault, err := durationEnv(e, "PARLEY_CLEANUP_INTERVAL", DefaultCleanupInterval)
+	if err != nil {
+		return err
+	}
+	fs.DurationVar(&o.cleanup, "cleanup-interval", cleanupDefault, "how often to end expired sessions and delete expired records, e.g. 5m; 0 turns cleanup off (env PARLEY_CLEANUP_INTERVAL)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if o.cleanup < 0 {
+		return usagef("--cleanup-interval must not be negative")
 	}
 	log, err := g.logger(e.stderr)
 	if err != nil {
@@ -137,7 +145,18 @@ func runServe(ctx context.Context, e env, args []string) error {
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "url", base, "console", base+"/console/")
 
-	go purgeReplayRecords(ctx, st, log)
+	if o.cleanup > 0 {
+		cctx, stop := context.WithCancel(ctx)
+		cleaned := make(chan struct{})
+		go func() {
+			defer close(cleaned)
+			runCleanup(cctx, svc, o.cleanup, log)
+		}()
+		// The store closes when runServe returns: stop cleaning and let a batch in progress end first.
+		defer func() { stop(); <-cleaned }()
+	} else {
+		log.Warn("cleanup is off (--cleanup-interval 0): expired sessions, used token ids and old agent sessions stay in the database")
+	}
 
 	select {
 	case err := <-served:
@@ -222,24 +241,4 @@ func parsePrefixes(flag, s string) ([]netip.Prefix, error) {
 		out = append(out, p)
 	}
 	return out, nil
-}
-
-// purgeReplayRecords forgets used token ids once their tokens have expired, every few minutes.
-func purgeReplayRecords(ctx context.Context, st store.Store, log *slog.Logger) {
-	t := time.NewTicker(5 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			err := st.Update(ctx, func(tx store.Tx) error {
-				_, err := tx.PurgeJTIs(ctx, time.Now())
-				return err
-			})
-			if err != nil && ctx.Err() == nil {
-				log.Warn("purge replay records", "err", err)
-			}
-		}
-	}
 }

@@ -60,12 +60,13 @@ type Service struct {
 	jwks   *identity.JWKSFetcher
 	parsed *parsedKeys
 	relay  *relay // nil when events stay in this process
+	cursor *cleanupCursor
 }
 
 // New returns a Service.
 func New(cfg Config) *Service {
 	s := &Service{store: cfg.Store, events: cfg.Events, log: cfg.Logger, now: cfg.Now, leeway: cfg.Leeway, hasher: cfg.Passwords,
-		box: cfg.Secrets, jwks: cfg.JWKS, parsed: &parsedKeys{}}
+		box: cfg.Secrets, jwks: cfg.JWKS, parsed: &parsedKeys{}, cursor: &cleanupCursor{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

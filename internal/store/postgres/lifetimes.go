@@ -16,33 +16,40 @@ import (
 // a batch changes are picked with FOR UPDATE SKIP LOCKED, so a batch passes over the rows another one
 // holds instead of waiting for them; a batch that collides anyway (serializable transactions) is run
 // again by Update.
+// The statements must pick their index without statistics (autovacuum may be off and nothing may have
+// run ANALYZE), so none leaves the planner a join to choose: a batch's rows are picked by a sub-select on
+// the rule's index and handed to the outer statement as an array (= ANY(ARRAY(…))), which the planner
+// always looks up by primary key (or by ctid for used_jtis, whose key has two columns). The walk over
+// ended sessions asks whether a conversation refers to each one through a correlated sub-select kept
+// from becoming a join by OFFSET 0, so it is one index probe per session whatever the tables' sizes.
 const (
 	sqlTouchSession = `UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND revoked_at IS NULL AND last_seen_at <= $3`
-	// Expired live sessions: one statement per rule, each on its index.
-	sqlExpireBySeen = `UPDATE sessions SET revoked_at = $1, updated_at = $1 WHERE id IN (
+	// Expired live sessions: one statement per rule, each on its index, oldest first.
+	sqlExpireBySeen = `UPDATE sessions SET revoked_at = $1, updated_at = $1 WHERE id = ANY(ARRAY(
 		SELECT id FROM sessions WHERE workspace_id = $2 AND level = $3 AND revoked_at IS NULL AND last_seen_at <= $4
-		LIMIT $5 FOR UPDATE SKIP LOCKED)
+		ORDER BY workspace_id, level, last_seen_at LIMIT $5 FOR UPDATE SKIP LOCKED))
 		AND revoked_at IS NULL RETURNING id`
-	sqlExpireByVerified = `UPDATE sessions SET revoked_at = $1, updated_at = $1 WHERE id IN (
+	sqlExpireByVerified = `UPDATE sessions SET revoked_at = $1, updated_at = $1 WHERE id = ANY(ARRAY(
 		SELECT id FROM sessions WHERE workspace_id = $2 AND level = 'verified' AND revoked_at IS NULL AND verified_at <= $3
-		LIMIT $4 FOR UPDATE SKIP LOCKED)
+		ORDER BY workspace_id, verified_at LIMIT $4 FOR UPDATE SKIP LOCKED))
 		AND revoked_at IS NULL RETURNING id`
 	// Ended sessions are walked in (revoked_at, id) order from a cursor, so those kept for their
 	// conversations are looked at once, not on every pass.
 	sqlEndedSessions = `SELECT revoked_at, id FROM sessions
 		WHERE revoked_at IS NOT NULL AND (revoked_at, id) > ($1, $2) AND revoked_at <= $3
 		ORDER BY revoked_at, id LIMIT $4`
-	sqlDeleteEndedSessions = `DELETE FROM sessions WHERE id IN (
+	sqlDeleteEndedSessions = `DELETE FROM sessions WHERE id = ANY(ARRAY(
 		SELECT s.id FROM sessions s
 		WHERE s.revoked_at IS NOT NULL AND (s.revoked_at, s.id) > ($1, $2) AND (s.revoked_at, s.id) <= ($3, $4)
-		AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.session_id = s.id)
-		FOR UPDATE SKIP LOCKED)`
-	sqlDeleteUsedJTIs = `DELETE FROM used_jtis WHERE (workspace_id, jti) IN (
-		SELECT workspace_id, jti FROM used_jtis WHERE until <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
-	sqlDeleteAgentSessionsExpired = `DELETE FROM agent_sessions WHERE token_hash IN (
-		SELECT token_hash FROM agent_sessions WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
-	sqlDeleteAgentSessionsRevoked = `DELETE FROM agent_sessions WHERE token_hash IN (
-		SELECT token_hash FROM agent_sessions WHERE revoked_at IS NOT NULL AND revoked_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
+		AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.session_id = s.id OFFSET 0)
+		ORDER BY s.revoked_at, s.id FOR UPDATE SKIP LOCKED))`
+	sqlDeleteUsedJTIs = `DELETE FROM used_jtis WHERE ctid = ANY(ARRAY(
+		SELECT ctid FROM used_jtis WHERE until <= $1 ORDER BY until LIMIT $2 FOR UPDATE SKIP LOCKED))`
+	sqlDeleteAgentSessionsExpired = `DELETE FROM agent_sessions WHERE token_hash = ANY(ARRAY(
+		SELECT token_hash FROM agent_sessions WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED))`
+	sqlDeleteAgentSessionsRevoked = `DELETE FROM agent_sessions WHERE token_hash = ANY(ARRAY(
+		SELECT token_hash FROM agent_sessions WHERE revoked_at IS NOT NULL AND revoked_at <= $1
+		ORDER BY revoked_at LIMIT $2 FOR UPDATE SKIP LOCKED))`
 )
 
 func (t *txn) TouchSession(ctx context.Context, id string, at, staleBefore time.Time) (bool, error) {
