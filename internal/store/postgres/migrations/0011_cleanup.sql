@@ -1,2 +1,0 @@
--- Reserved for a migration in progress; replaced by its owner.
-SELECT 1;
