@@ -19,6 +19,9 @@ const (
 	endedSessionGrace = time.Hour
 	// agentSessionRetention is how long an expired or revoked agent session is kept.
 	agentSessionRetention = 24 * time.Hour
+	// BlockRetention is how long the console keeps listing a block after it was lifted or expired; the
+	// audit trail keeps block.created and block.lifted for good.
+	BlockRetention = 90 * 24 * time.Hour
 	// fullSweepEvery is how often the walk over ended sessions starts again from the beginning, in case
 	// a session ended with a clock behind this instance's (see cleanupCursor).
 	fullSweepEvery = 24 * time.Hour
@@ -30,6 +33,7 @@ type CleanupCounts struct {
 	DeletedSessions int // ended sessions deleted; those that started a conversation stay as its participant
 	UsedJTIs        int // used token ids deleted once their tokens had expired
 	AgentSessions   int // agent sessions deleted a day after they expired or were revoked
+	Blocks          int // blocks deleted BlockRetention after they were lifted or expired
 }
 
 // cleanupCursor remembers how far the walk over ended sessions got, so that sessions kept for their
@@ -42,7 +46,7 @@ type cleanupCursor struct {
 }
 
 // Cleanup runs one full pass: it ends expired sessions, deletes ended sessions nothing refers to, used
-// token ids past their expiry and old agent sessions. It returns what it did, also when it stops early
+// token ids past their expiry, old agent sessions and blocks long over. It returns what it did, also when it stops early
 // on an error or a cancelled ctx.
 func (s *Service) Cleanup(ctx context.Context) (CleanupCounts, error) {
 	var c CleanupCounts
@@ -64,8 +68,13 @@ func (s *Service) Cleanup(ctx context.Context) (CleanupCounts, error) {
 	if c.UsedJTIs, err = s.batches(ctx, func(tx store.Tx) (int, error) { return tx.DeleteUsedJTIs(ctx, now, CleanupBatch) }); err != nil {
 		return c, err
 	}
-	c.AgentSessions, err = s.batches(ctx, func(tx store.Tx) (int, error) {
+	if c.AgentSessions, err = s.batches(ctx, func(tx store.Tx) (int, error) {
 		return tx.DeleteAgentSessions(ctx, now.Add(-agentSessionRetention), CleanupBatch)
+	}); err != nil {
+		return c, err
+	}
+	c.Blocks, err = s.batches(ctx, func(tx store.Tx) (int, error) {
+		return tx.DeleteEndedBlocks(ctx, now.Add(-BlockRetention), CleanupBatch)
 	})
 	return c, err
 }

@@ -123,6 +123,58 @@ func TestCleanup(t *testing.T) {
 	}
 }
 
+// Blocks stay listed for BlockRetention after they were lifted or expired, then go; a live block stays.
+func TestCleanupBlocks(t *testing.T) {
+	e := newLifeEnv(t)
+	ctx := t.Context()
+	agent, err := e.svc.CreateAgent(ctx, e.ws, "agent@acme.example", "Agent", store.RoleAgent, agentPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := func(d time.Duration) store.Block {
+		t.Helper()
+		_, v := e.session(t)
+		m, _, err := e.svc.PostMessage(ctx, v, "spam", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := e.svc.BlockVisitor(ctx, agent, m.ConversationID, chat.BlockInput{For: d})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	expiring := block(time.Hour)
+	lifted := block(0)
+	live := block(0)
+	if _, err := e.svc.LiftBlock(ctx, agent, lifted.ID); err != nil {
+		t.Fatal(err)
+	}
+	listed := func() map[string]bool {
+		t.Helper()
+		got := map[string]bool{}
+		bs, err := e.svc.Blocks(ctx, agent, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range bs {
+			got[b.ID] = true
+		}
+		return got
+	}
+	e.clock.Advance(chat.BlockRetention - time.Minute)
+	if c := e.cleanup(t); c.Blocks != 0 {
+		t.Errorf("within the retention: %+v; want no block deleted", c)
+	}
+	e.clock.Advance(time.Hour + time.Minute) // the expiring block ended an hour after the others
+	if c := e.cleanup(t); c.Blocks != 2 {
+		t.Errorf("after the retention: %+v; want the expired and the lifted block deleted", c)
+	}
+	if got := listed(); got[expiring.ID] || got[lifted.ID] || !got[live.ID] {
+		t.Errorf("the console lists %v; want only the live block %s", got, live.ID)
+	}
+}
+
 // churn simulates a day of traffic: visitors who come once, a few who chat, customers who log in, and
 // single-use login tokens.
 func churn(t *testing.T, e *lifeEnv, day, visitors int) {

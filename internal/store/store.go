@@ -567,6 +567,9 @@ type Tx interface {
 	// DeleteAgentSessions deletes up to limit agent sessions that expired or were revoked at or before
 	// the given time and returns how many it deleted.
 	DeleteAgentSessions(ctx context.Context, before time.Time, limit int) (int, error)
+	// DeleteEndedBlocks deletes up to limit blocks that were lifted or expired at or before the given
+	// time and returns how many it deleted. Live blocks are never touched.
+	DeleteEndedBlocks(ctx context.Context, before time.Time, limit int) (int, error)
 
 	// SetConversationInbox stores a conversation's InboxID (and UpdatedAt).
 	SetConversationInbox(ctx context.Context, conversationID, inboxID string, at time.Time) error

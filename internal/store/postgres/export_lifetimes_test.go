@@ -11,4 +11,6 @@ var LifetimeStatements = map[string]string{
 	"delete used jtis":              sqlDeleteUsedJTIs,
 	"delete expired agent sessions": sqlDeleteAgentSessionsExpired,
 	"delete revoked agent sessions": sqlDeleteAgentSessionsRevoked,
+	"delete lifted blocks":          sqlDeleteLiftedBlocks,
+	"delete expired blocks":         sqlDeleteExpiredBlocks,
 }

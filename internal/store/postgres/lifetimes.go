@@ -50,6 +50,13 @@ const (
 	sqlDeleteAgentSessionsRevoked = `DELETE FROM agent_sessions WHERE token_hash = ANY(ARRAY(
 		SELECT token_hash FROM agent_sessions WHERE revoked_at IS NOT NULL AND revoked_at <= $1
 		ORDER BY revoked_at LIMIT $2 FOR UPDATE SKIP LOCKED))`
+	// Ended blocks, on indexes of their own (migration 0011).
+	sqlDeleteLiftedBlocks = `DELETE FROM blocks WHERE id = ANY(ARRAY(
+		SELECT id FROM blocks WHERE lifted_at IS NOT NULL AND lifted_at <= $1
+		ORDER BY lifted_at LIMIT $2 FOR UPDATE SKIP LOCKED))`
+	sqlDeleteExpiredBlocks = `DELETE FROM blocks WHERE id = ANY(ARRAY(
+		SELECT id FROM blocks WHERE expires_at IS NOT NULL AND expires_at <= $1
+		ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED))`
 )
 
 func (t *txn) TouchSession(ctx context.Context, id string, at, staleBefore time.Time) (bool, error) {
@@ -139,6 +146,17 @@ func (t *txn) DeleteAgentSessions(ctx context.Context, before time.Time, limit i
 	}
 	tag, err = t.db.Exec(ctx, sqlDeleteAgentSessionsRevoked, before, limit-n)
 	m, err := affected(tag, err, "delete revoked agent sessions")
+	return n + m, err
+}
+
+func (t *txn) DeleteEndedBlocks(ctx context.Context, before time.Time, limit int) (int, error) {
+	tag, err := t.db.Exec(ctx, sqlDeleteLiftedBlocks, before, limit)
+	n, err := affected(tag, err, "delete lifted blocks")
+	if err != nil || n >= limit {
+		return n, err
+	}
+	tag, err = t.db.Exec(ctx, sqlDeleteExpiredBlocks, before, limit-n)
+	m, err := affected(tag, err, "delete expired blocks")
 	return n + m, err
 }
 

@@ -25,7 +25,7 @@ func TestLifetimeStatementsUseIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Enough rows that a scan would cost more than an index: 3 workspaces, 30,000 sessions (a third of
-	// them ended, every tenth verified), 5,000 conversations, 20,000 used token ids, 5,000 agent sessions.
+	// them ended, every tenth verified), 5,000 conversations, 20,000 used token ids, 5,000 agent sessions, 30,000 blocks.
 	for _, q := range []string{
 		`INSERT INTO workspaces (id, name, created_at, updated_at) SELECT 'ws' || i, 'W', now(), now() FROM generate_series(1, 3) i`,
 		`INSERT INTO customers (id, workspace_id, external_id, created_at, updated_at) SELECT 'cu' || i, 'ws' || (i % 3 + 1), 'u' || i, now(), now() FROM generate_series(1, 3000) i`,
@@ -45,6 +45,10 @@ func TestLifetimeStatementsUseIndexes(t *testing.T) {
 		`INSERT INTO agent_sessions (token_hash, agent_id, csrf_token, created_at, expires_at, revoked_at)
 			SELECT sha256(('a' || i)::bytea), 'ag' || (i % 50 + 1), 'c', now(), now() + i * interval '1 second',
 				CASE WHEN i % 4 = 0 THEN now() END FROM generate_series(1, 5000) i`,
+		`INSERT INTO blocks (id, workspace_id, session_id, created_at, expires_at, lifted_at)
+			SELECT 'bl' || i, 'ws' || (i % 3 + 1), 'se' || i, now(),
+				CASE WHEN i % 2 = 0 THEN now() + i * interval '1 minute' END,
+				CASE WHEN i % 5 = 0 THEN now() - i * interval '1 minute' END FROM generate_series(1, 30000) i`,
 	} {
 		if _, err := conn.Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -65,6 +69,8 @@ func TestLifetimeStatementsUseIndexes(t *testing.T) {
 		{"delete used jtis", []any{now, 500}, []string{"used_jtis_by_until"}},
 		{"delete expired agent sessions", []any{now, 500}, []string{"agent_sessions_by_expiry"}},
 		{"delete revoked agent sessions", []any{now, 500}, []string{"agent_sessions_ended"}},
+		{"delete lifted blocks", []any{now, 500}, []string{"blocks_lifted"}},
+		{"delete expired blocks", []any{now, 500}, []string{"blocks_by_expiry"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			query, ok := postgres.LifetimeStatements[tc.name]

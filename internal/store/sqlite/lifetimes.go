@@ -35,12 +35,17 @@ const (
 		SELECT token_hash FROM agent_sessions WHERE expires_at <= ?1 LIMIT ?2)`
 	sqlDeleteAgentSessionsRevoked = `DELETE FROM agent_sessions WHERE token_hash IN (
 		SELECT token_hash FROM agent_sessions WHERE revoked_at IS NOT NULL AND revoked_at <= ?1 LIMIT ?2)`
+	// Ended blocks, on indexes of their own (migration 0014).
+	sqlDeleteLiftedBlocks = `DELETE FROM blocks WHERE id IN (
+		SELECT id FROM blocks WHERE lifted_at IS NOT NULL AND lifted_at <= ?1 LIMIT ?2)`
+	sqlDeleteExpiredBlocks = `DELETE FROM blocks WHERE id IN (
+		SELECT id FROM blocks WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT ?2)`
 )
 
 // lifetimeStatements are the statements of this file that the writer runs.
 func lifetimeStatements() []string {
 	return []string{sqlTouchSession, sqlExpireBySeen, sqlExpireByVerified, sqlEndedSessions, sqlDeleteEndedSessions,
-		sqlDeleteUsedJTIs, sqlDeleteAgentSessionsExpired, sqlDeleteAgentSessionsRevoked}
+		sqlDeleteUsedJTIs, sqlDeleteAgentSessionsExpired, sqlDeleteAgentSessionsRevoked, sqlDeleteLiftedBlocks, sqlDeleteExpiredBlocks}
 }
 
 func (t *txn) TouchSession(ctx context.Context, id string, at, staleBefore time.Time) (bool, error) {
@@ -152,4 +157,15 @@ func affected(res sql.Result, err error, what string) (int, error) {
 		return 0, fmt.Errorf("store: %s: %w", what, err)
 	}
 	return int(n), nil
+}
+
+func (t *txn) DeleteEndedBlocks(ctx context.Context, before time.Time, limit int) (int, error) {
+	res, err := t.run.exec(ctx, sqlDeleteLiftedBlocks, before.UnixMicro(), limit)
+	n, err := affected(res, err, "delete lifted blocks")
+	if err != nil || n >= limit {
+		return n, err
+	}
+	res, err = t.run.exec(ctx, sqlDeleteExpiredBlocks, before.UnixMicro(), limit-n)
+	m, err := affected(res, err, "delete expired blocks")
+	return n + m, err
 }

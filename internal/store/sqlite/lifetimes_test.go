@@ -56,6 +56,8 @@ func TestLifetimeStatementsUseIndexes(t *testing.T) {
 			[]string{"SEARCH sessions USING COVERING INDEX sessions_ended", "SEARCH c USING COVERING INDEX conversations_by_session_id (session_id=?)"}},
 		{"delete used jtis", sqlDeleteUsedJTIs, []any{int64(5), 500}, []string{"SEARCH used_jtis USING COVERING INDEX used_jtis_by_until (until<?)"}},
 		{"delete expired agent sessions", sqlDeleteAgentSessionsExpired, []any{int64(5), 500}, []string{"SEARCH agent_sessions USING COVERING INDEX agent_sessions_by_expiry (expires_at<?)"}},
+		{"delete lifted blocks", sqlDeleteLiftedBlocks, []any{int64(5), 500}, []string{"SEARCH blocks USING INDEX blocks_lifted (lifted_at>? AND lifted_at<?)"}},
+		{"delete expired blocks", sqlDeleteExpiredBlocks, []any{int64(5), 500}, []string{"SEARCH blocks USING INDEX blocks_by_expiry (expires_at>? AND expires_at<?)"}},
 		{"delete revoked agent sessions", sqlDeleteAgentSessionsRevoked, []any{int64(5), 500}, []string{"SEARCH agent_sessions USING COVERING INDEX agent_sessions_ended (revoked_at>? AND revoked_at<?)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -469,5 +470,61 @@ func testCleanupConcurrent(t *testing.T, s store.Store) {
 	wg.Wait()
 	if deleted != n {
 		t.Errorf("the cleaners deleted %d sessions; want %d", deleted, n)
+	}
+}
+
+// Blocks that were lifted or expired at or before the cutoff are deleted, in batches; live blocks, and
+// those that ended after the cutoff, stay.
+func testDeleteEndedBlocks(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorkspace(t, s, "ws")
+	mk := func(id string, expires, lifted time.Time) {
+		t.Helper()
+		b := store.Block{ID: id, WorkspaceID: w.ID, SessionID: "se-" + id, CreatedBy: "ag", CreatedAt: at(-200 * time.Hour), ExpiresAt: expires}
+		mustUpdate(t, s, func(tx store.Tx) error { return tx.CreateBlock(ctx, &b) })
+		if !lifted.IsZero() {
+			mustUpdate(t, s, func(tx store.Tx) error { return tx.LiftBlock(ctx, w.ID, id, "ag", lifted) })
+		}
+	}
+	gone := []string{"bl-expired-at", "bl-expired-long-ago", "bl-lifted-at", "bl-lifted-long-ago", "bl-expiring-lifted-long-ago"}
+	mk("bl-expired-at", at(-24*time.Hour), time.Time{})
+	mk("bl-expired-long-ago", at(-90*time.Hour), time.Time{})
+	mk("bl-lifted-at", time.Time{}, at(-24*time.Hour))
+	mk("bl-lifted-long-ago", time.Time{}, at(-50*time.Hour))
+	mk("bl-expiring-lifted-long-ago", at(100*time.Hour), at(-50*time.Hour))
+	kept := []string{"bl-live", "bl-live-until", "bl-expired-recently", "bl-lifted-recently"}
+	mk("bl-live", time.Time{}, time.Time{})
+	mk("bl-live-until", at(time.Hour), time.Time{})
+	mk("bl-expired-recently", at(-24*time.Hour+time.Microsecond), time.Time{})
+	mk("bl-lifted-recently", time.Time{}, at(-time.Hour))
+
+	total := 0
+	for range 5 {
+		var n int
+		mustUpdate(t, s, func(tx store.Tx) error {
+			var err error
+			n, err = tx.DeleteEndedBlocks(ctx, at(-24*time.Hour), 2)
+			return err
+		})
+		if n > 2 {
+			t.Fatalf("a batch of 2 deleted %d", n)
+		}
+		total += n
+		if n == 0 {
+			break
+		}
+	}
+	if total != len(gone) {
+		t.Errorf("deleted %d blocks; want %d", total, len(gone))
+	}
+	for _, id := range gone {
+		if _, err := s.Block(ctx, w.ID, id); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s: %v; want it deleted", id, err)
+		}
+	}
+	for _, id := range kept {
+		if _, err := s.Block(ctx, w.ID, id); err != nil {
+			t.Errorf("%s: %v; want it kept", id, err)
+		}
 	}
 }

@@ -76,6 +76,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeleteUsedJTIs", testDeleteUsedJTIs},
 		{"DeleteAgentSessions", testDeleteAgentSessions},
 		{"CleanupConcurrent", testCleanupConcurrent},
+		{"DeleteEndedBlocks", testDeleteEndedBlocks},
 		{"Blocks", testBlocks},
 		{"SessionClientAddr", testSessionClientAddr},
 		{"CustomerAttributes", testCustomerAttributes},
