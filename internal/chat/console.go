@@ -630,10 +630,11 @@ func (s *Service) verifiedBy(ctx context.Context, conv store.Conversation, p *Pr
 
 // MarkRead records that the agent has seen a conversation up to the message seq.
 func (s *Service) MarkRead(ctx context.Context, agent store.Agent, conversationID string, seq int64) error {
-	if _, err := conversationInWorkspace(ctx, s.store, agent.WorkspaceID, conversationID); err != nil {
+	conv, err := conversationInWorkspace(ctx, s.store, agent.WorkspaceID, conversationID)
+	if err != nil {
 		return err
 	}
-	return s.store.Update(ctx, func(tx store.Tx) error { return tx.MarkRead(ctx, agent.ID, conversationID, seq) })
+	return s.markRead(ctx, agent, conv, seq) // seen.go: it may tell the customer "Read"
 }
 
 // Reply posts an agent's message (see PostAgentMessage). A conversation whose visitor can no longer be

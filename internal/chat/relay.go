@@ -67,7 +67,7 @@ type notice struct {
 	Topics   []string `json:"p"`
 	Final    bool     `json:"f,omitempty"`
 	Conv     string   `json:"c,omitempty"` // message, conversation, timeline
-	Seq      int64    `json:"s,omitempty"` // message, timeline
+	Seq      int64    `json:"s,omitempty"` // message, timeline; the message number of seen and read
 	Session  string   `json:"x,omitempty"` // session_ended
 	Reason   string   `json:"r,omitempty"` // session_ended
 	Agent    string   `json:"a,omitempty"` // agent
@@ -92,6 +92,10 @@ func (r *relay) announce(ctx context.Context, tx store.Tx, out outbox, now time.
 			n.Conv, n.Seq = d.ConversationID, d.Seq
 		case SessionEnded:
 			n.Session, n.Reason = d.SessionID, d.Reason
+		case SeenMark:
+			n.Conv, n.Seq = d.ConversationID, d.N
+		case ReadReceipt:
+			n.Conv, n.Seq = d.ConversationID, d.N
 		case string:
 			n.Agent = d
 		default:
@@ -124,6 +128,13 @@ func (s *Service) RunRelay(ctx context.Context, resync Resyncer, ready chan<- st
 		return nil
 	}
 	go r.sweep(ctx)
+	if s.flash != nil {
+		go func() {
+			if err := s.runEphemeral(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("ephemeral relay stopped: typing stays on this instance", "err", err)
+			}
+		}()
+	}
 	first := true
 	return r.notifier.Listen(ctx, relayChannel, func(payload []byte) { s.relayed(ctx, payload) }, func() {
 		if first {
@@ -190,6 +201,15 @@ func (s *Service) readNotice(ctx context.Context, n notice) (realtime.Event, err
 		ev.Data = c
 	case EventSessionEnded:
 		ev.Data = SessionEnded{SessionID: n.Session, Reason: n.Reason}
+	case EventSeen:
+		// The mark as it is now: at or past the one announced, since it only moves forward.
+		seen, err := s.store.CustomerSeen(ctx, n.Conv)
+		if err != nil {
+			return ev, err
+		}
+		ev.Data = SeenMark{ConversationID: n.Conv, N: seen.N, At: seen.At}
+	case EventRead:
+		ev.Data = ReadReceipt{ConversationID: n.Conv, N: n.Seq}
 	case EventAgent, EventAgentSessionEnded:
 		ev.Data = n.Agent
 	case EventTimeline:

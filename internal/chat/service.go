@@ -59,7 +59,8 @@ type Service struct {
 	box    *seal.Box
 	jwks   *identity.JWKSFetcher
 	parsed *parsedKeys
-	relay  *relay // nil when events stay in this process
+	relay  *relay          // nil when events stay in this process
+	flash  *ephemeralRelay // nil when ephemeral events stay in this process
 	cursor *cleanupCursor
 }
 
@@ -89,6 +90,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.Notifier != nil {
 		s.relay = newRelay(cfg.Notifier)
+		if b, ok := cfg.Notifier.(Broadcaster); ok {
+			s.flash = newEphemeralRelay(b, s.relay.instance, s.log)
+		}
 	}
 	if s.jwks == nil {
 		s.jwks = identity.NewJWKSFetcher(identity.JWKSOptions{Logger: s.log})

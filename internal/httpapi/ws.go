@@ -101,9 +101,10 @@ func (a *API) widgetSocket(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// The reader runs on its own so control frames (ping, close) are processed; a client may send
-	// {"type":"ping"} and gets {"type":"pong"}.
+	// {"type":"ping"} and gets {"type":"pong"}, and the client frames of socketframes.go.
 	go func() {
 		defer cancel()
+		frames := a.newClientFrames(v)
 		for {
 			_, data, err := c.Read(connCtx)
 			if err != nil {
@@ -112,10 +113,17 @@ func (a *API) widgetSocket(w http.ResponseWriter, r *http.Request) {
 			var f struct {
 				Type string `json:"type"`
 			}
-			if json.Unmarshal(data, &f) == nil && f.Type == "ping" {
-				if writeFrame(connCtx, c, map[string]string{"type": "pong"}) != nil {
-					return
-				}
+			if json.Unmarshal(data, &f) != nil {
+				continue
+			}
+			var reply any
+			if f.Type == "ping" {
+				reply = map[string]string{"type": "pong"}
+			} else {
+				reply = frames.handle(ctx, f.Type, data)
+			}
+			if reply != nil && writeFrame(connCtx, c, reply) != nil {
+				return
 			}
 		}
 	}()
@@ -219,6 +227,8 @@ func widgetFrame(ev realtime.Event) (any, bool) {
 		return map[string]any{"type": "conversation", "conversation": conversationShape(d)}, true
 	case chat.SessionEnded:
 		return map[string]any{"type": "session_ended", "reason": d.Reason}, true
+	case chat.Typing:
+		return typingFrame(d)
 	}
 	return nil, false
 }

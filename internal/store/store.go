@@ -72,6 +72,9 @@ type Settings struct {
 	// BlocksUntil is no setting but a hint package chat keeps for the message path: no block of the
 	// workspace is live at or after it (zero: none is), so most messages need not look for one.
 	BlocksUntil time.Time `json:"blocks_until,omitzero"`
+	// HideReadReceipts turns off the "Read" the widget shows under the customer's messages once an agent
+	// read them. Stored as its negation so that the default, a missing field, means on.
+	HideReadReceipts bool `json:"hide_read_receipts,omitempty"`
 }
 
 // Kinds of signing key.
@@ -364,6 +367,13 @@ type ConversationSummary struct {
 	ReadSeq       int64  // the newest Seq the reading agent has seen (see ListConversations)
 }
 
+// Seen is how far a customer has read a conversation: the number (Message.N) of the newest agent
+// message their widget showed them, and when it did.
+type Seen struct {
+	N  int64
+	At time.Time
+}
+
 // DayStats are one day's figures for the report, counted in UTC days.
 type DayStats struct {
 	Day                     time.Time // midnight UTC
@@ -452,6 +462,11 @@ type Reader interface {
 	OpenAssignedCounts(ctx context.Context, workspaceID string) (map[string]int, error)
 	// ReadMark returns the newest Seq the agent has seen of a conversation (0 when none).
 	ReadMark(ctx context.Context, agentID, conversationID string) (int64, error)
+	// CustomerSeen returns how far the customer has read a conversation (zero when they have not).
+	CustomerSeen(ctx context.Context, conversationID string) (Seen, error)
+	// AgentsReadUpTo returns the number (N) of the conversation's newest customer message that some
+	// agent's read mark covers (0 when none does).
+	AgentsReadUpTo(ctx context.Context, conversationID string) (int64, error)
 
 	Inbox(ctx context.Context, id string) (Inbox, error)
 	// Inboxes lists a workspace's inboxes, oldest first, with their members.
@@ -576,6 +591,9 @@ type Tx interface {
 	// MarkRead records that the agent has seen the conversation up to seq; a lower seq than the one
 	// recorded changes nothing.
 	MarkRead(ctx context.Context, agentID, conversationID string, seq int64) error
+	// MarkCustomerSeen records that the customer has seen the conversation up to its message number n,
+	// at the given time; a mark at or past n changes nothing. It reports whether it moved the mark.
+	MarkCustomerSeen(ctx context.Context, conversationID string, n int64, at time.Time) (bool, error)
 
 	// CreateInbox stores in (with its Members); ErrConflict when the workspace has an inbox of that name.
 	CreateInbox(ctx context.Context, in *Inbox) error

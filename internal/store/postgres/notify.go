@@ -98,3 +98,16 @@ func (s *Store) listen(ctx context.Context, channel string, deliver func([]byte)
 		}
 	}
 }
+
+// Broadcast sends payload to the listeners of channel at once, on a pooled connection and outside any
+// transaction, for events nothing stores (chat's ephemeral relay). It implements chat.Broadcaster.
+func (s *Store) Broadcast(ctx context.Context, channel string, payload []byte) error {
+	name, err := s.channel(channel)
+	if err != nil {
+		return err
+	}
+	if _, err := s.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, name, string(payload)); err != nil {
+		return fmt.Errorf("store: broadcast %s: %w", channel, err)
+	}
+	return nil
+}

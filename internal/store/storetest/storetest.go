@@ -82,6 +82,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CustomerAttributes", testCustomerAttributes},
 		{"ClaimedAttributes", testClaimedAttributes},
 		{"RoutingRuleAttributes", testRoutingRuleAttributes},
+		{"CustomerSeen", testCustomerSeen},
+		{"AgentsReadUpTo", testAgentsReadUpTo},
 		{"UpdateRollsBackOnError", testUpdateRollsBack},
 		{"UpdateReadsOwnWrites", testUpdateReadsOwnWrites},
 		{"UpdateConcurrentIsolation", testUpdateConcurrentIsolation},
@@ -287,6 +289,7 @@ func testWorkspaces(t *testing.T, s store.Store) {
 			VerifiedLifetime:    36 * time.Hour,
 			VisitorIdleTimeout:  14 * 24 * time.Hour,
 			BlocksUntil:         at(42 * time.Hour),
+			HideReadReceipts:    true,
 		},
 		// A sub-second part shows the store keeps microseconds, not seconds or milliseconds.
 		CreatedAt: at(123456 * time.Microsecond),
