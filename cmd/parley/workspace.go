@@ -32,6 +32,7 @@ type settingsJSON struct {
 	VerifiedIdleTimeout string   `json:"verified_idle_timeout"`
 	VerifiedLifetime    string   `json:"verified_lifetime"`
 	VisitorIdleTimeout  string   `json:"visitor_idle_timeout"`
+	ReadReceipts        string   `json:"read_receipts"`
 }
 
 func workspaceShape(w store.Workspace) workspaceJSON {
@@ -53,7 +54,7 @@ func workspaceShape(w store.Workspace) workspaceJSON {
 			LoginURL: s.LoginURL, HideUntilLogin: s.HideUntilLogin, AllowedEmailDomains: nonNil(s.AllowedEmailDomains),
 			RequireVerified: s.RequireVerified, MaxTokenLifetime: chat.MaxLifetime(s).String(),
 			VerifiedIdleTimeout: chat.VerifiedIdleTimeout(s).String(), VerifiedLifetime: chat.VerifiedLifetime(s).String(),
-			VisitorIdleTimeout: chat.VisitorIdleTimeout(s).String(),
+			VisitorIdleTimeout: chat.VisitorIdleTimeout(s).String(), ReadReceipts: onOff(!s.HideReadReceipts),
 		},
 	}
 }
@@ -72,6 +73,7 @@ func printWorkspace(w io.Writer, ws store.Workspace) {
 	fmt.Fprintf(w, "  verified idle timeout  %s\n", s.VerifiedIdleTimeout)
 	fmt.Fprintf(w, "  verified lifetime      %s\n", s.VerifiedLifetime)
 	fmt.Fprintf(w, "  visitor idle timeout   %s\n", s.VisitorIdleTimeout)
+	fmt.Fprintf(w, "  read receipts          %s\n", s.ReadReceipts)
 }
 
 func listOrAny(l []string, none string) string {
@@ -138,6 +140,7 @@ func workspaceUpdate(ctx context.Context, e env, args []string) error {
 	verifiedIdle := fs.Duration("verified-idle-timeout", 0, "a verified session not used for this long ends, e.g. 12h (1m to 720h; 0: the default, 12h)")
 	verifiedLifetime := fs.Duration("verified-lifetime", 0, "a verified session ends this long after its login however busy, e.g. 168h (5m to 8760h, at least the verified idle timeout; 0: the default, 168h)")
 	visitorIdle := fs.Duration("visitor-idle-timeout", 0, "an anonymous or identified session not used for this long ends, e.g. 720h (1h to 8760h; 0: the default, 720h)")
+	readReceipts := fs.String("read-receipts", "", "on: customers see \"Read\" once an agent read their messages (the default); off: they don't")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -183,6 +186,17 @@ func workspaceUpdate(ctx context.Context, e env, args []string) error {
 			p.VerifiedLifetime = verifiedLifetime
 		case "visitor-idle-timeout":
 			p.VisitorIdleTimeout = visitorIdle
+		case "read-receipts":
+			switch strings.ToLower(*readReceipts) {
+			case "on", "true":
+				v := true
+				p.ReadReceipts = &v
+			case "off", "false":
+				v := false
+				p.ReadReceipts = &v
+			default:
+				usageErr = usagef("--read-receipts must be on or off")
+			}
 		}
 	})
 	if usageErr != nil {
@@ -264,4 +278,11 @@ func workspaceEndSessions(ctx context.Context, e env, args []string) error {
 			fmt.Fprintf(out, "Ended %d widget session(s) of workspace %s; every visitor continues anonymously.\n", n, *ws)
 		})
 	}))
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }

@@ -77,6 +77,7 @@ type SettingsPatch struct {
 	VerifiedIdleTimeout *time.Duration // zero restores the default
 	VerifiedLifetime    *time.Duration
 	VisitorIdleTimeout  *time.Duration
+	ReadReceipts        *bool // false hides "Read" from customers (seen.go)
 }
 
 // UpdateWorkspace validates and applies a settings patch. Verified sessions of customers whose email a
@@ -169,6 +170,9 @@ func applyPatch(w *store.Workspace, p SettingsPatch) error {
 			domains = appendUnique(domains, canon)
 		}
 		st.AllowedEmailDomains = domains
+	}
+	if p.ReadReceipts != nil {
+		st.HideReadReceipts = !*p.ReadReceipts
 	}
 	if p.RequireVerified != nil {
 		st.RequireVerified = *p.RequireVerified

@@ -57,6 +57,7 @@ type timelineItem struct {
 	From       string // who sent the message
 	Text       string // what the event means
 	TrustLabel string // the trust mark's accessible name: what the mark says, for every customer message
+	SeenAt     time.Time // when the customer saw this agent message, the newest they have seen (zero otherwise)
 }
 
 // TrustAttr is the message's data-trust hook: green, gray or none.
@@ -211,6 +212,11 @@ func (c *Console) conversation(r *http.Request, before chat.TimelineCursor, with
 		}
 	}
 	p.Items = startFirst(items(cv.Timeline, p.DisplayName, func(id string) string { return names[id] }))
+	if withTimeline {
+		if err := c.markSeen(r, p); err != nil { // typing.go
+			return nil, err
+		}
+	}
 	if cv.HasEarlier {
 		p.EarlierURL = earlierURL(conv.ID, cv.Earlier)
 	}

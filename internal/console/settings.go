@@ -32,6 +32,7 @@ type settingsForm struct {
 	HideUntilLogin      bool
 	AllowedEmailDomains string
 	RequireVerified     bool
+	ReadReceipts        bool
 	MaxTokenLifetime    string
 	// Session lifetimes, as durations such as 12h.
 	VerifiedIdleTimeout string
@@ -49,6 +50,7 @@ func formFromWorkspace(w store.Workspace) settingsForm {
 		Name: w.Name, AllowedOrigins: strings.Join(st.AllowedOrigins, "\n"), Onboarding: st.Onboarding,
 		FirstMessage: st.FirstMessage, LoginURL: st.LoginURL, HideUntilLogin: st.HideUntilLogin,
 		AllowedEmailDomains: strings.Join(st.AllowedEmailDomains, "\n"), RequireVerified: st.RequireVerified,
+		ReadReceipts:        !st.HideReadReceipts,
 		MaxTokenLifetime:    shortDuration(chat.MaxLifetime(st)),
 		VerifiedIdleTimeout: shortDuration(chat.VerifiedIdleTimeout(st)),
 		VerifiedLifetime:    shortDuration(chat.VerifiedLifetime(st)),
@@ -101,6 +103,7 @@ func (c *Console) SaveSettings(w http.ResponseWriter, r *http.Request) {
 		Name: pf.Get("name"), AllowedOrigins: pf.Get("allowed_origins"), Onboarding: pf.Get("onboarding") == "on",
 		FirstMessage: pf.Get("first_message"), LoginURL: pf.Get("login_url"), HideUntilLogin: pf.Get("hide_until_login") == "on",
 		AllowedEmailDomains: pf.Get("allowed_email_domains"), RequireVerified: pf.Get("require_verified") == "on",
+		ReadReceipts:        pf.Get("read_receipts") == "on",
 		MaxTokenLifetime:    strings.TrimSpace(pf.Get("max_token_lifetime")),
 		VerifiedIdleTimeout: strings.TrimSpace(pf.Get("verified_idle_timeout")),
 		VerifiedLifetime:    strings.TrimSpace(pf.Get("verified_lifetime")),
@@ -110,6 +113,7 @@ func (c *Console) SaveSettings(w http.ResponseWriter, r *http.Request) {
 	patch := chat.SettingsPatch{
 		Name: &f.Name, AllowedOrigins: &origins, Onboarding: &f.Onboarding, FirstMessage: &f.FirstMessage,
 		LoginURL: &f.LoginURL, HideUntilLogin: &f.HideUntilLogin, AllowedEmailDomains: &domains, RequireVerified: &f.RequireVerified,
+		ReadReceipts: &f.ReadReceipts,
 	}
 	if f.MaxTokenLifetime != "" {
 		d, err := time.ParseDuration(f.MaxTokenLifetime)

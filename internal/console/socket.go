@@ -63,14 +63,17 @@ func (c *Console) Socket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// The reader runs on its own so control frames (ping, close) are processed; the page sends nothing
-	// else.
+	// The reader runs on its own so control frames (ping, close) are processed; the page sends only
+	// typing frames (typing.go).
 	go func() {
 		defer cancel()
+		typing := c.chat.AgentTyping(s.agent)
 		for {
-			if _, _, err := conn.Read(connCtx); err != nil {
+			_, data, err := conn.Read(connCtx)
+			if err != nil {
 				return
 			}
+			c.clientFrame(ctx, typing, data)
 		}
 	}()
 
@@ -133,6 +136,8 @@ func consoleFrame(ev realtime.Event, me string) (frame map[string]string, self b
 		return map[string]string{"type": "conversation", "conversation_id": d.ID}, false
 	case store.Event:
 		return map[string]string{"type": "timeline", "conversation_id": d.ConversationID}, false
+	case chat.Typing, chat.SeenMark:
+		return typingSeenFrame(d), false
 	case string:
 		switch ev.Type {
 		case chat.EventAgent:

@@ -159,6 +159,7 @@ func (a *API) routes() {
 	m.Handle("GET /v1/widget/conversations", widget(a.withVisitor(a.listConversations)))
 	m.Handle("POST /v1/widget/messages", widget(a.withVisitor(a.postMessage)))
 	m.Handle("GET /v1/widget/conversations/{id}/messages", widget(a.withVisitor(a.listMessages)))
+	m.Handle("POST /v1/widget/conversations/{id}/seen", widget(a.withVisitor(a.markSeen)))
 	m.HandleFunc("GET /v1/widget/ws", a.widgetSocket)
 
 	m.Handle("GET /v1/customers/{external_id}", a.withAPIKey(a.getCustomer))

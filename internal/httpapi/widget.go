@@ -209,7 +209,35 @@ func (a *API) listMessages(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"messages": messageShapes(msgs)})
+	// read: the visitor's newest message an agent has read (absent when none, or when the workspace
+	// hides read receipts), so a reloaded widget shows "Read" where it was.
+	body := map[string]any{"messages": messageShapes(msgs)}
+	read, err := a.chat.ReadUpTo(r.Context(), visitorFrom(r), r.PathValue("id"))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if read != "" {
+		body["read"] = read
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// markSeen serves POST /v1/widget/conversations/{id}/seen ({"message_id": "msg_…"}): the newest agent
+// message the customer has seen, as the socket's seen frame does. 204.
+func (a *API) markSeen(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		MessageID string `json:"message_id"`
+	}
+	if err := decodeJSON(w, r, &body); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if err := a.chat.MarkSeen(r.Context(), visitorFrom(r), r.PathValue("id"), body.MessageID); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func messageShapes(msgs []store.Message) []messageJSON {

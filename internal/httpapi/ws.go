@@ -229,6 +229,8 @@ func widgetFrame(ev realtime.Event) (any, bool) {
 		return map[string]any{"type": "session_ended", "reason": d.Reason}, true
 	case chat.Typing:
 		return typingFrame(d)
+	case chat.ReadReceipt:
+		return map[string]string{"type": "read", "conversation_id": d.ConversationID, "message_id": chat.MessageID(store.Message{ConversationID: d.ConversationID, N: d.N})}, true
 	}
 	return nil, false
 }

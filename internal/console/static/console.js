@@ -353,6 +353,12 @@
 
     var attempt = 0;
     var first = true;
+    // Other scripts (typing.js) hear the socket's frames as "parley:frame" events on the document and
+    // send frames of their own with a "parley:send" event.
+    var socket = null;
+    document.addEventListener("parley:send", function (ev) {
+      if (socket && socket.readyState === 1) socket.send(JSON.stringify(ev.detail));
+    });
     function connect() {
       var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
       var ws;
@@ -362,9 +368,11 @@
         retry();
         return;
       }
+      socket = ws;
       ws.addEventListener("message", function (ev) {
         var frame;
         try { frame = JSON.parse(ev.data); } catch (e) { return; }
+        document.dispatchEvent(new CustomEvent("parley:frame", { detail: frame }));
         if (frame.type === "ready") {
           attempt = 0;
           // After a reconnect, catch up on whatever happened while the socket was down.
@@ -374,7 +382,7 @@
         }
         if (kind === "inbox" && (frame.type === "message" || frame.type === "conversation" || frame.type === "timeline")) {
           schedule();
-        } else if (kind === "conversation" && frame.conversation_id === conversation) {
+        } else if (kind === "conversation" && frame.conversation_id === conversation && frame.type !== "typing" && frame.type !== "seen") {
           // A message adds to the timeline only; an event or a change of the conversation may also
           // change who the customer is, its status or its assignee.
           schedule(true, frame.type !== "message");
