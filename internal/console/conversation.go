@@ -57,7 +57,8 @@ type timelineItem struct {
 	From       string // who sent the message
 	Text       string // what the event means
 	TrustLabel string // the trust mark's accessible name: what the mark says, for every customer message
-	SeenAt     time.Time // when the customer saw this agent message, the newest they have seen (zero otherwise)
+	// SeenAt is when the customer saw this agent message, the newest they have seen (zero otherwise).
+	SeenAt time.Time
 }
 
 // TrustAttr is the message's data-trust hook: green, gray or none.
