@@ -214,7 +214,7 @@
     ui.panel = h('div', { class: 'panel', id: 'parley-panel', role: pageMode ? 'main' : 'dialog', 'aria-labelledby': 'parley-title', hidden: !pageMode, onkeydown: onPanelKey },
       h('header', { class: 'head' }, h('div', null, ui.title, ui.who), pageMode ? null : ui.closeBtn),
       ui.notice,
-      ui.body = h('div', { class: 'body' }, ui.greeting, ui.log),
+      ui.body = h('div', { class: 'body' }, ui.greeting, ui.log, typingIndicator()),
       ui.status, ui.error, ui.footer);
     if (pageMode) {
       state.open = true;
@@ -234,12 +234,14 @@
     input.addEventListener('keydown', (ev) => {
       if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); form.requestSubmit(); }
     });
+    input.addEventListener('input', () => (input.value ? typingKey() : typingStop()));
     const form = h('form', { class: 'composer', 'aria-label': 'Send a message' }, input, h('button', { type: 'submit', class: 'send', text: 'Send' }));
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       const body = input.value;
       if (!body.trim()) return;
       input.value = '';
+      typingStop();
       send(body);
       input.focus();
     });
@@ -404,6 +406,7 @@
   // markSeen records, while the panel is open, the last message of each conversation on screen.
   function markSeen() {
     if (!state.open || state.switching) return;
+    reportSeen();
     const next = {};
     let changed = false;
     for (const c of state.convs.values()) {
@@ -542,9 +545,10 @@
       let after = known.msgs.length ? known.msgs[known.msgs.length - 1].id : '';
       for (;;) {
         const q = after ? '?after=' + encodeURIComponent(after) : '';
-        const { messages } = await call('GET', '/v1/widget/conversations/' + encodeURIComponent(c.id) + '/messages' + q);
+        const { messages, read } = await call('GET', '/v1/widget/conversations/' + encodeURIComponent(c.id) + '/messages' + q);
         if (gen !== state.generation) return;
         for (const m of messages || []) addMessage(m, false);
+        if (typeof read === 'string') showRead(c.id, read);
         if (!messages || messages.length < 500) break;
         after = messages[messages.length - 1].id;
       }
@@ -639,6 +643,98 @@
     }
   }
 
+  // ---------------------------------------------------------------- typing, seen and read
+
+  // Typing travels on the socket as start/stop, never the text: "start" at most every 2 s while the
+  // customer types, "stop" after 5 s without a key or when the message is sent. An indicator nobody
+  // refreshes goes out after 6 s, so a lost "stop" cannot leave it on. Seen: while the panel is open and
+  // the page visible, the newest agent message of each conversation is reported, once. Read: agents read
+  // the customer's message up to the one the server names.
+  const TYPING_REFRESH = 2000;
+  const TYPING_IDLE = 5000;
+  const TYPING_EXPIRY = 6000;
+  const typing = { sentAt: 0, conv: '', idleTimer: 0, shownTimer: 0, reported: {}, seenTimer: 0, read: {} };
+
+  function typingIndicator() {
+    ui.typing = h('div', { class: 'typing', hidden: true, 'aria-hidden': 'true' },
+      h('span', { class: 'dot' }), h('span', { class: 'dot' }), h('span', { class: 'dot' }));
+    // Announced once per burst: the text is set when the dots appear and cleared when they go.
+    ui.typingNote = h('p', { class: 'sr-only', role: 'status' });
+    return h('div', { class: 'typing-box' }, ui.typing, ui.typingNote);
+  }
+
+  function socketSend(frame) {
+    if (!state.ws || state.ws.readyState !== 1 || state.switching) return false;
+    state.ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  // The conversation the customer is typing into: their newest open one (none before the first message).
+  function typingConversation() {
+    let best = null;
+    for (const c of state.convs.values()) if (c.status === 'open' && (!best || c.created_at > best.created_at)) best = c;
+    return best ? best.id : '';
+  }
+
+  function typingKey() {
+    const id = typingConversation();
+    if (!id) return;
+    const now = Date.now();
+    if (id !== typing.conv || now - typing.sentAt >= TYPING_REFRESH) {
+      if (typing.conv && typing.conv !== id) typingStop();
+      if (socketSend({ type: 'typing', conversation_id: id, state: 'start' })) { typing.conv = id; typing.sentAt = now; }
+    }
+    clearTimeout(typing.idleTimer);
+    typing.idleTimer = setTimeout(typingStop, TYPING_IDLE);
+  }
+
+  function typingStop() {
+    clearTimeout(typing.idleTimer);
+    if (!typing.conv) return;
+    socketSend({ type: 'typing', conversation_id: typing.conv, state: 'stop' });
+    typing.conv = '';
+    typing.sentAt = 0;
+  }
+
+  function agentTyping(on) {
+    if (!ui.typing) return;
+    clearTimeout(typing.shownTimer);
+    if (on) typing.shownTimer = setTimeout(() => agentTyping(false), TYPING_EXPIRY);
+    if (ui.typing.hidden === !on) return;
+    ui.typing.hidden = !on;
+    ui.typingNote.textContent = on ? 'Agent is typing' : '';
+    if (on && state.open) ui.body.scrollTop = ui.body.scrollHeight;
+  }
+
+  // reportSeen tells the server, shortly, the newest agent message of each conversation on screen.
+  function reportSeen() {
+    clearTimeout(typing.seenTimer);
+    typing.seenTimer = setTimeout(() => {
+      if (!state.open || state.switching || document.visibilityState !== 'visible') return;
+      for (const c of state.convs.values()) {
+        let last = '';
+        for (let i = c.msgs.length - 1; i >= 0; i--) if (c.msgs[i].sender === 'agent') { last = c.msgs[i].id; break; }
+        if (!last || (typing.reported[c.id] && typing.reported[c.id] >= last)) continue;
+        const frame = { type: 'seen', conversation_id: c.id, message_id: last };
+        if (!socketSend(frame)) {
+          call('POST', '/v1/widget/conversations/' + encodeURIComponent(c.id) + '/seen', { message_id: last }).catch(() => { delete typing.reported[c.id]; });
+        }
+        typing.reported[c.id] = last;
+      }
+    }, 300);
+  }
+
+  // showRead puts "Read" under the customer's message that agents have read up to, in one conversation.
+  function showRead(convId, messageId) {
+    const prev = typing.read[convId];
+    if (prev && prev >= messageId) return;
+    const el = state.byId.get(convId + ' ' + messageId);
+    if (!el) return; // not on screen (yet): the next sync names it again
+    typing.read[convId] = messageId;
+    for (const old of ui.log.querySelectorAll('.receipt')) if (old.parentNode.dataset.conversation === convId) old.remove();
+    el.append(h('span', { class: 'receipt', text: 'Read' }));
+  }
+
   // ---------------------------------------------------------------- live connection
 
   function connect() {
@@ -659,12 +755,17 @@
         sync().catch(() => { /* the next reconnect resumes */ });
         flush();
       } else if (f.type === 'message') {
+        if (f.message && f.message.sender === 'agent') agentTyping(false);
         addMessage(f.message, true);
       } else if (f.type === 'conversation' && f.conversation) {
         conv(f.conversation.id, f.conversation.created_at).status = f.conversation.status;
         renderBadge();
       } else if (f.type === 'session_ended') {
         ws.endedReason = f.reason; // the 4401 close follows
+      } else if (f.type === 'typing' && typeof f.conversation_id === 'string') {
+        agentTyping(f.state === 'start');
+      } else if (f.type === 'read' && typeof f.conversation_id === 'string' && typeof f.message_id === 'string') {
+        showRead(f.conversation_id, f.message_id);
       }
     };
     ws.onclose = (ev) => {
@@ -1271,6 +1372,7 @@
   addEventListener('online', () => { if (!state.ws) connect(); flush(); });
   // Timers sleep with the device: a page shown again renews a session that is about to run out.
   document.addEventListener('visibilitychange', () => { if (begun && document.visibilityState === 'visible' && refreshDue()) providerStep(); });
+  document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') markSeen(); else typingStop(); });
   addEventListener('storage', (ev) => {
     // The chat page's session is its tab's own: a widget on a page of the same origin is someone else's.
     if (pageMode || ev.key !== prefix + TOKEN || ev.newValue === state.token) return;
