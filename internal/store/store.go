@@ -374,6 +374,20 @@ type Seen struct {
 	At time.Time
 }
 
+// CannedResponse is a saved reply. A shared one (OwnerID "") belongs to the workspace; a personal one
+// to the agent OwnerID. Shortcuts are unique among a workspace's shared responses and among one agent's
+// personal ones. The rules (who sees and manages which) live in package chat.
+type CannedResponse struct {
+	ID          string
+	WorkspaceID string
+	OwnerID     string
+	Title       string
+	Shortcut    string
+	Body        string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
 // DayStats are one day's figures for the report, counted in UTC days.
 type DayStats struct {
 	Day                     time.Time // midnight UTC
@@ -505,6 +519,12 @@ type Reader interface {
 	// ClaimedAttributes returns the attributes a session's visitor claimed (setUser); ErrNotFound when
 	// there is no such session.
 	ClaimedAttributes(ctx context.Context, sessionID string) (attributes.Set, error)
+
+	// CannedResponse returns one canned response of the workspace, shared or personal.
+	CannedResponse(ctx context.Context, workspaceID, id string) (CannedResponse, error)
+	// CannedResponses lists the workspace's shared responses and the given agent's personal ones ("":
+	// shared only), by shortcut, shared before personal at the same shortcut.
+	CannedResponses(ctx context.Context, workspaceID, agentID string) ([]CannedResponse, error)
 }
 
 // Tx is a write transaction. Its reads see its own writes. After a Tx method fails, fn must return
@@ -635,6 +655,15 @@ type Tx interface {
 	// SetClaimedAttributes replaces the attributes a session's visitor claims; ErrNotFound when there is
 	// no such session. A new session claims none.
 	SetClaimedAttributes(ctx context.Context, sessionID string, a attributes.Set) error
+
+	// CreateCannedResponse stores c; ErrConflict when its shortcut is taken in its scope, ErrNotFound
+	// when its workspace or owner is missing.
+	CreateCannedResponse(ctx context.Context, c *CannedResponse) error
+	// UpdateCannedResponse stores Title, Shortcut, Body and UpdatedAt of the workspace's response c.ID;
+	// ErrNotFound when there is none, ErrConflict when the shortcut is taken in its scope.
+	UpdateCannedResponse(ctx context.Context, c *CannedResponse) error
+	// DeleteCannedResponse deletes one canned response of the workspace; ErrNotFound when there is none.
+	DeleteCannedResponse(ctx context.Context, workspaceID, id string) error
 
 	// Notify sends payload to the listeners of channel when the transaction commits, and not at all if
 	// it rolls back; listeners receive notifications in commit order. Stores that serve one process
