@@ -295,6 +295,20 @@ type Agent struct {
 	DisabledAt   time.Time // zero while the agent may sign in
 }
 
+// AgentPrefs are an agent's alert preferences: a sound, and desktop notifications, for what needs their
+// attention. An agent who never saved any has both on (DefaultAgentPrefs).
+type AgentPrefs struct {
+	AgentID       string
+	Sound         bool
+	Notifications bool
+	UpdatedAt     time.Time // zero until saved
+}
+
+// DefaultAgentPrefs are the preferences of an agent who saved none.
+func DefaultAgentPrefs(agentID string) AgentPrefs {
+	return AgentPrefs{AgentID: agentID, Sound: true, Notifications: true}
+}
+
 // AgentSession is an agent's signed-in browser. As with widget sessions, only the hash of the cookie's
 // token is stored.
 type AgentSession struct {
@@ -465,6 +479,9 @@ type Reader interface {
 	// AgentSessionAndAgent is AgentSessionByTokenHash plus the session's agent, in one read: it runs on
 	// every console request.
 	AgentSessionAndAgent(ctx context.Context, hash []byte) (AgentSession, Agent, error)
+	// AgentPrefs returns the agent's saved alert preferences, or DefaultAgentPrefs when they saved none
+	// (or there is no such agent).
+	AgentPrefs(ctx context.Context, agentID string) (AgentPrefs, error)
 
 	// ListConversations returns the summaries the filter selects, newest activity (last message, else
 	// creation) first, ties by ascending id. ReadSeq is the given reader agent's read mark (0 when none or readerID is "").
@@ -602,6 +619,9 @@ type Tx interface {
 	// DeleteAgentSessions deletes up to limit agent sessions that expired or were revoked at or before
 	// the given time and returns how many it deleted.
 	DeleteAgentSessions(ctx context.Context, before time.Time, limit int) (int, error)
+	// SetAgentPrefs stores an agent's alert preferences, replacing those saved before; ErrNotFound when
+	// the agent is missing.
+	SetAgentPrefs(ctx context.Context, p *AgentPrefs) error
 	// DeleteEndedBlocks deletes up to limit blocks that were lifted or expired at or before the given
 	// time and returns how many it deleted. Live blocks are never touched.
 	DeleteEndedBlocks(ctx context.Context, before time.Time, limit int) (int, error)

@@ -136,7 +136,7 @@ func statements() []string {
 		sqlSetKeySecret, sqlAPIKeyByHash, sqlAPIKeys, sqlInsertAPIKey, sqlRevokeAPIKey, sqlTouchAPIKey,
 		sqlAuditEvents, sqlInsertAuditEvent,
 		sqlLiveVerifiedSessions, sqlRevokeSessionsAll, sqlRevokeSessionsByKey, sqlRevokeSessionsOfCustomer,
-	}, slices.Concat(blockStatements(), lifetimeStatements(), attributeStatements(), seenStatements(), cannedStatements())...)
+	}, slices.Concat(blockStatements(), lifetimeStatements(), attributeStatements(), seenStatements(), cannedStatements(), prefsStatements())...)
 }
 
 // Time columns hold microseconds since the epoch; NULL stands for the zero time.

@@ -84,6 +84,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RoutingRuleAttributes", testRoutingRuleAttributes},
 		{"CustomerSeen", testCustomerSeen},
 		{"AgentsReadUpTo", testAgentsReadUpTo},
+		{"AgentPrefs", testAgentPrefs},
 		{"CannedResponses", testCannedResponses},
 		{"UpdateRollsBackOnError", testUpdateRollsBack},
 		{"UpdateReadsOwnWrites", testUpdateReadsOwnWrites},
