@@ -26,7 +26,13 @@ const (
 // in the order of their numbers, i.e. in commit order; the conversation part keeps them unique across
 // conversations. The number counts only the conversation's own messages, so an id tells nothing of how
 // much anybody else writes (the store's Seq, which once was the id, is installation-wide).
+//
+// An internal note (numbered apart, N < 0) gets an id of its own form (noteID) that no customer path
+// accepts.
 func MessageID(m store.Message) string {
+	if m.Internal || m.N < 0 {
+		return noteID(m)
+	}
 	return messageIDPrefix(m.ConversationID) + fmt.Sprintf("%016x", m.N)
 }
 
@@ -235,5 +241,6 @@ func (s *Service) Messages(ctx context.Context, v *Visitor, conversationID, afte
 	if limit <= 0 || limit > DefaultPageSize {
 		limit = DefaultPageSize
 	}
-	return s.store.MessagesAfterNumber(ctx, conv.ID, afterN, limit)
+	msgs, err := s.store.MessagesAfterNumber(ctx, conv.ID, afterN, limit)
+	return customerVisible(msgs), err // the store leaves notes out already; the rule is applied here too
 }

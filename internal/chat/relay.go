@@ -96,6 +96,8 @@ func (r *relay) announce(ctx context.Context, tx store.Tx, out outbox, now time.
 			n.Conv, n.Seq = d.ConversationID, d.N
 		case ReadReceipt:
 			n.Conv, n.Seq = d.ConversationID, d.N
+		case Mention:
+			n.Conv, n.Seq, n.Agent = d.ConversationID, d.MessageSeq, d.AgentID
 		case string:
 			n.Agent = d
 		default:
@@ -212,7 +214,9 @@ func (s *Service) readNotice(ctx context.Context, n notice) (realtime.Event, err
 		ev.Data = ReadReceipt{ConversationID: n.Conv, N: n.Seq}
 	case EventAgent, EventAgentSessionEnded:
 		ev.Data = n.Agent
-	case EventTimeline:
+	case EventMention:
+		return s.readMention(ctx, n)
+	case EventTimeline, EventTransfer:
 		events, err := s.store.Events(ctx, n.Conv)
 		if err != nil {
 			return ev, err

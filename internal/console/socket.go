@@ -128,20 +128,33 @@ func (c *Console) Socket(w http.ResponseWriter, r *http.Request) {
 
 // consoleFrame is the frame an event becomes; self reports an event about the socket's own agent (who
 // may just have been disabled, or signed out of this very session): the socket then checks its sign-in.
-func consoleFrame(ev realtime.Event, me string) (frame map[string]string, self bool) {
+func consoleFrame(ev realtime.Event, me string) (frame map[string]any, self bool) {
 	switch d := ev.Data.(type) {
 	case store.Message:
-		return map[string]string{"type": "message", "conversation_id": d.ConversationID}, false
+		// sender and internal tell alerts a customer's message from an agent's reply or note.
+		return map[string]any{"type": "message", "conversation_id": d.ConversationID, "sender": d.Sender, "internal": d.Internal}, false
+	case chat.Mention:
+		// Published to the mentioned agent's topic only (chat.PostNote).
+		return map[string]any{"type": "mention", "conversation_id": d.ConversationID,
+			"message_id": chat.MessageID(store.Message{ConversationID: d.ConversationID, N: d.N, Internal: true}), "by": d.By}, false
 	case store.Conversation:
-		return map[string]string{"type": "conversation", "conversation_id": d.ID}, false
+		return map[string]any{"type": "conversation", "conversation_id": d.ID}, false
 	case store.Event:
-		return map[string]string{"type": "timeline", "conversation_id": d.ConversationID}, false
+		return map[string]any{"type": "timeline", "conversation_id": d.ConversationID}, false
 	case chat.Typing, chat.SeenMark:
-		return typingSeenFrame(d), false
+		f := typingSeenFrame(d)
+		if f == nil {
+			return nil, false
+		}
+		out := make(map[string]any, len(f))
+		for k, v := range f {
+			out[k] = v
+		}
+		return out, false
 	case string:
 		switch ev.Type {
 		case chat.EventAgent:
-			return map[string]string{"type": "agent", "agent_id": d}, d == me
+			return map[string]any{"type": "agent", "agent_id": d}, d == me
 		case chat.EventAgentSessionEnded:
 			return nil, d == me
 		}

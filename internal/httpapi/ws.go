@@ -222,6 +222,9 @@ func (a *API) authenticateSocket(ctx context.Context, c *websocket.Conn, r *http
 func widgetFrame(ev realtime.Event) (any, bool) {
 	switch d := ev.Data.(type) {
 	case store.Message:
+		if !chat.CustomerVisible(d) { // an internal note: agents only, whatever topic it came by
+			return nil, false
+		}
 		return map[string]any{"type": "message", "message": messageShape(d)}, true
 	case store.Conversation:
 		return map[string]any{"type": "conversation", "conversation": conversationShape(d)}, true

@@ -249,7 +249,7 @@ type Conversation struct {
 	InboxID      string // the inbox routing put it in; empty before routing ran (or with no inboxes)
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
-	LastMessage  time.Time // the newest message's CreatedAt (derived, not stored); zero before the first
+	LastMessage  time.Time // the newest message's CreatedAt (derived, not stored; internal notes do not count); zero before the first
 	ClosedAt     time.Time
 }
 
@@ -260,6 +260,7 @@ type Message struct {
 	// the others write.
 	Seq int64
 	// N is the message's number within its conversation, from 1, dense and in commit order: its public id.
+	// Internal notes are numbered apart, -1, -2, … in commit order, so the customer's numbers stay dense.
 	N              int64
 	ConversationID string
 	Sender         string
@@ -269,6 +270,21 @@ type Message struct {
 	Trusted        bool // the sending session was verified when the message was sent
 	ClientID       string
 	CreatedAt      time.Time
+	// Internal marks an agents' note: never shown to the customer (the rule is package chat's
+	// CustomerVisible). Set when appending; it never changes.
+	Internal bool
+}
+
+// Mention is an agent named in an internal note (package chat decides who can be).
+type Mention struct {
+	MessageSeq     int64 // the note's Seq
+	AgentID        string
+	ConversationID string
+	AuthorID       string // the agent who wrote the note
+	CreatedAt      time.Time
+	// Read only: the note's number and body (Mentions fills them in).
+	N    int64
+	Body string
 }
 
 // Event is a timeline entry that is not a message: started, identified, authenticated, and so on.
@@ -375,7 +391,7 @@ type ConversationSummary struct {
 	Conversation
 	CustomerName  string // of the verified customer, if any
 	CustomerEmail string
-	LastSeq       int64 // the newest message's Seq; 0 before the first
+	LastSeq       int64 // the newest message's Seq (internal notes do not count); 0 before the first
 	LastSender    string
 	LastBody      string // the newest message's body, cut to at most 140 characters
 	ReadSeq       int64  // the newest Seq the reading agent has seen (see ListConversations)
@@ -451,7 +467,9 @@ type Reader interface {
 
 	// Messages returns up to limit messages of a conversation with Seq > afterSeq, oldest first.
 	Messages(ctx context.Context, conversationID string, afterSeq int64, limit int) ([]Message, error)
-	// MessagesAfterNumber returns up to limit messages of a conversation with N > afterN, oldest first.
+	// MessagesAfterNumber returns up to limit messages of a conversation with N > afterN, oldest first,
+	// leaving out internal notes: it serves the customer's reads (see chat.CustomerVisible), and leaving
+	// them out in the query keeps pages and limits right.
 	MessagesAfterNumber(ctx context.Context, conversationID string, afterN int64, limit int) ([]Message, error)
 	// MessageByClientID returns the message a session sent with that client id.
 	MessageByClientID(ctx context.Context, sessionID, clientID string) (Message, error)
@@ -488,6 +506,8 @@ type Reader interface {
 	ListConversations(ctx context.Context, f ConversationFilter, readerID string) ([]ConversationSummary, error)
 	// ConversationsOfCustomer lists every conversation of a customer, newest first.
 	ConversationsOfCustomer(ctx context.Context, customerID string) ([]Conversation, error)
+	// Mentions returns up to limit mentions of the agent, newest note first, with the note's N and Body.
+	Mentions(ctx context.Context, agentID string, limit int) ([]Mention, error)
 	// OpenAssignedCounts counts each agent's open assigned conversations in a workspace (agents with
 	// none are absent).
 	OpenAssignedCounts(ctx context.Context, workspaceID string) (map[string]int, error)
@@ -587,7 +607,8 @@ type Tx interface {
 	AdoptConversations(ctx context.Context, sessionID, customerID string, at time.Time) ([]string, error)
 
 	// AppendMessage stores m and assigns m.Seq, greater than that of every message committed before it
-	// in the conversation, and m.N, one more than the conversation's previous message. A conversation's LastMessage is the CreatedAt of its newest message. A client
+	// in the conversation, and m.N, one more than the conversation's previous message (for an internal note:
+	// one less than its previous note, from -1). A conversation's LastMessage is the CreatedAt of its newest message. A client
 	// id the session already used is ErrConflict; a missing conversation is ErrNotFound.
 	AppendMessage(ctx context.Context, m *Message) error
 	// AppendToOpenConversation appends m (ConversationID is filled in) to the owner's newest open
@@ -595,6 +616,8 @@ type Tx interface {
 	// no open conversation. It spares the hot path a separate lookup.
 	AppendToOpenConversation(ctx context.Context, owner Owner, m *Message) (Conversation, error)
 	AppendEvent(ctx context.Context, e *Event) error
+	// AddMention stores m; a mention of the same agent in the same note changes nothing.
+	AddMention(ctx context.Context, m *Mention) error
 
 	// UseJTI records a token id as used until the given time; ErrConflict if it is already recorded and
 	// that time has not passed.

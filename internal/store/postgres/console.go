@@ -26,7 +26,7 @@ const (
 		FROM conversations c
 		LEFT JOIN customers cu ON cu.id = c.customer_id
 		LEFT JOIN LATERAL (SELECT seq, sender, body, created_at FROM messages
-			WHERE conversation_id = c.id ORDER BY seq DESC LIMIT 1) m ON true
+			WHERE conversation_id = c.id AND NOT internal ORDER BY seq DESC LIMIT 1) m ON true
 		LEFT JOIN agent_reads r ON r.agent_id = $2 AND r.conversation_id = c.id
 		WHERE c.workspace_id = $3`
 	sqlOpenAssignedCounts = `SELECT assignee_id, COUNT(*) FROM conversations

@@ -34,11 +34,11 @@ const (
 	// conversationColumns derives the last message time from the newest message (an index lookup).
 	conversationColumns = `id, workspace_id, COALESCE(customer_id, ''), session_id, status, claimed_name, claimed_email,
 		assignee_id, inbox_id, created_at, updated_at,
-		(SELECT m.created_at FROM messages m WHERE m.conversation_id = conversations.id ORDER BY m.seq DESC LIMIT 1),
+		(SELECT m.created_at FROM messages m WHERE m.conversation_id = conversations.id AND NOT m.internal ORDER BY m.seq DESC LIMIT 1),
 		closed_at`
 	conversationInsertColumns = `id, workspace_id, customer_id, session_id, status, claimed_name, claimed_email,
 		assignee_id, inbox_id, created_at, updated_at, closed_at`
-	messageColumns       = `seq, n, conversation_id, sender, COALESCE(session_id, ''), COALESCE(agent_id, ''), body, trusted, COALESCE(client_id, ''), created_at`
+	messageColumns       = `seq, n, conversation_id, sender, COALESCE(session_id, ''), COALESCE(agent_id, ''), body, trusted, COALESCE(client_id, ''), created_at, internal`
 	messageInsertColumns = `conversation_id, sender, session_id, agent_id, body, trusted, client_id, created_at, n`
 	agentColumns         = `id, workspace_id, email, name, role, password_hash, available, created_at, updated_at, disabled_at`
 	agentSessionColumns  = `token_hash, agent_id, csrf_token, created_at, expires_at, revoked_at`
@@ -76,16 +76,18 @@ const (
 	sqlAdoptConversations   = `UPDATE conversations SET customer_id = $1, updated_at = $2 WHERE session_id = $3 AND customer_id IS NULL RETURNING id`
 
 	sqlMessages               = `SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`
-	sqlMessagesAfterNumber    = `SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = $1 AND n > $2 ORDER BY n LIMIT $3`
+	sqlMessagesAfterNumber    = `SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = $1 AND n > $2 AND NOT internal ORDER BY n LIMIT $3`
 	sqlMessageByClientID      = `SELECT ` + messageColumns + ` FROM messages WHERE session_id = $1 AND client_id = $2`
 	sqlMessageByAgentClientID = `SELECT ` + messageColumns + ` FROM messages WHERE agent_id = $1 AND client_id = $2`
 	// sqlInsertMessage locks the conversation's row before the insert takes the next seq (the plan locks
 	// the row, then evaluates the column default), so appends to one conversation take their numbers one
 	// at a time, each after the previous append has committed or rolled back. FOR NO KEY UPDATE leaves
 	// foreign-key checks (FOR KEY SHARE) from other tables unblocked. No row: the conversation is missing.
-	sqlInsertMessage = `INSERT INTO messages (` + messageInsertColumns + `)
+	// An internal note takes the conversation's lowest number (at most 0) minus one instead.
+	sqlInsertMessage = `INSERT INTO messages (` + messageInsertColumns + `, internal)
 		SELECT id, $2::text, $3::text, $4::text, $5::text, $6::boolean, $7::text, $8::timestamptz,
-			(SELECT COALESCE(MAX(n), 0) + 1 FROM messages WHERE conversation_id = $1)
+			CASE WHEN $9::boolean THEN LEAST((SELECT COALESCE(MIN(n), 0) FROM messages WHERE conversation_id = $1), 0) - 1
+			ELSE (SELECT COALESCE(MAX(n), 0) + 1 FROM messages WHERE conversation_id = $1) END, $9::boolean
 		FROM conversations WHERE id = $1 FOR NO KEY UPDATE
 		RETURNING seq, n`
 	// sqlAppendToOpen… find the owner's newest open conversation, lock it and append to it, in one
@@ -466,7 +468,7 @@ func (t *txn) AdoptConversations(ctx context.Context, sessionID, customerID stri
 func scanMessage(row pgx.Row) (store.Message, error) {
 	var m store.Message
 	err := row.Scan(&m.Seq, &m.N, &m.ConversationID, &m.Sender, &m.SessionID, &m.AgentID, &m.Body, &m.Trusted, &m.ClientID,
-		tz(&m.CreatedAt))
+		tz(&m.CreatedAt), &m.Internal)
 	return m, err
 }
 
@@ -507,7 +509,7 @@ func messageArgs(first any, m *store.Message) []any {
 }
 
 func (t *txn) AppendMessage(ctx context.Context, m *store.Message) error {
-	err := t.db.QueryRow(ctx, sqlInsertMessage, messageArgs(m.ConversationID, m)...).Scan(&m.Seq, &m.N)
+	err := t.db.QueryRow(ctx, sqlInsertMessage, append(messageArgs(m.ConversationID, m), m.Internal)...).Scan(&m.Seq, &m.N)
 	if err != nil {
 		return notFound(err, "insert message")
 	}

@@ -28,14 +28,14 @@ const (
 	// conversationColumns derives the last message time from the newest message (an index lookup).
 	conversationColumns = `id, workspace_id, customer_id, session_id, status, claimed_name, claimed_email,
 		assignee_id, inbox_id, created_at, updated_at,
-		(SELECT m.created_at FROM messages m WHERE m.conversation_id = conversations.id ORDER BY m.seq DESC LIMIT 1),
+		(SELECT m.created_at FROM messages m WHERE m.conversation_id = conversations.id AND m.internal = 0 ORDER BY m.seq DESC LIMIT 1),
 		closed_at`
 	// conversationColumnsNoLast skips that lookup where the caller knows the answer (it is appending).
 	conversationColumnsNoLast = `id, workspace_id, customer_id, session_id, status, claimed_name, claimed_email,
 		assignee_id, inbox_id, created_at, updated_at, NULL, closed_at`
 	conversationInsertColumns = `id, workspace_id, customer_id, session_id, status, claimed_name, claimed_email,
 		assignee_id, inbox_id, created_at, updated_at, closed_at`
-	messageColumns      = `seq, n, conversation_id, sender, session_id, agent_id, body, trusted, client_id, created_at`
+	messageColumns      = `seq, n, conversation_id, sender, session_id, agent_id, body, trusted, client_id, created_at, internal`
 	agentColumns        = `id, workspace_id, email, name, role, password_hash, available, created_at, updated_at, disabled_at`
 	agentSessionColumns = `token_hash, agent_id, csrf_token, created_at, expires_at, revoked_at`
 )
@@ -64,7 +64,7 @@ const (
 	sqlConversationsOfCustomer  = `SELECT ` + conversationColumns + ` FROM conversations WHERE customer_id = ? ORDER BY created_at DESC, rowid DESC`
 	sqlConversationsOfSession   = `SELECT ` + conversationColumns + ` FROM conversations WHERE session_id = ? AND customer_id IS NULL ORDER BY created_at DESC, rowid DESC`
 	sqlMessages                 = `SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?`
-	sqlMessagesAfterNumber      = `SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND n > ? ORDER BY n LIMIT ?`
+	sqlMessagesAfterNumber      = `SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND n > ? AND internal = 0 ORDER BY n LIMIT ?`
 	sqlMessageByClientID        = `SELECT ` + messageColumns + ` FROM messages WHERE session_id = ? AND client_id = ?`
 	sqlMessageByAgentClientID   = `SELECT ` + messageColumns + ` FROM messages WHERE agent_id = ? AND client_id = ?`
 	sqlEvents                   = `SELECT seq, conversation_id, type, data, created_at FROM events WHERE conversation_id = ? ORDER BY seq`
@@ -83,10 +83,12 @@ const (
 	sqlAdoptConversations       = `UPDATE conversations SET customer_id = ?, updated_at = ? WHERE session_id = ? AND customer_id IS NULL RETURNING id`
 	sqlAppendTargetCustomer     = `SELECT ` + conversationColumnsNoLast + ` FROM conversations WHERE customer_id = ? AND status = 'open' ORDER BY created_at DESC, rowid DESC LIMIT 1`
 	sqlAppendTargetSession      = `SELECT ` + conversationColumnsNoLast + ` FROM conversations WHERE session_id = ? AND customer_id IS NULL AND status = 'open' ORDER BY created_at DESC, rowid DESC LIMIT 1`
-	// The number is the conversation's highest plus one, read through messages_by_conversation_number;
-	// the single writer makes it race-free.
-	sqlInsertMessage = `INSERT INTO messages (conversation_id, sender, session_id, agent_id, body, trusted, client_id, created_at, n)
-		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, (SELECT COALESCE(MAX(n), 0) + 1 FROM messages WHERE conversation_id = ?1))
+	// The number is the conversation's highest plus one (an internal note's: its lowest, at most 0, minus
+	// one), read through messages_by_conversation_number; the single writer makes it race-free.
+	sqlInsertMessage = `INSERT INTO messages (conversation_id, sender, session_id, agent_id, body, trusted, client_id, created_at, internal, n)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, CASE WHEN ?9 THEN
+			MIN(COALESCE((SELECT MIN(n) FROM messages WHERE conversation_id = ?1), 0), 0) - 1 ELSE
+			(SELECT COALESCE(MAX(n), 0) + 1 FROM messages WHERE conversation_id = ?1) END)
 		RETURNING seq, n`
 	sqlInsertEvent = `INSERT INTO events (conversation_id, type, data, created_at) VALUES (?, ?, ?, ?)`
 	sqlUseJTI      = `INSERT INTO used_jtis (workspace_id, jti, until) VALUES (?, ?, ?) ON CONFLICT (workspace_id, jti) DO UPDATE SET until = excluded.until WHERE used_jtis.until <= ?`
@@ -136,7 +138,7 @@ func statements() []string {
 		sqlSetKeySecret, sqlAPIKeyByHash, sqlAPIKeys, sqlInsertAPIKey, sqlRevokeAPIKey, sqlTouchAPIKey,
 		sqlAuditEvents, sqlInsertAuditEvent,
 		sqlLiveVerifiedSessions, sqlRevokeSessionsAll, sqlRevokeSessionsByKey, sqlRevokeSessionsOfCustomer,
-	}, slices.Concat(blockStatements(), lifetimeStatements(), attributeStatements(), seenStatements(), cannedStatements(), prefsStatements())...)
+	}, slices.Concat(blockStatements(), lifetimeStatements(), attributeStatements(), seenStatements(), cannedStatements(), prefsStatements(), noteStatements())...)
 }
 
 // Time columns hold microseconds since the epoch; NULL stands for the zero time.
@@ -545,7 +547,7 @@ func scanMessage(s scanner) (store.Message, error) {
 	var m store.Message
 	var session, agent, client sql.NullString
 	var created sql.NullInt64
-	err := s.Scan(&m.Seq, &m.N, &m.ConversationID, &m.Sender, &session, &agent, &m.Body, &m.Trusted, &client, &created)
+	err := s.Scan(&m.Seq, &m.N, &m.ConversationID, &m.Sender, &session, &agent, &m.Body, &m.Trusted, &client, &created, &m.Internal)
 	m.SessionID, m.AgentID, m.ClientID = session.String, agent.String, client.String
 	m.CreatedAt = fromMicros(created)
 	return m, err
@@ -606,7 +608,7 @@ func (t *txn) AppendToOpenConversation(ctx context.Context, owner store.Owner, m
 
 func (t *txn) insertMessage(ctx context.Context, m *store.Message) error {
 	err := t.run.queryRow(ctx, sqlInsertMessage, m.ConversationID, m.Sender, nullString(m.SessionID), nullString(m.AgentID),
-		m.Body, m.Trusted, nullString(m.ClientID), micros(m.CreatedAt)).Scan(&m.Seq, &m.N)
+		m.Body, m.Trusted, nullString(m.ClientID), micros(m.CreatedAt), m.Internal).Scan(&m.Seq, &m.N)
 	if err != nil {
 		return writeErr(err, "insert message")
 	}
