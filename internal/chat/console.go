@@ -639,10 +639,14 @@ func (s *Service) MarkRead(ctx context.Context, agent store.Agent, conversationI
 
 // Reply posts an agent's message (see PostAgentMessage). A conversation whose visitor can no longer be
 // reached (see Reach) is a 409 visitor_unreachable: a reply there would be read by no one, while the
-// agent would believe it answered.
+// agent would believe it answered. A body that still holds a canned response's variable is 422
+// unfilled_variable (see canned.go).
 func (s *Service) Reply(ctx context.Context, agent store.Agent, conversationID, body, clientID string) (store.Message, error) {
 	conv, err := conversationInWorkspace(ctx, s.store, agent.WorkspaceID, conversationID)
 	if err != nil {
+		return store.Message{}, err
+	}
+	if err := refuseUnfilled(body); err != nil { // canned.go
 		return store.Message{}, err
 	}
 	reach, err := s.reach(ctx, conv)
