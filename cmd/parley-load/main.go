@@ -5,6 +5,10 @@
 //
 //	parley-load -workspace ws_… -post http://127.0.0.1:8080 -watch http://127.0.0.1:8081 -visitors 100 -duration 20s
 //
+// With -typing N it also sends N typing frames during the run, spread evenly over it, from -typists
+// sockets of sessions of their own (each with a conversation) on the -post instances: the customers'
+// typing then travels to the other instances by the ephemeral relay while the messages are measured.
+//
 // Start the servers with --no-rate-limits: the load comes from one address.
 package main
 
@@ -34,6 +38,8 @@ type options struct {
 	visitors  int
 	duration  time.Duration
 	interval  time.Duration
+	typing    int // typing frames to send during the run
+	typists   int // sockets that send them
 }
 
 func main() {
@@ -45,6 +51,8 @@ func main() {
 	flag.IntVar(&o.visitors, "visitors", 50, "concurrent visitors, each with a session, a socket and a conversation")
 	flag.DurationVar(&o.duration, "duration", 15*time.Second, "how long to send")
 	flag.DurationVar(&o.interval, "interval", 0, "pause between one visitor's messages (0: send the next once the previous is delivered)")
+	flag.IntVar(&o.typing, "typing", 0, "typing frames to send during the run (0: none)")
+	flag.IntVar(&o.typists, "typists", 1000, "sockets that send the typing frames, each at most one a second (the server's per-socket rate)")
 	flag.Parse()
 	o.post = strings.Split(post, ",")
 	o.watch = o.post
@@ -84,6 +92,17 @@ func run(ctx context.Context, o options, out io.Writer) error {
 			}
 		}()
 	}
+	var typed typingResult
+	if o.typing > 0 && o.typists > 0 {
+		ready.Add(1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := typists(ctx, o, client, &ready, start, &typed); err != nil {
+				setupErr.CompareAndSwap(nil, err)
+			}
+		}()
+	}
 	ready.Wait()
 	if err, _ := setupErr.Load().(error); err != nil {
 		return err
@@ -108,6 +127,118 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	fmt.Fprintf(out, "delivered %d messages: %.0f msgs/s; errors %d\n", len(all), float64(len(all))/elapsed.Seconds(), errs)
 	fmt.Fprintf(out, "POST → socket latency: p50 %v  p90 %v  p99 %v  max %v\n",
 		pct(0.50).Round(10*time.Microsecond), pct(0.90).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), all[len(all)-1].Round(10*time.Microsecond))
+	if o.typing > 0 {
+		fmt.Fprintf(out, "typing: sent %d frames from %d sockets (%.0f frames/s); refused %d\n",
+			typed.sent.Load(), o.typists, float64(typed.sent.Load())/elapsed.Seconds(), typed.refused.Load())
+	}
+	return nil
+}
+
+type typingResult struct {
+	sent, refused atomic.Int64
+}
+
+// typists opens the typing sockets, each with a session and a conversation of its own, and once the
+// run starts sends o.typing frames from them, spread evenly over the duration (start and stop in turn).
+func typists(ctx context.Context, o options, client *http.Client, ready *sync.WaitGroup, start <-chan struct{}, res *typingResult) error {
+	perSocket := max(1, o.typing/o.typists)
+	type typist struct {
+		conn *websocket.Conn
+		conv string
+	}
+	all := make([]typist, o.typists)
+	setup := func(i int) error {
+		base := o.post[i%len(o.post)]
+		var sess struct {
+			Token string `json:"session_token"`
+		}
+		if err := call(ctx, client, base+"/v1/widget/sessions", "", map[string]string{"workspace": o.workspace}, &sess); err != nil {
+			return err
+		}
+		var posted struct {
+			Message struct {
+				ConversationID string `json:"conversation_id"`
+			} `json:"message"`
+		}
+		if err := call(ctx, client, base+"/v1/widget/messages", sess.Token, map[string]string{"body": "typist", "client_id": "typist"}, &posted); err != nil {
+			return err
+		}
+		conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/v1/widget/ws", nil)
+		if err != nil {
+			return err
+		}
+		if err := conn.Write(ctx, websocket.MessageText, []byte(`{"type":"auth","session_token":"`+sess.Token+`"}`)); err != nil {
+			return err
+		}
+		if _, _, err := conn.Read(ctx); err != nil {
+			return err
+		}
+		go func() { // refusals come back as error frames
+			for {
+				_, data, err := conn.Read(ctx)
+				if err != nil {
+					return
+				}
+				if bytes.Contains(data, []byte(`"type":"error"`)) {
+					res.refused.Add(1)
+				}
+			}
+		}()
+		all[i] = typist{conn: conn, conv: posted.Message.ConversationID}
+		return nil
+	}
+	var failed error
+	var mu sync.Mutex
+	var sw sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for i := range all {
+		sw.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer sw.Done()
+			defer func() { <-sem }()
+			if err := setup(i); err != nil {
+				mu.Lock()
+				failed = err
+				mu.Unlock()
+			}
+		}()
+	}
+	sw.Wait()
+	defer func() {
+		for _, t := range all {
+			if t.conn != nil {
+				t.conn.CloseNow()
+			}
+		}
+	}()
+	ready.Done()
+	if failed != nil {
+		return fmt.Errorf("typists: %w", failed)
+	}
+	<-start
+	every := o.duration / time.Duration(perSocket)
+	var tw sync.WaitGroup
+	for i, t := range all {
+		tw.Add(1)
+		go func() {
+			defer tw.Done()
+			// Offset each socket within the interval, so the frames arrive evenly rather than in waves.
+			time.Sleep(every * time.Duration(i) / time.Duration(len(all)))
+			for n := range perSocket {
+				state := "start"
+				if n%2 == 1 {
+					state = "stop"
+				}
+				frame := `{"type":"typing","conversation_id":"` + t.conv + `","state":"` + state + `"}`
+				if t.conn.Write(ctx, websocket.MessageText, []byte(frame)) == nil {
+					res.sent.Add(1)
+				}
+				time.Sleep(every)
+			}
+		}()
+	}
+	tw.Wait()
 	return nil
 }
 

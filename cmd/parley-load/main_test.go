@@ -45,3 +45,27 @@ func TestLoadToolMeasuresDeliveries(t *testing.T) {
 	}
 	t.Log(out.String())
 }
+
+// With -typing, the typists' frames go out during the run and none is refused (each types in its own
+// conversation); the messages are still all delivered.
+func TestLoadToolSendsTyping(t *testing.T) {
+	hub := realtime.NewHub()
+	svc := chattest.Start(t, chat.Config{Store: dbtest.Open(t), Events: hub}, hub)
+	api := httpapi.New(httpapi.Config{Chat: svc, Events: hub})
+	srv := httptest.NewServer(api)
+	t.Cleanup(func() { srv.CloseClientConnections(); api.Shutdown(context.Background()); srv.Close() })
+	ws, err := svc.CreateWorkspace(context.Background(), "Load")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	o := options{workspace: ws.ID, post: []string{srv.URL}, watch: []string{srv.URL}, visitors: 2, duration: 500 * time.Millisecond, typing: 40, typists: 4}
+	if err := run(context.Background(), o, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "typing: sent 40 frames from 4 sockets") || !strings.Contains(out.String(), "refused 0") ||
+		!regexp.MustCompile(`errors 0\n`).MatchString(out.String()) {
+		t.Fatalf("report:\n%s", out.String())
+	}
+	t.Log(out.String())
+}
