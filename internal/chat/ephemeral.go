@@ -34,6 +34,10 @@ const (
 	ephemeralSenders = 2
 	// ephemeralTimeout bounds one NOTIFY: a late indicator is worthless.
 	ephemeralTimeout = 2 * time.Second
+	// ephemeralBatch bounds one NOTIFY's payload: a sender packs what is waiting into one JSON array up
+	// to this size (PostgreSQL refuses payloads of 8000 bytes or more), so under load the notifications
+	// grow fewer rather than more numerous.
+	ephemeralBatch = 7000
 )
 
 type ephemeralRelay struct {
@@ -86,10 +90,11 @@ func (r *ephemeralRelay) run(ctx context.Context) {
 				select {
 				case <-ctx.Done():
 					return
-				case payload := <-r.queue:
+				case first := <-r.queue:
+					payload, n := r.pack(first)
 					nctx, cancel := context.WithTimeout(ctx, ephemeralTimeout)
 					if err := r.b.Broadcast(nctx, ephemeralChannel, payload); err != nil {
-						r.dropped.Add(1)
+						r.dropped.Add(uint64(n))
 						if ctx.Err() == nil {
 							r.log.Debug("ephemeral relay: notify failed; event dropped", "err", err)
 						}
@@ -101,19 +106,49 @@ func (r *ephemeralRelay) run(ctx context.Context) {
 	}
 }
 
+// pack joins first and whatever else is queued, up to ephemeralBatch bytes, into one JSON array, and
+// says how many notices it holds.
+func (r *ephemeralRelay) pack(first []byte) ([]byte, int) {
+	batch := append(append(make([]byte, 0, ephemeralBatch), '['), first...)
+	n := 1
+	for {
+		select {
+		case more := <-r.queue:
+			if len(batch)+1+len(more)+1 > ephemeralBatch {
+				// Too big to join: it goes alone, after this batch (order does not matter here).
+				select {
+				case r.queue <- more:
+				default:
+					r.dropped.Add(1)
+				}
+				return append(batch, ']'), n
+			}
+			batch = append(append(batch, ','), more...)
+			n++
+		default:
+			return append(batch, ']'), n
+		}
+	}
+}
+
 // runEphemeral carries ephemeral events between instances until ctx ends.
 func (s *Service) runEphemeral(ctx context.Context) error {
 	r := s.flash
 	r.run(ctx)
 	return s.relay.notifier.Listen(ctx, ephemeralChannel, func(payload []byte) {
-		var n flashNotice
-		if json.Unmarshal(payload, &n) != nil || n.Instance == r.instance || n.Type != EventTyping {
-			return // unreadable, or ours: published here already
-		}
-		if n.From != store.SenderCustomer && n.From != store.SenderAgent {
+		var batch []flashNotice
+		if json.Unmarshal(payload, &batch) != nil {
 			return
 		}
-		s.ephemeralLocal(realtime.Event{Type: EventTyping, Data: Typing{ConversationID: n.Conv, From: n.From, AgentID: n.Agent, State: n.State}}, n.Topics)
+		for _, n := range batch {
+			if n.Instance == r.instance || n.Type != EventTyping {
+				continue // ours, published here already
+			}
+			if n.From != store.SenderCustomer && n.From != store.SenderAgent {
+				continue
+			}
+			s.ephemeralLocal(realtime.Event{Type: EventTyping, Data: Typing{ConversationID: n.Conv, From: n.From, AgentID: n.Agent, State: n.State}}, n.Topics)
+		}
 	}, func() {})
 }
 

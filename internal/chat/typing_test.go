@@ -403,3 +403,68 @@ func nextOfType(t *testing.T, sub *realtime.Subscription, typ, what string) real
 		}
 	}
 }
+
+// A burst of typing on one instance reaches the other (notifications carry batches): every frame is either
+// delivered there or counted as dropped, none is lost unaccounted, and nothing is written.
+func TestTypingBurstCrossesInstances(t *testing.T) {
+	if !dbtest.UsePostgres() {
+		t.Skip("one instance only: events travel between instances on PostgreSQL (PARLEY_TEST_STORE=postgres)")
+	}
+	ctx := t.Context()
+	st := dbtest.Postgres(t)
+	hub1, hub2 := realtime.NewHub(), realtime.NewHub()
+	one := chattest.Start(t, chat.Config{Store: st, Events: hub1, Passwords: password.NewHasher(2)}, hub1)
+	chattest.Start(t, chat.Config{Store: st, Events: hub2, Passwords: password.NewHasher(2)}, hub2)
+	ws, err := one.CreateWorkspace(ctx, "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	agents := hub2.Subscribe(4096, chat.WorkspaceTopic(ws.ID))
+	defer agents.Close()
+	const sockets, frames = 50, 4 // within each socket's burst
+	var gates []*chat.TypingGate
+	var convs []string
+	for range sockets {
+		_, v, err := one.CreateSession(ctx, ws.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _, err := one.PostMessage(ctx, v, "hi", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		gates, convs = append(gates, one.CustomerTyping(v)), append(convs, m.ConversationID)
+	}
+	rows := dbtest.Count(t, st, `SELECT COUNT(*) FROM messages`) + dbtest.Count(t, st, `SELECT COUNT(*) FROM customer_seen`)
+	for len(agents.Events()) > 0 {
+		<-agents.Events()
+	}
+	sent := 0
+	for range frames {
+		for i, g := range gates {
+			if ok, err := g.Typing(ctx, convs[i], chat.TypingStart); err != nil || !ok {
+				t.Fatalf("typing: sent %v, err %v", ok, err)
+			}
+			sent++
+		}
+	}
+	got := 0
+	deadline := time.After(10 * time.Second)
+	for got+int(one.EphemeralDropped()) < sent {
+		select {
+		case ev := <-agents.Events():
+			if ev.Type == chat.EventTyping {
+				got++
+			}
+		case <-deadline:
+			t.Fatalf("the other instance got %d of %d frames, %d dropped", got, sent, one.EphemeralDropped())
+		}
+	}
+	if got == 0 {
+		t.Fatalf("no frame reached the other instance (%d dropped)", one.EphemeralDropped())
+	}
+	t.Logf("%d frames: %d delivered on the other instance, %d dropped", sent, got, one.EphemeralDropped())
+	if n := dbtest.Count(t, st, `SELECT COUNT(*) FROM messages`) + dbtest.Count(t, st, `SELECT COUNT(*) FROM customer_seen`); n != rows {
+		t.Fatalf("typing wrote rows: %d → %d", rows, n)
+	}
+}
