@@ -74,9 +74,29 @@ func (s *Service) AlertState(ctx context.Context, agent store.Agent) (AlertState
 	if err != nil {
 		return AlertState{}, err
 	}
+	counted := map[string]bool{}
 	for _, r := range append(mine, waiting...) {
-		if waitsFor(r.Conversation, agent.ID, memberOf) && r.LastSeq > r.ReadSeq && r.LastSender == store.SenderCustomer {
-			st.Attention = append(st.Attention, r.ID)
+		if waitsFor(r.Conversation, agent.ID, memberOf) && r.LastSeq > r.ReadSeq && r.LastSender == store.SenderCustomer && !counted[r.ID] {
+			st.Attention, counted[r.ID] = append(st.Attention, r.ID), true
+		}
+	}
+	// A mention needs them until they read the conversation past the note.
+	mentions, err := s.store.Mentions(ctx, agent.ID, attentionLimit)
+	if err != nil {
+		return AlertState{}, err
+	}
+	checked := map[string]bool{}
+	for _, m := range mentions {
+		if counted[m.ConversationID] || checked[m.ConversationID] {
+			continue
+		}
+		checked[m.ConversationID] = true // mentions come newest first: the first is the one to check
+		read, err := s.store.ReadMark(ctx, agent.ID, m.ConversationID)
+		if err != nil {
+			return AlertState{}, err
+		}
+		if m.MessageSeq > read {
+			st.Attention, counted[m.ConversationID] = append(st.Attention, m.ConversationID), true
 		}
 	}
 	return st, nil

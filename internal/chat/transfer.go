@@ -51,7 +51,8 @@ func (s *Service) Transfer(ctx context.Context, agent store.Agent, conversationI
 		if err != nil {
 			return err
 		}
-		data := map[string]string{"agent_id": agent.ID}
+		// agent_name travels with the alert to the receiving agent's console (a frame names who sent it).
+		data := map[string]string{"agent_id": agent.ID, "agent_name": agent.Name}
 		if conv.AssigneeID != "" {
 			data["from_agent_id"] = conv.AssigneeID
 		}

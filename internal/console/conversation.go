@@ -43,6 +43,8 @@ type conversationPage struct {
 	Unreachable *unreachableNote
 	// Blocking is the block panel: whether the visitor is blocked, or the form that blocks them.
 	Blocking blockPanel
+	// Transfer is the Transfer form's choices of inbox (alerts.go).
+	Transfer transferPanel
 }
 
 // unreachableNote ends the timeline of a conversation nobody can receive a reply in.
@@ -222,6 +224,9 @@ func (c *Console) conversation(r *http.Request, before chat.TimelineCursor, with
 		p.EarlierURL = earlierURL(conv.ID, cv.Earlier)
 	}
 	p.Unreachable = unreachable(cv.Reach)
+	if err := c.withTransfer(r, p); err != nil { // alerts.go
+		return nil, err
+	}
 	if p.Blocking, err = c.blocking(r, conv); err != nil {
 		return nil, err
 	}

@@ -67,7 +67,7 @@ func TestConversationPage(t *testing.T) {
 		`Sent without signing in, so whoever wrote it has not proved who they are</span>`,
 		`data-event-type="authenticated"`, "Authenticated as cust@bank.example (key " + tn.key.ID + ")",
 		`data-verified-email>cust@bank.example<`, "Signed login, key <code>" + tn.key.ID + "</code>",
-		"/console/customers/", ">Send<", ">Close conversation<", ">Assign<",
+		"/console/customers/", ">Send<", ">Close conversation<", ">Transfer<",
 	} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("conversation page lacks %q", want)

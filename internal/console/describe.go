@@ -53,6 +53,23 @@ func describeEvent(e store.Event, name func(id string) string) string {
 			return to + " took the conversation"
 		}
 		return "Assigned to " + to + " by " + agentOrSomeone(name, firstOf(d["agent_id"], d["by"]))
+	case "transferred":
+		// The note is an agent's words for other agents; events never reach the customer.
+		by, what := agentOrSomeone(name, d["agent_id"]), ""
+		switch {
+		case d["to_agent_id"] != "" && d["to_agent_id"] == d["agent_id"]:
+			what = by + " took the conversation"
+		case d["to_agent_id"] != "":
+			what = by + " transferred to " + agentOrSomeone(name, d["to_agent_id"])
+		case d["to_inbox_id"] != "":
+			what = by + " transferred to the " + firstOf(d["inbox"], "(deleted)") + " inbox"
+		default:
+			what = by + " unassigned the conversation"
+		}
+		if note := d["note"]; note != "" {
+			what += ": " + note
+		}
+		return what
 	case "unassigned":
 		return "Unassigned by " + agentOrSomeone(name, firstOf(d["agent_id"], d["by"]))
 	case "closed":

@@ -140,6 +140,9 @@ func consoleFrame(ev realtime.Event, me string) (frame map[string]any, self bool
 	case store.Conversation:
 		return map[string]any{"type": "conversation", "conversation_id": d.ID}, false
 	case store.Event:
+		if ev.Type == chat.EventTransfer { // to the receiving agents' topics only (chat.Transfer); alerts.js
+			return map[string]any{"type": "transfer", "conversation_id": d.ConversationID, "by": d.Data["agent_name"]}, false
+		}
 		return map[string]any{"type": "timeline", "conversation_id": d.ConversationID}, false
 	case chat.Typing, chat.SeenMark:
 		f := typingSeenFrame(d)
