@@ -47,8 +47,10 @@ type Typing struct {
 const (
 	typingRate  = rate.Limit(1)
 	typingBurst = 4
-	// typingCache is how many conversations a socket remembers as its own.
-	typingCache = 16
+	// typingCache is how many conversations a socket remembers as its own, and typingCacheTTL for how
+	// long: a conversation can change hands (a visitor signs in and it moves to the customer).
+	typingCache    = 16
+	typingCacheTTL = 30 * time.Second
 )
 
 // TypingGate checks and publishes the typing frames of one live connection: it knows which
@@ -60,6 +62,7 @@ type TypingGate struct {
 	agent   *store.Agent // a console's gate
 	limit   *rate.Limiter
 	topics  map[string][]string // conversation id → where its typing goes; nil: not the connection's
+	filled  time.Time           // when topics was last emptied
 }
 
 // CustomerTyping returns the gate of a widget's socket.
@@ -78,6 +81,10 @@ func (s *Service) AgentTyping(a store.Agent) *TypingGate {
 func (g *TypingGate) Typing(ctx context.Context, conversationID, state string) (bool, error) {
 	if state != TypingStart && state != TypingStop {
 		return false, problem.InvalidField("state", `must be "start" or "stop"`)
+	}
+	if now := time.Now(); now.Sub(g.filled) > typingCacheTTL {
+		clear(g.topics)
+		g.filled = now
 	}
 	topics, known := g.topics[conversationID]
 	if !known {
