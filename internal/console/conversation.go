@@ -43,6 +43,9 @@ type conversationPage struct {
 	Unreachable *unreachableNote
 	// Blocking is the block panel: whether the visitor is blocked, or the form that blocks them.
 	Blocking blockPanel
+	// ComposeNote selects the composer's "Internal note" switch: the page answers a refused note, whose
+	// draft must not go out as a reply by mistake.
+	ComposeNote bool
 	// Transfer is the Transfer form's choices of inbox (alerts.go).
 	Transfer transferPanel
 }
@@ -224,6 +227,7 @@ func (c *Console) conversation(r *http.Request, before chat.TimelineCursor, with
 		p.EarlierURL = earlierURL(conv.ID, cv.Earlier)
 	}
 	p.Unreachable = unreachable(cv.Reach)
+	p.ComposeNote = r.Method == http.MethodPost && r.PostForm.Get("kind") == "note"
 	if err := c.withTransfer(r, p); err != nil { // alerts.go
 		return nil, err
 	}
@@ -404,13 +408,22 @@ func (c *Console) ConversationTimeline(w http.ResponseWriter, r *http.Request) {
 
 func conversationPath(id string) string { return "/console/conversations/" + id }
 
-// Reply serves POST /console/conversations/{id}/reply (fields body, client_id).
+// Reply serves POST /console/conversations/{id}/reply (fields body, client_id, and kind: "reply", the
+// default, or "note" for an internal note that only agents see, chat.PostNote).
 func (c *Console) Reply(w http.ResponseWriter, r *http.Request) {
 	s := signedIn(r)
 	id := r.PathValue("id")
 	// The same form posted twice (a double click, a resubmit after reload) answers with the first reply:
 	// chat.PostAgentMessage treats a repeated client id as a retry.
-	_, err := c.chat.Reply(r.Context(), s.agent, id, r.PostForm.Get("body"), r.PostForm.Get("client_id"))
+	var err error
+	switch r.PostForm.Get("kind") {
+	case "", "reply":
+		_, err = c.chat.Reply(r.Context(), s.agent, id, r.PostForm.Get("body"), r.PostForm.Get("client_id"))
+	case "note":
+		_, _, err = c.chat.PostNote(r.Context(), s.agent, id, r.PostForm.Get("body"), r.PostForm.Get("client_id"))
+	default:
+		err = problem.InvalidField("kind", "must be reply or note")
+	}
 	if err != nil {
 		c.failed(w, r, conversationPath(id), err)
 		return

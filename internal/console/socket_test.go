@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -31,9 +32,21 @@ func readFrame(t *testing.T, ctx context.Context, c *websocket.Conn) map[string]
 	if err != nil {
 		t.Fatalf("read: %v", err)
 	}
-	var f map[string]string
-	if err := json.Unmarshal(data, &f); err != nil {
+	// Values are strings, but for the message frame's "internal" (a boolean, here "true" or "false").
+	var raw map[string]any
+	if err := json.Unmarshal(data, &raw); err != nil {
 		t.Fatalf("frame %s: %v", data, err)
+	}
+	f := make(map[string]string, len(raw))
+	for k, v := range raw {
+		switch v := v.(type) {
+		case string:
+			f[k] = v
+		case bool:
+			f[k] = strconv.FormatBool(v)
+		default:
+			t.Fatalf("frame %s: %q is neither a string nor a boolean", data, k)
+		}
 	}
 	return f
 }
@@ -75,9 +88,13 @@ func TestConsoleSocket(t *testing.T) {
 			t.Fatalf("a frame about another conversation: %v", f)
 		}
 		for k := range f {
-			if k != "type" && k != "conversation_id" {
+			// A message frame also says who sent it and whether it is an internal note (never the text).
+			if k != "type" && k != "conversation_id" && !(f["type"] == "message" && (k == "sender" || k == "internal")) {
 				t.Fatalf("frame carries %q: %v", k, f)
 			}
+		}
+		if f["type"] == "message" && (f["sender"] != "customer" || f["internal"] != "false") {
+			t.Fatalf("the customer's message frame: %v", f)
 		}
 		seen[f["type"]] = true
 		if seen["message"] && seen["timeline"] && seen["conversation"] {

@@ -43,7 +43,8 @@
   if (conversation) {
     // The reply form is swapped in and out with its region, so listen on the document.
     document.addEventListener("input", function (ev) {
-      if (ev.target && ev.target.id === "reply-body") {
+      // A note (notes.js marks the composer "composing-note") is for agents: the customer sees no typing.
+      if (ev.target && ev.target.id === "reply-body" && !ev.target.closest(".composing-note")) {
         if (ev.target.value === "") stopped(); else typed();
       }
     });

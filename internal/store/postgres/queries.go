@@ -83,11 +83,12 @@ const (
 	// the row, then evaluates the column default), so appends to one conversation take their numbers one
 	// at a time, each after the previous append has committed or rolled back. FOR NO KEY UPDATE leaves
 	// foreign-key checks (FOR KEY SHARE) from other tables unblocked. No row: the conversation is missing.
-	// An internal note takes the conversation's lowest number (at most 0) minus one instead.
+	// The number is the conversation's highest (at least 0: notes are below) plus one; an internal note
+	// takes the conversation's lowest number (at most 0) minus one instead.
 	sqlInsertMessage = `INSERT INTO messages (` + messageInsertColumns + `, internal)
 		SELECT id, $2::text, $3::text, $4::text, $5::text, $6::boolean, $7::text, $8::timestamptz,
 			CASE WHEN $9::boolean THEN LEAST((SELECT COALESCE(MIN(n), 0) FROM messages WHERE conversation_id = $1), 0) - 1
-			ELSE (SELECT COALESCE(MAX(n), 0) + 1 FROM messages WHERE conversation_id = $1) END, $9::boolean
+			ELSE GREATEST((SELECT COALESCE(MAX(n), 0) FROM messages WHERE conversation_id = $1), 0) + 1 END, $9::boolean
 		FROM conversations WHERE id = $1 FOR NO KEY UPDATE
 		RETURNING seq, n`
 	// sqlAppendToOpen… find the owner's newest open conversation, lock it and append to it, in one
@@ -104,7 +105,7 @@ const (
 	appendToOpen = `, m AS (
 			INSERT INTO messages (` + messageInsertColumns + `)
 			SELECT id, $2::text, $3::text, $4::text, $5::text, $6::boolean, $7::text, $8::timestamptz,
-				(SELECT COALESCE(MAX(n), 0) + 1 FROM messages WHERE conversation_id = c.id) FROM c
+				GREATEST((SELECT COALESCE(MAX(n), 0) FROM messages WHERE conversation_id = c.id), 0) + 1 FROM c
 			RETURNING seq, n
 		)
 		SELECT c.id, c.workspace_id, COALESCE(c.customer_id, ''), c.session_id, c.status, c.claimed_name, c.claimed_email,

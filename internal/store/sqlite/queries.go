@@ -83,12 +83,12 @@ const (
 	sqlAdoptConversations       = `UPDATE conversations SET customer_id = ?, updated_at = ? WHERE session_id = ? AND customer_id IS NULL RETURNING id`
 	sqlAppendTargetCustomer     = `SELECT ` + conversationColumnsNoLast + ` FROM conversations WHERE customer_id = ? AND status = 'open' ORDER BY created_at DESC, rowid DESC LIMIT 1`
 	sqlAppendTargetSession      = `SELECT ` + conversationColumnsNoLast + ` FROM conversations WHERE session_id = ? AND customer_id IS NULL AND status = 'open' ORDER BY created_at DESC, rowid DESC LIMIT 1`
-	// The number is the conversation's highest plus one (an internal note's: its lowest, at most 0, minus
-	// one), read through messages_by_conversation_number; the single writer makes it race-free.
+	// The number is the conversation's highest, at least 0, plus one (an internal note's: its lowest, at
+	// most 0, minus one), read through messages_by_conversation_number; the single writer makes it race-free.
 	sqlInsertMessage = `INSERT INTO messages (conversation_id, sender, session_id, agent_id, body, trusted, client_id, created_at, internal, n)
 		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, CASE WHEN ?9 THEN
 			MIN(COALESCE((SELECT MIN(n) FROM messages WHERE conversation_id = ?1), 0), 0) - 1 ELSE
-			(SELECT COALESCE(MAX(n), 0) + 1 FROM messages WHERE conversation_id = ?1) END)
+			MAX(COALESCE((SELECT MAX(n) FROM messages WHERE conversation_id = ?1), 0), 0) + 1 END)
 		RETURNING seq, n`
 	sqlInsertEvent = `INSERT INTO events (conversation_id, type, data, created_at) VALUES (?, ?, ?, ?)`
 	sqlUseJTI      = `INSERT INTO used_jtis (workspace_id, jti, until) VALUES (?, ?, ?) ON CONFLICT (workspace_id, jti) DO UPDATE SET until = excluded.until WHERE used_jtis.until <= ?`

@@ -44,6 +44,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Conversations", testConversations},
 		{"AdoptConversations", testAdoptConversations},
 		{"Messages", testMessages},
+		{"Notes", testNotes},
+		{"Mentions", testMentions},
 		{"MessageClientIDs", testMessageClientIDs},
 		{"AppendToOpenConversation", testAppendToOpenConversation},
 		{"ConcurrentAppends", testConcurrentAppends},
