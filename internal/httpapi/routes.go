@@ -200,6 +200,7 @@ func (a *API) routes() {
 		m.Handle("POST /console/conversations/{id}/block", c.Agent(c.BlockVisitor))
 		m.Handle("GET /console/blocks", c.Agent(c.BlocksPage))
 		m.Handle("GET /console/mentions", c.Agent(c.MentionsPage))
+		m.Handle("POST /console/conversations/{id}/note", c.Agent(c.Note))
 		m.Handle("POST /console/blocks/{id}/lift", c.Agent(c.LiftBlock))
 		m.Handle("GET /console/customers/{id}", c.Agent(c.CustomerPage))
 		m.Handle("GET /console/report", c.Agent(c.ReportPage))
