@@ -52,7 +52,7 @@ func TestCLIWorkspaceAndKeys(t *testing.T) {
 	s := got["settings"].(map[string]any)
 	want := map[string]any{
 		"onboarding": "on", "login_url": "https://shop.example/login", "first_message": "Hi! Sign in for account help.",
-		"hide_until_login": true, "require_verified": true, "max_token_lifetime": "5m0s",
+		"hide_until_login": true, "require_verified": true, "max_token_lifetime": "5m0s", "read_receipts": "on", // on unless turned off
 	}
 	for k, v := range want {
 		if s[k] != v {
@@ -71,8 +71,15 @@ func TestCLIWorkspaceAndKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = decodeOne(t, out)["settings"].(map[string]any)
-	if s["hide_until_login"] != false || s["require_verified"] != true || s["onboarding"] != "on" {
+	if s["hide_until_login"] != false || s["require_verified"] != true || s["onboarding"] != "on" || s["read_receipts"] != "on" {
 		t.Errorf("partial update changed other settings: %v", s)
+	}
+	out, _, err = runCLI(t, env, "workspace", "update", "--workspace", ws, "--json", "--read-receipts", "off")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s = decodeOne(t, out)["settings"].(map[string]any); s["read_receipts"] != "off" || s["require_verified"] != true {
+		t.Errorf("--read-receipts off: %v", s)
 	}
 
 	// Global flags may come before the command too.
@@ -116,6 +123,7 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"workspace", "create", "--json"}, "usage", 2},
 		{[]string{"workspace", "update", "--workspace", "ws_missing", "--onboarding", "on", "--json"}, "workspace_not_found", 1},
 		{[]string{"workspace", "update", "--workspace", "x", "--onboarding", "maybe", "--json"}, "usage", 2},
+		{[]string{"workspace", "update", "--workspace", "x", "--read-receipts", "maybe", "--json"}, "usage", 2},
 		{[]string{"key", "create", "--workspace", "ws_missing", "--json"}, "workspace_not_found", 1},
 		{[]string{"key", "revoke", "--workspace", "ws_missing", "--kid", "k", "--json"}, "key_not_found", 1},
 	}
