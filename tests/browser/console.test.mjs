@@ -310,7 +310,7 @@ describe('agent console: conversations', () => {
     assert.deepEqual([...page.errors, ...other.errors], []);
   });
 
-  test('assigning: the tabs follow the assignee; search finds a customer by email', async () => {
+  test('transferring: the tabs follow the assignee; search finds a customer by email', async () => {
     const lee = await createAgent(parley.dataDir, w.id, { email: 'lee@console.example', name: 'Lee Colleague' });
     const cust = await customer();
     assert.ok((await widgetLogin(cust, signToken(w, { sub: 'u-tabs', email: 'tabs@example.com', name: 'Tabitha Tabs' }))).ok);
@@ -324,24 +324,24 @@ describe('agent console: conversations', () => {
     };
 
     await page.goto(conversationURL(parley.url, id));
-    await page.getByLabel('Assignee').selectOption({ label: 'Lee Colleague' });
-    await page.getByRole('button', { name: 'Assign', exact: true }).click();
+    await page.getByLabel('Transfer to').selectOption({ label: 'Lee Colleague' });
+    await page.getByRole('button', { name: 'Transfer', exact: true }).click();
     await page.getByText('Assigned to Lee Colleague').first().waitFor();
     const t = await consoleTimeline(page);
-    assert.ok(t.some((e) => e.event === 'assigned' && e.text.includes('Lee Colleague')), JSON.stringify(t.filter((e) => e.event)));
+    assert.ok(t.some((e) => e.event === 'transferred' && e.text.includes('transferred to Lee Colleague')), JSON.stringify(t.filter((e) => e.event)));
     assert.equal(await listed('mine'), false, 'not in Mine once it is Lee\'s');
     assert.equal(await listed('unassigned'), false);
     assert.equal(await listed('open'), true);
 
     await page.goto(conversationURL(parley.url, id));
-    await page.getByLabel('Assignee').selectOption({ label: 'Unassigned' });
-    await page.getByRole('button', { name: 'Assign', exact: true }).click();
+    await page.getByLabel('Transfer to').selectOption({ label: 'Unassigned' });
+    await page.getByRole('button', { name: 'Transfer', exact: true }).click();
     await page.getByText('Unassigned', { exact: true }).first().waitFor();
     assert.equal(await listed('unassigned'), true, 'in Unassigned once nobody has it');
 
     await page.goto(conversationURL(parley.url, id));
-    await page.getByLabel('Assignee').selectOption({ label: 'Sam Agent (you)' });
-    await page.getByRole('button', { name: 'Assign', exact: true }).click();
+    await page.getByLabel('Transfer to').selectOption({ label: 'Sam Agent (you)' });
+    await page.getByRole('button', { name: 'Transfer', exact: true }).click();
     await page.getByText('Assigned to Sam Agent').first().waitFor();
     assert.equal(await listed('mine'), true, 'in Mine once it is mine');
 

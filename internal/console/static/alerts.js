@@ -60,20 +60,25 @@
       .observe(titleEl, { childList: true, characterData: true, subtree: true });
   }
 
+  function loadState() {
+    return fetch("/console/alerts/state", { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (s) {
+        if (!s) return;
+        state = s;
+        renderButton();
+        renderTitle();
+      })
+      .catch(function () { /* the next frame tries again */ });
+  }
+  // Alerts wait for the first state (availability, preferences); later reads are coalesced.
+  var loaded = loadState();
   var pendingState = null;
   function refreshState() {
     if (pendingState) return;
     pendingState = setTimeout(function () {
       pendingState = null;
-      fetch("/console/alerts/state", { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (s) {
-          if (!s) return;
-          state = s;
-          renderButton();
-          renderTitle();
-        })
-        .catch(function () { /* the next frame tries again */ });
+      loaded = loaded.then(loadState);
     }, 200);
   }
 
@@ -150,9 +155,12 @@
   // ---------------------------------------------------------------- notifications
 
   function notify(kind, id, by) {
-    if (!enabled() || !state.available || looking(id)) return;
-    fetch("/console/conversations/" + encodeURIComponent(id) + "/alert", { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : null; })
+    if (!enabled() || looking(id)) return;
+    loaded.then(function () {
+      if (!state.available || looking(id)) return null;
+      return fetch("/console/conversations/" + encodeURIComponent(id) + "/alert", { credentials: "same-origin", headers: { Accept: "application/json" } });
+    })
+      .then(function (r) { return r && r.ok ? r.json() : null; })
       .then(function (a) {
         if (!a || looking(id) || !state.available) return;
         if (kind === "message") {
@@ -241,5 +249,4 @@
   window.addEventListener("focus", refreshState);
 
   renderButton();
-  refreshState();
 })();
