@@ -356,3 +356,48 @@ func TestAgentPrefsAreTheirOwn(t *testing.T) {
 		t.Errorf("bob's prefs %+v; want the defaults", p)
 	}
 }
+
+func TestAlertStateCountsUnreadMentions(t *testing.T) {
+	ctx := t.Context()
+	e := newTransferEnv(t)
+	ann := e.createAgent(t, "ann@acme.example", store.RoleAdmin)
+	bob, err := e.svc.SetAvailability(ctx, e.createAgent(t, "bob@acme.example", store.RoleAgent), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := e.say(t, e.visitor(t, ""), "hello") // routed to ann, the one available
+	if _, err := e.svc.Reply(ctx, ann, m.ConversationID, "hi there", ""); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := e.svc.AlertState(ctx, bob); len(st.Attention) != 0 {
+		t.Fatalf("bob's attention before the mention: %v", st.Attention)
+	}
+	note, _, err := e.svc.PostNote(ctx, ann, m.ConversationID, "@bob can you check the invoice?", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.svc.AlertState(ctx, bob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Attention) != 1 || st.Attention[0] != m.ConversationID {
+		t.Errorf("bob's attention after the mention: %v", st.Attention)
+	}
+	if st, _ := e.svc.AlertState(ctx, ann); len(st.Attention) != 0 {
+		t.Errorf("ann's attention (she wrote the note, and replied last): %v", st.Attention)
+	}
+	if err := e.svc.MarkRead(ctx, bob, m.ConversationID, note.Seq); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := e.svc.AlertState(ctx, bob); len(st.Attention) != 0 {
+		t.Errorf("bob's attention after reading the note: %v", st.Attention)
+	}
+	// The alert about it shows the customer's message, never the note.
+	a, err := e.svc.ConversationAlert(ctx, bob, m.ConversationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Text != "hello" {
+		t.Errorf("alert text %q; want the customer's message", a.Text)
+	}
+}
