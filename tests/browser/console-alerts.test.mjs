@@ -170,6 +170,18 @@ describe('console alerts and transfer', () => {
     assert.ok(!seen.includes('VIP') && !seen.includes('transferred'), seen);
     assert.ok(!(await ada.page.content()).includes('VIP'));
 
+    // A mention in an internal note alerts the mentioned agent only, with the customer's words, never the note's.
+    await samPage.goto(parley.url + conversationPath(grace.id));
+    await samPage.getByRole('radio', { name: 'Internal note' }).check();
+    await samPage.locator('#reply-body').fill('@Lee could you look at the invoice?');
+    await samPage.getByRole('button', { name: /^(Send|Add note|Post note)/ }).first().click();
+    await samPage.locator('li[data-sender="agent"]').filter({ hasText: 'could you look at the invoice?' }).waitFor();
+    await leePage.waitForFunction(() => window.__notes.length === 2);
+    const mention = (await notes(leePage))[1];
+    assert.deepEqual(mention, { title: 'Grace Hopper (claimed)', body: 'Sam Agent mentioned you in a note: Hello from Grace' });
+    await leePage.waitForFunction(() => document.title.startsWith('(2) '));
+    assert.deepEqual(await notes(samPage), [], 'no alert for one\'s own note');
+
     for (const p of [samPage, leePage, ada.page, grace.page]) assert.deepEqual(p.errors, []);
   });
 });
