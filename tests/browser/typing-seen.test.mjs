@@ -68,7 +68,9 @@ describe('typing and seen', () => {
     await reply.pressSequentially('Let me check', { delay: 20 });
     const dots = widget(cust).locator('.typing');
     await dots.waitFor({ state: 'visible', timeout: 1000 });
-    assert.equal(await widget(cust).getByRole('status').filter({ hasText: 'Agent is typing' }).count(), 1);
+    const note = widget(cust).locator('.typing-note');
+    assert.equal(await note.textContent(), 'Agent is typing');
+    assert.equal(await note.getAttribute('aria-live'), 'polite');
     assert.ok(!(await widget(cust).locator('.body').textContent()).includes('Let me check'), 'the agent\'s draft never reaches the widget');
     await screenshot(cust, 'widget-typing');
 
@@ -85,6 +87,16 @@ describe('typing and seen', () => {
     assert.match(await seen.textContent(), /^Seen \S/);
     assert.deepEqual(await axeViolations(conv), [], 'axe-core on the conversation with Seen');
     await screenshot(conv, 'console-seen');
+
+    // With the panel closed the customer sees nothing new: Seen stays; opening the panel moves it.
+    await widget(cust).getByRole('button', { name: 'Close chat' }).click();
+    await conv.locator('#reply-body').fill('Found it: it ships tomorrow.');
+    await conv.getByRole('button', { name: 'Send', exact: true }).click();
+    await eventually(async () => assert.equal(await widget(cust).locator('.badge').textContent(), '1', 'the reply arrived unread'));
+    const seenUnder = () => conv.locator('li[data-sender="agent"]').filter({ has: conv.locator('[data-seen]') });
+    assert.match(await seenUnder().textContent(), /Let me check/);
+    await openChat(cust);
+    await eventually(async () => assert.match(await seenUnder().textContent(), /ships tomorrow/), { timeout: 5000 });
 
     // Read: the newest customer message once the agent's page read it; a reload still shows it.
     const second = (await bubbles(cust)).find((b) => b.text === 'Where is my parcel?');

@@ -658,8 +658,9 @@
   function typingIndicator() {
     ui.typing = h('div', { class: 'typing', hidden: true, 'aria-hidden': 'true' },
       h('span', { class: 'dot' }), h('span', { class: 'dot' }), h('span', { class: 'dot' }));
-    // Announced once per burst: the text is set when the dots appear and cleared when they go.
-    ui.typingNote = h('p', { class: 'sr-only', role: 'status' });
+    // Announced once per burst: the text is set when the dots appear and cleared when they go. A live
+    // region, not a second status: the widget's status is its connection's (docs/widget.md).
+    ui.typingNote = h('p', { class: 'sr-only typing-note', 'aria-live': 'polite' });
     return h('div', { class: 'typing-box' }, ui.typing, ui.typingNote);
   }
 
