@@ -7,9 +7,11 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/internal/chat"
+	"github.com/parleyhq/parley/internal/chat/chattest"
 	"github.com/parleyhq/parley/internal/password"
 	"github.com/parleyhq/parley/internal/realtime"
 	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/store/dbtest"
 )
 
 // transferEnv is consoleEnv with the hub at hand, so that tests watch agents' and customers' topics.
@@ -399,5 +401,57 @@ func TestAlertStateCountsUnreadMentions(t *testing.T) {
 	}
 	if a.Text != "hello" {
 		t.Errorf("alert text %q; want the customer's message", a.Text)
+	}
+}
+
+// Two instances sharing PostgreSQL: a transfer made on one reaches the receiving agent's consoles on the
+// other, as the stored event (its note included, for agents), and only theirs.
+func TestTransferCrossesInstances(t *testing.T) {
+	if !dbtest.UsePostgres() {
+		t.Skip("one instance only: events travel between instances on PostgreSQL (PARLEY_TEST_STORE=postgres)")
+	}
+	ctx := t.Context()
+	st := dbtest.Postgres(t)
+	hub1, hub2 := realtime.NewHub(), realtime.NewHub()
+	one := chattest.Start(t, chat.Config{Store: st, Events: hub1, Passwords: password.NewHasher(2)}, hub1)
+	chattest.Start(t, chat.Config{Store: st, Events: hub2, Passwords: password.NewHasher(2)}, hub2) // relays to hub2
+	ws, err := one.CreateWorkspace(ctx, "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann, err := one.CreateAgent(ctx, ws.ID, "ann@acme.example", "Ann", store.RoleAdmin, agentPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := one.CreateAgent(ctx, ws.ID, "bob@acme.example", "Bob", store.RoleAgent, agentPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, v, err := one.CreateSession(ctx, ws.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := one.PostMessage(ctx, v, "Hello", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobs := hub2.Subscribe(64, chat.AgentTopic(bob.ID))
+	defer bobs.Close()
+	anns := hub2.Subscribe(64, chat.AgentTopic(ann.ID))
+	defer anns.Close()
+
+	if _, err := one.Transfer(ctx, ann, m.ConversationID, chat.TransferTo{AgentID: bob.ID}, "over to you"); err != nil {
+		t.Fatal(err)
+	}
+	ev := nextOfType(t, bobs, chat.EventTransfer, "bob on the other instance")
+	if e, ok := ev.Data.(store.Event); !ok || e.ConversationID != m.ConversationID || e.Type != "transferred" || e.Data["note"] != "over to you" || e.Data["agent_name"] != "Ann" {
+		t.Errorf("bob got %+v", ev.Data)
+	}
+	// Ann's topic carries nothing of it: her preferences, saved afterwards, come first.
+	if _, err := one.SetAgentPrefs(ctx, ann, true, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := transfers(until(t, anns, "ann", func(ev realtime.Event) bool { return ev.Type == chat.EventAgent })); len(got) != 0 {
+		t.Errorf("ann got %d transfers", len(got))
 	}
 }
