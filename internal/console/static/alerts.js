@@ -129,20 +129,24 @@
     if (on && !state.available) why = "You are away: alerts wait until you are Available.";
     else if (on && state.notifications && "Notification" in window && Notification.permission === "denied") {
       why = "This browser blocks Parley's notifications; allow them in its site settings.";
-    }
+    } else if (on && canAsk()) why = "Click to allow desktop notifications in this browser.";
     button.title = why;
   }
+  function canAsk() {
+    return state.notifications && "Notification" in window && Notification.permission === "default";
+  }
   button.addEventListener("click", function () {
-    if (enabled()) {
+    unlockAudio();
+    // On, but notifications turned on since and never asked for: this click asks, rather than turning off.
+    if (enabled() && !canAsk()) {
       remember(false);
       renderButton();
       announce("Alerts off in this browser.");
       return;
     }
     remember(true);
-    unlockAudio();
     renderButton();
-    if (state.notifications && "Notification" in window && Notification.permission === "default") {
+    if (canAsk()) {
       Promise.resolve(Notification.requestPermission()).then(function (p) {
         renderButton();
         announce(p === "granted" ? "Alerts on: notifications and sound." : "Alerts on: sound only, notifications are not allowed.");
@@ -185,7 +189,7 @@
     if (!state.notifications || !("Notification" in window) || Notification.permission !== "granted") return;
     var n;
     try {
-      n = new Notification(title, { body: body, tag: "parley-" + id });
+      n = new Notification(title, { body: body, tag: "parley-" + id, renotify: true });
     } catch (e) {
       return; // some browsers allow notifications from a service worker only
     }
