@@ -48,6 +48,8 @@ type conversationPage struct {
 	ComposeNote bool
 	// Transfer is the Transfer form's choices of inbox (alerts.go).
 	Transfer transferPanel
+	// Composer is the reply box's canned responses and draft (canned.go).
+	Composer composer
 }
 
 // unreachableNote ends the timeline of a conversation nobody can receive a reply in.
@@ -251,6 +253,9 @@ func (c *Console) conversation(r *http.Request, before chat.TimelineCursor, with
 		p.NoReply = "This conversation is closed and its visitor never proved who they are (" +
 			strings.ToLower(levelLabel(cv.Profile.Level)) + "), so a reply could not reach them: nobody could prove to be this visitor again."
 	}
+	if err := c.withComposer(r, p); err != nil { // canned.go
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -425,6 +430,9 @@ func (c *Console) Reply(w http.ResponseWriter, r *http.Request) {
 		err = problem.InvalidField("kind", "must be reply or note")
 	}
 	if err != nil {
+		if c.refusedReply(w, r, err) { // canned.go: the page again, with the reply in the box
+			return
+		}
 		c.failed(w, r, conversationPath(id), err)
 		return
 	}
