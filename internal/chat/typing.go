@@ -20,7 +20,8 @@ import (
 // EventTyping is published for a typing frame. Data: Typing.
 const EventTyping = "typing"
 
-// Typing rhythm, shared by the widget, the console and their tests.
+// The typing rhythm docs/api.md promises; widget.js and the console's typing.js follow it (as constants
+// of their own), and typingRate below leaves room for it.
 const (
 	TypingRefresh = 2 * time.Second
 	TypingIdle    = 5 * time.Second
