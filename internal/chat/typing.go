@@ -77,11 +77,16 @@ func (s *Service) AgentTyping(a store.Agent) *TypingGate {
 }
 
 // Typing handles one typing frame. It reports whether the frame was passed on; a frame past the rate is
-// dropped without an error. A state other than start or stop is 422 invalid_field; a conversation the
+// dropped without an error, whatever it names. A state other than start or stop is 422 invalid_field; a conversation the
 // connection may not see is 404 conversation_not_found.
 func (g *TypingGate) Typing(ctx context.Context, conversationID, state string) (bool, error) {
 	if state != TypingStart && state != TypingStop {
 		return false, problem.InvalidField("state", `must be "start" or "stop"`)
+	}
+	// The rate comes first, so that frames naming conversations this socket has not seen (each a read)
+	// cost the database no more than one a second either.
+	if !g.limit.Allow() {
+		return false, nil
 	}
 	if now := time.Now(); now.Sub(g.filled) > typingCacheTTL {
 		clear(g.topics)
@@ -100,9 +105,6 @@ func (g *TypingGate) Typing(ctx context.Context, conversationID, state string) (
 	}
 	if topics == nil {
 		return false, problem.NotFound("conversation_not_found", "no conversation %q", conversationID)
-	}
-	if !g.limit.Allow() {
-		return false, nil
 	}
 	t := Typing{ConversationID: conversationID, State: state, From: store.SenderCustomer}
 	if g.agent != nil {

@@ -2,6 +2,7 @@ package chat_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -195,6 +196,17 @@ func TestTypingRateLimitPerSocket(t *testing.T) {
 	// Another socket of the same session has a budget of its own.
 	if ok, err := f.svc.CustomerTyping(f.v).Typing(ctx, f.conv.ID, chat.TypingStop); err != nil || !ok {
 		t.Fatalf("a fresh gate: sent %v, err %v", ok, err)
+	}
+	// Frames naming ever new conversations cost a read each only within the same budget.
+	flood := f.svc.CustomerTyping(f.v)
+	reads := f.st.conversationReads.Load()
+	start = time.Now()
+	for i := range frames {
+		_, _ = flood.Typing(ctx, fmt.Sprintf("cv_nosuch%d", i), chat.TypingStart)
+	}
+	allowed = 4 + int(time.Since(start)/time.Second) + 1
+	if n := int(f.st.conversationReads.Load() - reads); n > allowed {
+		t.Fatalf("%d frames naming unknown conversations cost %d reads; want at most %d", frames, n, allowed)
 	}
 }
 
