@@ -47,15 +47,15 @@ func (s *Service) MarkSeen(ctx context.Context, v *Visitor, conversationID, mess
 	if err != nil || n < 1 {
 		return problem.InvalidField("message_id", "must be the id of a message of this conversation")
 	}
-	msgs, err := s.store.MessagesAfterNumber(ctx, conv.ID, n-1, 1)
-	if err != nil {
+	// A mark at or behind the recorded one changes nothing: answer it without a write transaction, so
+	// repeated reports cost reads only (the mark moves at most once per agent message).
+	if seen, err := s.store.CustomerSeen(ctx, conv.ID); err != nil {
 		return err
+	} else if seen.N >= n {
+		return s.checkSeenMessage(ctx, conv.ID, n, messageID)
 	}
-	if len(msgs) == 0 || msgs[0].N != n {
-		return problem.InvalidField("message_id", "no message %q in this conversation", messageID)
-	}
-	if msgs[0].Sender != store.SenderAgent {
-		return problem.InvalidField("message_id", "must be an agent's message: only those are marked seen")
+	if err := s.checkSeenMessage(ctx, conv.ID, n, messageID); err != nil {
+		return err
 	}
 	at := s.clock()
 	return s.update(ctx, func(tx store.Tx, out *outbox) error {
@@ -68,6 +68,21 @@ func (s *Service) MarkSeen(ctx context.Context, v *Visitor, conversationID, mess
 		}
 		return nil
 	})
+}
+
+// checkSeenMessage refuses a seen mark on anything but one of the conversation's agent messages.
+func (s *Service) checkSeenMessage(ctx context.Context, conversationID string, n int64, messageID string) error {
+	msgs, err := s.store.MessagesAfterNumber(ctx, conversationID, n-1, 1)
+	if err != nil {
+		return err
+	}
+	if len(msgs) == 0 || msgs[0].N != n {
+		return problem.InvalidField("message_id", "no message %q in this conversation", messageID)
+	}
+	if msgs[0].Sender != store.SenderAgent {
+		return problem.InvalidField("message_id", "must be an agent's message: only those are marked seen")
+	}
+	return nil
 }
 
 // visibleConversation returns one of the visitor's conversations; others do not exist for them.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 
+	"golang.org/x/time/rate"
+
 	"github.com/parleyhq/parley/internal/chat"
 	"github.com/parleyhq/parley/internal/jsonstrict"
 	"github.com/parleyhq/parley/internal/problem"
@@ -15,17 +17,26 @@ import (
 //	{"type":"seen","conversation_id":"cv_…","message_id":"msg_…"}
 //
 // Neither is answered when it succeeds. A refused frame is answered with {"type":"error","error":{…}},
-// the error body of the HTTP API; a typing frame past the socket's rate is dropped without a word.
+// the error body of the HTTP API; a typing frame past the socket's rate (chat's), or a seen frame past
+// seenRate, is dropped without a word.
 
 // clientFrames handles one socket's client frames; its reader goroutine owns it.
 type clientFrames struct {
 	a      *API
 	v      *socketVisitor
 	typing *chat.TypingGate
+	seen   *rate.Limiter
 }
 
+// seenRate bounds a socket's seen frames: the widget sends one when an agent message is shown, so a
+// handful a second is already generous.
+const (
+	seenRate  = rate.Limit(2)
+	seenBurst = 10
+)
+
 func (a *API) newClientFrames(v *socketVisitor) *clientFrames {
-	return &clientFrames{a: a, v: v, typing: a.chat.CustomerTyping(&v.Visitor)}
+	return &clientFrames{a: a, v: v, typing: a.chat.CustomerTyping(&v.Visitor), seen: rate.NewLimiter(seenRate, seenBurst)}
 }
 
 type typingClientFrame struct {
@@ -55,6 +66,9 @@ func (f *clientFrames) handle(ctx context.Context, typ string, data []byte) any 
 		var s seenClientFrame
 		if jsonstrict.Unmarshal(data, &s) != nil {
 			return frameError(problem.New(http.StatusBadRequest, "invalid_json", `send {"type":"seen","conversation_id":"cv_…","message_id":"msg_…"}`))
+		}
+		if !f.seen.Allow() {
+			return nil
 		}
 		err = f.a.chat.MarkSeen(ctx, &f.v.Visitor, s.ConversationID, s.MessageID)
 	default:
