@@ -431,12 +431,14 @@ func TestTypingBurstCrossesInstances(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	agents := hub2.Subscribe(4096, chat.WorkspaceTopic(ws.ID))
+	agents := hub2.Subscribe(16384, chat.WorkspaceTopic(ws.ID))
 	defer agents.Close()
-	const sockets, frames = 50, 4 // within each socket's burst
+	// 50 visitors with 20 sockets each, every socket sending its burst of 4 at once: 4,000 frames in a
+	// moment, more than the relay's queue holds.
+	const visitors, socketsEach, frames = 50, 20, 4
 	var gates []*chat.TypingGate
 	var convs []string
-	for range sockets {
+	for range visitors {
 		_, v, err := one.CreateSession(ctx, ws.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -445,13 +447,16 @@ func TestTypingBurstCrossesInstances(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		gates, convs = append(gates, one.CustomerTyping(v)), append(convs, m.ConversationID)
+		for range socketsEach {
+			gates, convs = append(gates, one.CustomerTyping(v)), append(convs, m.ConversationID)
+		}
 	}
 	rows := dbtest.Count(t, st, `SELECT COUNT(*) FROM messages`) + dbtest.Count(t, st, `SELECT COUNT(*) FROM customer_seen`)
 	for len(agents.Events()) > 0 {
 		<-agents.Events()
 	}
 	sent := 0
+	began := time.Now()
 	for range frames {
 		for i, g := range gates {
 			if ok, err := g.Typing(ctx, convs[i], chat.TypingStart); err != nil || !ok {
@@ -475,7 +480,7 @@ func TestTypingBurstCrossesInstances(t *testing.T) {
 	if got == 0 {
 		t.Fatalf("no frame reached the other instance (%d dropped)", one.EphemeralDropped())
 	}
-	t.Logf("%d frames: %d delivered on the other instance, %d dropped", sent, got, one.EphemeralDropped())
+	t.Logf("%d frames at once: %d delivered on the other instance, %d dropped, all accounted for in %v", sent, got, one.EphemeralDropped(), time.Since(began).Round(time.Millisecond))
 	if n := dbtest.Count(t, st, `SELECT COUNT(*) FROM messages`) + dbtest.Count(t, st, `SELECT COUNT(*) FROM customer_seen`); n != rows {
 		t.Fatalf("typing wrote rows: %d → %d", rows, n)
 	}
