@@ -61,6 +61,10 @@ describe('agent console: canned responses', () => {
     await addResponse(adminTab, { shared: true, title: 'Greeting', shortcut: 'greet', body: 'Hello {{customer.name}}, this is {{agent.first_name}}. How can I help?' });
     await addResponse(adminTab, { shared: true, title: 'Opening hours', shortcut: 'hours', body: 'We answer from 9:00 to 17:00 CET.' });
     assert.deepEqual(adminTab.errors, []);
+    const agentTab = await (await consoleAgent(browser, parley.url, agent)).tab();
+    pages.push(agentTab);
+    await addResponse(agentTab, { title: 'Check the email', shortcut: 'email', body: 'Is {{customer.email}} the right address, {{customer.first_name}}?' });
+    assert.deepEqual(agentTab.errors, []);
   });
   afterEach(async () => {
     for (const p of pages.splice(0)) await p.context().close().catch(() => {});
@@ -72,7 +76,8 @@ describe('agent console: canned responses', () => {
   test('the agent picks a response with the keyboard; the claimed name is flagged; Escape keeps the text; axe-core clean', async () => {
     const console_ = await (await consoleAgent(browser, parley.url, agent)).tab();
     pages.push(console_);
-    await addResponse(console_, { title: 'Check the email', shortcut: 'email', body: 'Is {{customer.email}} the right address, {{customer.first_name}}?' });
+    await console_.goto(parley.url + '/console/canned');
+    assert.match(await console_.locator('[data-canned-list="personal"]').textContent(), /Check the email\s+\/email/);
     // The shared response is listed read-only for an agent.
     const shared = console_.locator('[data-canned-list="shared"] li').filter({ hasText: '/greet' });
     assert.match(await shared.textContent(), /shared, read-only/);
@@ -130,7 +135,9 @@ describe('agent console: canned responses', () => {
     await screenshot(console_, 'console-canned-claimed');
 
     // Enter sends it.
-    await console_.keyboard.press('Enter');
+    await Promise.all([console_.waitForNavigation(), console_.keyboard.press('Enter')]);
+    await console_.waitForLoadState('load');
+    assert.equal(await box.inputValue(), '', 'the page comes back with an empty reply box');
     await eventually(async () => assert.deepEqual(await customerSees(token, conv), ['Hello Ada Lovelace, this is Grace. How can I help?']));
     assert.deepEqual(console_.errors, []);
   });
@@ -169,7 +176,9 @@ describe('agent console: canned responses', () => {
     await eventually(async () => assert.equal(await notes.locator('.canned-unfilled').count(), 0));
     assert.equal(await box.getAttribute('aria-invalid'), null);
     await box.focus();
-    await console_.keyboard.press('Enter');
+    await Promise.all([console_.waitForNavigation(), console_.keyboard.press('Enter')]);
+    await console_.waitForLoadState('load');
+    assert.equal(await box.inputValue(), '', 'the page comes back with an empty reply box');
     await eventually(async () => assert.deepEqual(await customerSees(token, conv), ['Is this the right address? Please tell us your email.']));
     assert.deepEqual(console_.errors, []);
   });
