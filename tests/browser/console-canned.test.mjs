@@ -139,6 +139,15 @@ describe('agent console: canned responses', () => {
     await console_.waitForLoadState('load');
     assert.equal(await box.inputValue(), '', 'the page comes back with an empty reply box');
     await eventually(async () => assert.deepEqual(await customerSees(token, conv), ['Hello Ada Lovelace, this is Grace. How can I help?']));
+
+    // With the script, the select's Insert puts the response in the box in place, without a round trip.
+    const url = console_.url();
+    await box.fill('Thanks for waiting.');
+    await console_.getByRole('combobox', { name: 'Canned response' }).selectOption({ label: 'Opening hours (/hours)' });
+    await console_.getByRole('button', { name: 'Insert' }).click();
+    assert.equal(await box.inputValue(), 'Thanks for waiting.\nWe answer from 9:00 to 17:00 CET.');
+    assert.equal(console_.url(), url, 'no page load');
+    assert.deepEqual(await customerSees(token, conv), ['Hello Ada Lovelace, this is Grace. How can I help?'], 'Insert sends nothing');
     assert.deepEqual(console_.errors, []);
   });
 
