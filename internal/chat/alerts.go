@@ -80,23 +80,14 @@ func (s *Service) AlertState(ctx context.Context, agent store.Agent) (AlertState
 			st.Attention, counted[r.ID] = append(st.Attention, r.ID), true
 		}
 	}
-	// A mention needs them until they read the conversation past the note.
-	mentions, err := s.store.Mentions(ctx, agent.ID, attentionLimit)
+	// A mention needs them until they read the conversation past the note: one read for all of them.
+	unread, err := s.store.UnreadMentions(ctx, agent.ID, attentionLimit, attentionLimit)
 	if err != nil {
 		return AlertState{}, err
 	}
-	checked := map[string]bool{}
-	for _, m := range mentions {
-		if counted[m.ConversationID] || checked[m.ConversationID] {
-			continue
-		}
-		checked[m.ConversationID] = true // mentions come newest first: the first is the one to check
-		read, err := s.store.ReadMark(ctx, agent.ID, m.ConversationID)
-		if err != nil {
-			return AlertState{}, err
-		}
-		if m.MessageSeq > read {
-			st.Attention, counted[m.ConversationID] = append(st.Attention, m.ConversationID), true
+	for _, id := range unread {
+		if !counted[id] {
+			st.Attention, counted[id] = append(st.Attention, id), true
 		}
 	}
 	return st, nil

@@ -508,6 +508,10 @@ type Reader interface {
 	ConversationsOfCustomer(ctx context.Context, customerID string) ([]Conversation, error)
 	// Mentions returns up to limit mentions of the agent, newest note first, with the note's N and Body.
 	Mentions(ctx context.Context, agentID string, limit int) ([]Mention, error)
+	// UnreadMentions returns the conversations, up to limit, where one of the agent's newest
+	// recentMentions mentions is past the agent's read mark, the newest mention first: one read, whatever
+	// the number of conversations.
+	UnreadMentions(ctx context.Context, agentID string, recentMentions, limit int) ([]string, error)
 	// OpenAssignedCounts counts each agent's open assigned conversations in a workspace (agents with
 	// none are absent).
 	OpenAssignedCounts(ctx context.Context, workspaceID string) (map[string]int, error)

@@ -71,7 +71,8 @@
       })
       .catch(function () { /* the next frame tries again */ });
   }
-  // Alerts wait for the first state (availability, preferences); later reads are coalesced.
+  // Alerts wait for the first state (availability, preferences); later reads are coalesced to one a
+  // second per tab, as every workspace frame may change the count and a busy workspace sends many.
   var loaded = loadState();
   var pendingState = null;
   function refreshState() {
@@ -79,7 +80,7 @@
     pendingState = setTimeout(function () {
       pendingState = null;
       loaded = loaded.then(loadState);
-    }, 200);
+    }, 1000);
   }
 
   // ---------------------------------------------------------------- sound

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -122,5 +123,62 @@ func testMentions(t *testing.T, s store.Store) {
 	}
 	if got, err := s.Mentions(ctx, alan.ID, 10); err != nil || len(got) != 0 {
 		t.Errorf("Mentions of an agent nobody mentioned = %+v, %v", got, err)
+	}
+}
+
+// UnreadMentions names each conversation whose newest mention of the agent is past the agent's read mark,
+// newest first, once; reading past the mention clears it; another agent's mentions and reads count not.
+func testUnreadMentions(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorkspace(t, s, "ws")
+	sess := newSession(t, s, w.ID, "sess", "")
+	one := newConversation(t, s, w.ID, "conv-1", sess.ID, "", at(0))
+	two := newConversation(t, s, w.ID, "conv-2", sess.ID, "", at(0))
+	three := newConversation(t, s, w.ID, "conv-3", sess.ID, "", at(0))
+	ada := newAgent(t, s, w.ID, "ag-ada", "ada@example.com", at(0))
+	grace := newAgent(t, s, w.ID, "ag-grace", "grace@example.com", at(0))
+	mention := func(conv store.Conversation, who store.Agent, i int) store.Message {
+		t.Helper()
+		n := appendMessage(t, s, store.Message{ConversationID: conv.ID, Sender: store.SenderAgent, AgentID: ada.ID,
+			Body: "note", CreatedAt: at(time.Duration(i) * time.Minute), Internal: true})
+		mustUpdate(t, s, func(tx store.Tx) error {
+			return tx.AddMention(ctx, &store.Mention{MessageSeq: n.Seq, AgentID: who.ID, ConversationID: conv.ID, AuthorID: ada.ID, CreatedAt: n.CreatedAt})
+		})
+		return n
+	}
+	unread := func(recent, limit int) []string {
+		t.Helper()
+		got, err := s.UnreadMentions(ctx, grace.ID, recent, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := unread(10, 10); len(got) != 0 {
+		t.Fatalf("before any mention: %v", got)
+	}
+	first := mention(one, grace, 1)
+	mention(two, grace, 2)
+	mention(one, grace, 3)
+	mention(three, ada, 4) // Ada's, not Grace's
+	if got := unread(10, 10); !slices.Equal(got, []string{one.ID, two.ID}) {
+		t.Errorf("unread mentions = %v; want [%s %s], newest first, each once", got, one.ID, two.ID)
+	}
+	if got := unread(10, 1); !slices.Equal(got, []string{one.ID}) {
+		t.Errorf("limit 1 = %v; want [%s]", got, one.ID)
+	}
+	if got := unread(1, 10); !slices.Equal(got, []string{one.ID}) {
+		t.Errorf("only the newest mention looked at = %v; want [%s]", got, one.ID)
+	}
+	// Read past the first note of conv-1 only: its second mention is still unread.
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.MarkRead(ctx, grace.ID, one.ID, first.Seq) })
+	if got := unread(10, 10); !slices.Equal(got, []string{one.ID, two.ID}) {
+		t.Errorf("read before the newest mention = %v; want both still", got)
+	}
+	latest := appendMessage(t, s, store.Message{ConversationID: one.ID, Sender: store.SenderCustomer, SessionID: sess.ID, Body: "hi", CreatedAt: at(5 * time.Minute)})
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.MarkRead(ctx, grace.ID, one.ID, latest.Seq) })
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.MarkRead(ctx, ada.ID, two.ID, latest.Seq) }) // Ada's read clears nothing of Grace's
+	if got := unread(10, 10); !slices.Equal(got, []string{two.ID}) {
+		t.Errorf("after reading conv-1 = %v; want [%s]", got, two.ID)
 	}
 }

@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Messages", testMessages},
 		{"Notes", testNotes},
 		{"Mentions", testMentions},
+		{"UnreadMentions", testUnreadMentions},
 		{"MessageClientIDs", testMessageClientIDs},
 		{"AppendToOpenConversation", testAppendToOpenConversation},
 		{"ConcurrentAppends", testConcurrentAppends},
