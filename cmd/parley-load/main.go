@@ -40,6 +40,9 @@ type options struct {
 	interval  time.Duration
 	typing    int // typing frames to send during the run
 	typists   int // sockets that send them
+	// pings sends {"type":"ping"} instead of typing frames: the floor, the same WebSocket traffic from
+	// the same sockets without the typing path (no check, no relay), to compare a typing run against.
+	pings bool
 }
 
 func main() {
@@ -53,6 +56,7 @@ func main() {
 	flag.DurationVar(&o.interval, "interval", 0, "pause between one visitor's messages (0: send the next once the previous is delivered)")
 	flag.IntVar(&o.typing, "typing", 0, "typing frames to send during the run (0: none)")
 	flag.IntVar(&o.typists, "typists", 1000, "sockets that send the typing frames, each at most one a second (the server's per-socket rate)")
+	flag.BoolVar(&o.pings, "typing-pings", false, "send pings instead of typing frames, as a floor to compare with (same sockets, same rate)")
 	flag.Parse()
 	o.post = strings.Split(post, ",")
 	o.watch = o.post
@@ -128,7 +132,11 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	fmt.Fprintf(out, "POST → socket latency: p50 %v  p90 %v  p99 %v  max %v\n",
 		pct(0.50).Round(10*time.Microsecond), pct(0.90).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), all[len(all)-1].Round(10*time.Microsecond))
 	if o.typing > 0 {
-		fmt.Fprintf(out, "typing: sent %d frames from %d sockets (%.0f frames/s); refused %d\n",
+		kind := "typing"
+		if o.pings {
+			kind = "pings instead of typing"
+		}
+		fmt.Fprintf(out, "%s: sent %d frames from %d sockets (%.0f frames/s); refused %d\n", kind,
 			typed.sent.Load(), o.typists, float64(typed.sent.Load())/elapsed.Seconds(), typed.refused.Load())
 	}
 	return nil
@@ -231,6 +239,9 @@ func typists(ctx context.Context, o options, client *http.Client, ready *sync.Wa
 					state = "stop"
 				}
 				frame := `{"type":"typing","conversation_id":"` + t.conv + `","state":"` + state + `"}`
+				if o.pings {
+					frame = `{"type":"ping"}`
+				}
 				if t.conn.Write(ctx, websocket.MessageText, []byte(frame)) == nil {
 					res.sent.Add(1)
 				}
