@@ -426,15 +426,16 @@ func TestRelayReconnectResumesClients(t *testing.T) {
 	conv, lastSeen := first["conversation_id"].(string), first["id"].(string)
 	widget := dialWidget(t, a, token)
 
-	// Cut every listening connection of this installation (its channel carries the schema name).
+	// Cut every listening connection of this installation (its channel carries the schema name): each
+	// instance listens on two, one for events and one for typing (the ephemeral channel).
 	schema := strings.TrimPrefix(regexp.MustCompile(`search_path=([^&]+)`).FindString(c.env[0]), "search_path=")
 	conn := dbtest.Connect(t)
 	defer conn.Close(context.Background())
 	var cut int
 	err := conn.QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 		WHERE query LIKE 'LISTEN %' AND query LIKE '%' || $1 || '%'`, schema).Scan(&cut)
-	if err != nil || cut != 2 {
-		t.Fatalf("terminated %d listening connections (%v), want the two instances'", cut, err)
+	if err != nil || cut != 4 {
+		t.Fatalf("terminated %d listening connections (%v), want the two instances' two each", cut, err)
 	}
 	// Meanwhile the customer keeps writing through B.
 	for i := 1; i <= 5; i++ {
