@@ -121,7 +121,8 @@ describe('attributes: verified and claimed, in the console and in routing', () =
 
     // Ada's conversation: VIP, and the panel shows both lists, apart.
     await con.goto(parley.url + '/console/conversations/' + encodeURIComponent(adaMsg.conversation));
-    await con.getByText('VIP inbox').first().waitFor();
+    // The conversation's inbox, in the heading's status line (the Transfer form lists every inbox too).
+    await con.locator('.status-line').getByText('VIP inbox').waitFor();
     const details = con.getByRole('complementary', { name: 'Conversation details' });
     await details.getByRole('heading', { name: 'Verified attributes', level: 3 }).waitFor();
     await details.getByRole('heading', { name: 'Claimed attributes (not verified)', level: 3 }).waitFor();
@@ -144,7 +145,7 @@ describe('attributes: verified and claimed, in the console and in routing', () =
     // Mallory's conversation: no inbox, and her claim shows only as a claim.
     await con.goto(parley.url + '/console/conversations/' + encodeURIComponent(malloryMsg.conversation));
     await details.getByRole('heading', { name: 'Claimed attributes (not verified)', level: 3 }).waitFor();
-    assert.equal(await con.getByText('VIP inbox').count(), 0, 'a claimed plan=gold is not routed to VIP');
+    assert.equal(await con.locator('.status-line').getByText('VIP inbox').count(), 0, 'a claimed plan=gold is not routed to VIP');
     assert.equal(await panelAttributes(con, 'verified'), null);
     assert.deepEqual(await panelAttributes(con, 'claimed'), { plan: 'gold' });
     assert.deepEqual(await axeViolations(con), [], 'a conversation with claimed attributes only');
