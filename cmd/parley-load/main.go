@@ -9,6 +9,10 @@
 // sockets of sessions of their own (each with a conversation) on the -post instances: the customers'
 // typing then travels to the other instances by the ephemeral relay while the messages are measured.
 //
+// With -pg-stats URL (the servers' PostgreSQL database) it also reports rows read per delivered message.
+// With -idle N it measures instead what N idle authenticated widget sockets cost the server in memory,
+// beside a bare WebSocket server (idle.go).
+//
 // Start the servers with --no-rate-limits: the load comes from one address.
 package main
 
@@ -42,7 +46,9 @@ type options struct {
 	typists   int // sockets that send them
 	// pings sends {"type":"ping"} instead of typing frames: the floor, the same WebSocket traffic from
 	// the same sockets without the typing path (no check, no relay), to compare a typing run against.
-	pings bool
+	pings     bool
+	stats     pgStats // -pg-stats: rows read in the servers' PostgreSQL database over the run
+	pageviews string  // page-view modes to run instead of messages (pageviews.go)
 }
 
 func main() {
@@ -57,7 +63,17 @@ func main() {
 	flag.IntVar(&o.typing, "typing", 0, "typing frames to send during the run (0: none)")
 	flag.IntVar(&o.typists, "typists", 1000, "sockets that send the typing frames, each at most one a second (the server's per-socket rate)")
 	flag.BoolVar(&o.pings, "typing-pings", false, "send pings instead of typing frames, as a floor to compare with (same sockets, same rate)")
+	flag.StringVar(&o.stats.url, "pg-stats", "", "PostgreSQL URL of the servers' database: report rows read (pg_stat_database) per delivered message")
+	o.stats.settle = pgStatsSettle
+	flag.StringVar(&o.pageviews, "pageviews", "", "comma-separated page-view modes to measure instead of messages: "+strings.Join(pageviewModes, ", "))
+	var idle idleOptions
+	idleFlags(flag.CommandLine, &idle)
+	bareServe := flag.String("bare-serve", "", "serve the idle mode's floor, a bare WebSocket server, on this address (see idle.go)")
 	flag.Parse()
+	if *bareServe != "" {
+		fmt.Fprintln(os.Stderr, "parley-load:", serveBare(*bareServe))
+		os.Exit(1)
+	}
 	o.post = strings.Split(post, ",")
 	o.watch = o.post
 	if watch != "" {
@@ -67,7 +83,18 @@ func main() {
 		fmt.Fprintln(os.Stderr, "parley-load: -workspace is required and -visitors must be positive")
 		os.Exit(2)
 	}
-	if err := run(context.Background(), o, os.Stdout); err != nil {
+	runner := run
+	if o.pageviews != "" {
+		runner = func(ctx context.Context, o options, out io.Writer) error {
+			return runPageviews(ctx, o, o.pageviews, out)
+		}
+	}
+	if idle.sockets > 0 {
+		runner = func(ctx context.Context, o options, out io.Writer) error {
+			return runIdle(ctx, o.post[0], o.workspace, idle, out)
+		}
+	}
+	if err := runner(context.Background(), o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "parley-load:", err)
 		os.Exit(1)
 	}
@@ -111,6 +138,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err, _ := setupErr.Load().(error); err != nil {
 		return err
 	}
+	if err := o.stats.start(ctx); err != nil {
+		return err
+	}
 	began := time.Now()
 	close(start)
 	wg.Wait()
@@ -139,7 +169,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		fmt.Fprintf(out, "%s: sent %d frames from %d sockets (%.0f frames/s); refused %d\n", kind,
 			typed.sent.Load(), o.typists, float64(typed.sent.Load())/elapsed.Seconds(), typed.refused.Load())
 	}
-	return nil
+	return o.stats.report(ctx, out, len(all))
 }
 
 type typingResult struct {

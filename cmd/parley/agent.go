@@ -17,15 +17,17 @@ import (
 
 func runAgent(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 {
-		return usagef("usage: parley agent create|list --workspace ID [flags]")
+		return usagef("usage: parley agent create|list|reset-2fa --workspace ID [flags]")
 	}
 	switch args[0] {
 	case "create":
 		return agentCreate(ctx, e, args[1:])
 	case "list":
 		return agentList(ctx, e, args[1:])
+	case "reset-2fa":
+		return agentReset2FA(ctx, e, args[1:])
 	}
-	return usagef("unknown agent command %q (create, list)", args[0])
+	return usagef("unknown agent command %q (create, list, reset-2fa)", args[0])
 }
 
 // agentJSON is what agent commands print with --json. It never carries the password hash.

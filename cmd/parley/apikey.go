@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/internal/chat"
+	"github.com/parleyhq/parley/internal/store"
 )
 
 func runAPIKey(ctx context.Context, e env, args []string) error {
@@ -31,7 +32,7 @@ func apikeyCreate(ctx context.Context, e env, args []string) error {
 	fs := newFlags("apikey create", e, &g)
 	ws := fs.String("workspace", "", "workspace id (required)")
 	name := fs.String("name", "", "a label, such as the back end that uses the key")
-	scopes := fs.String("scopes", strings.Join(chat.AllScopes(), ","), "comma-separated scopes")
+	scopes := fs.String("scopes", strings.Join(chat.DefaultScopes(), ","), "comma-separated scopes (also: "+store.ScopeCustomersErase+")")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ func runCleanup(ctx context.Context, svc *chat.Service, interval time.Duration, 
 			return
 		}
 		attrs := []any{"expired_sessions", c.ExpiredSessions, "deleted_sessions", c.DeletedSessions,
-			"used_jtis", c.UsedJTIs, "agent_sessions", c.AgentSessions, "blocks", c.Blocks}
+			"used_jtis", c.UsedJTIs, "agent_sessions", c.AgentSessions, "oidc_flows", c.OIDCFlows, "blocks", c.Blocks, "attachments", c.Attachments, "jobs", c.Jobs}
 		switch {
 		case err != nil:
 			log.Warn("cleanup failed; retrying at the next interval", append(attrs, "err", err)...)

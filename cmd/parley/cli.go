@@ -15,6 +15,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/chat"
 	"github.com/parleyhq/parley/internal/identity"
+	"github.com/parleyhq/parley/internal/mail"
 	"github.com/parleyhq/parley/internal/problem"
 	"github.com/parleyhq/parley/internal/seal"
 	"github.com/parleyhq/parley/internal/store"
@@ -61,8 +62,15 @@ type global struct {
 	// jwksAllow are the private networks JWKS URLs may be fetched from: set by the commands that fetch
 	// (serve, key create) from --jwks-allow-networks.
 	jwksAllow []netip.Prefix
+	// webhookAllow are the private networks webhooks may be delivered to (serve's --webhook-allow-networks).
+	webhookAllow []netip.Prefix
 	// now is the service's clock: nil means time.Now; serve sets it from PARLEY_CLOCK_OFFSET_FILE.
 	now func() time.Time
+	// announceDelay holds the relay's announcements back (serve, from PARLEY_TEST_ANNOUNCE_DELAY).
+	announceDelay time.Duration
+	// mailer and publicURL: serve's email settings (nil and "" without SMTP).
+	mailer    *mail.Sender
+	publicURL string
 }
 
 func (g *global) register(fs *flag.FlagSet, e env) {
@@ -117,7 +125,9 @@ func commands() []command {
 		{"key", "manage token signing keys: key create|list|revoke", runKey},
 		{"agent", "manage support agents: agent create|list", runAgent},
 		{"apikey", "manage customers API keys: apikey create|list|revoke", runAPIKey},
+		{"webhook", "manage webhook endpoints: webhook create|list|update|rotate|delete|test", runWebhook},
 		{"audit", "show the audit trail of keys and API keys", runAudit},
+		{"email", "check outbound email: email test --to ADDRESS", runEmail},
 		{"migrate", "apply pending database migrations and exit", runMigrate},
 	}
 }
@@ -266,10 +276,14 @@ func (g *global) newService(ctx context.Context, e env, log *slog.Logger, events
 		return nil, nil, err
 	}
 	jwks := identity.NewJWKSFetcher(identity.JWKSOptions{Logger: log, AllowNetworks: g.jwksAllow})
-	cfg := chat.Config{Store: st, Events: events, Logger: log, Secrets: box, JWKS: jwks, Now: g.now}
+	cfg := chat.Config{Store: st, Events: events, Logger: log, Secrets: box, JWKS: jwks, Now: g.now, PublicURL: g.publicURL,
+		WebhookAllowNetworks: g.webhookAllow}
+	if g.mailer != nil {
+		cfg.Mailer = g.mailer // a nil *mail.Sender in the interface would look configured
+	}
 	if n, ok := st.(chat.Notifier); ok {
-		// Instances share the database: events travel through it, in commit order (see chat.RunRelay).
-		cfg.Notifier = n
+		// Instances share the database: events travel through it (see chat.RunRelay).
+		cfg.Notifier, cfg.AnnounceDelay = n, g.announceDelay
 	}
 	svc := chat.New(cfg)
 	n, err := svc.SealSecrets(ctx)

@@ -13,6 +13,11 @@ import (
 // see sessions expire. Never needed in production.
 const clockOffsetEnv = "PARLEY_CLOCK_OFFSET_FILE"
 
+// announceDelayEnv names a duration (at most 1m) by which `parley serve` holds back its announcements of
+// committed events to the other instances: end-to-end tests kill a server between a commit and its
+// announcement. Never needed in production.
+const announceDelayEnv = "PARLEY_TEST_ANNOUNCE_DELAY"
+
 // offsetClock is time.Now plus the duration written in a file, re-read when the file changes. It looks
 // at the file at most every statEvery, so a busy server does not stat it on every request.
 type offsetClock struct {

@@ -8,6 +8,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	// The time zone database inside the binary: business hours name IANA zones, and a server without
+	// /usr/share/zoneinfo (a scratch or distroless image) must still know them. The system's copy is
+	// preferred when present; this one is the fallback.
+	_ "time/tzdata"
 )
 
 func main() {

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/parleyhq/parley/internal/httpapi/openapitest"
 )
 
 // These tests run the real parley binary as a separate process, the way an operator does.
@@ -180,14 +182,33 @@ func freeAddr(t *testing.T) string {
 // call makes one JSON request to a server and returns status and decoded body. A transport error is
 // returned as such (the server may be down on purpose).
 func call(client *http.Client, method, url, token string, body any) (int, map[string]any, error) {
+	x, err := exchange(client, method, url, token, body)
+	if err != nil {
+		return 0, nil, err
+	}
+	return x.res.StatusCode, x.body, x.err
+}
+
+// exchanged is one request to the server and its answer, kept for checking against the OpenAPI document.
+type exchanged struct {
+	req  *http.Request
+	sent []byte
+	res  *http.Response
+	raw  []byte
+	body map[string]any // the JSON body, if any
+	err  error          // the body is not JSON
+}
+
+func exchange(client *http.Client, method, url, token string, body any) (*exchanged, error) {
+	var sent []byte
 	var rd io.Reader
 	if body != nil {
-		data, _ := json.Marshal(body)
-		rd = bytes.NewReader(data)
+		sent, _ = json.Marshal(body)
+		rd = bytes.NewReader(sent)
 	}
 	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -197,31 +218,51 @@ func call(client *http.Client, method, url, token string, body any) (int, map[st
 	}
 	res, err := client.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
 	if err != nil {
-		return 0, nil, err
+		return nil, err
 	}
-	var v map[string]any
+	x := &exchanged{req: req, sent: sent, res: res, raw: raw}
 	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return res.StatusCode, nil, fmt.Errorf("body %q is not JSON", raw)
+		if err := json.Unmarshal(raw, &x.body); err != nil {
+			x.err = fmt.Errorf("body %q is not JSON", raw)
 		}
 	}
-	return res.StatusCode, v, nil
+	return x, nil
 }
+
+// openAPIChecker loads the OpenAPI document the binary serves, once per test run.
+var openAPIChecker = sync.OnceValues(func() (*openapitest.Checker, error) {
+	data, err := os.ReadFile("../../internal/httpapi/openapi.json")
+	if err != nil {
+		return nil, err
+	}
+	return openapitest.Load(data)
+})
 
 // mustCall is call for requests that must succeed with the given status.
 func mustCall(t *testing.T, method, url, token string, body any, want int) map[string]any {
 	t.Helper()
-	status, v, err := call(http.DefaultClient, method, url, token, body)
+	x, err := exchange(http.DefaultClient, method, url, token, body)
+	if err == nil {
+		err = x.err
+	}
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
-	if status != want {
-		t.Fatalf("%s %s: %d %v, want %d", method, url, status, v, want)
+	if x.res.StatusCode != want {
+		t.Fatalf("%s %s: %d %v, want %d", method, url, x.res.StatusCode, x.body, want)
 	}
-	return v
+	// What the real binary answers is what its OpenAPI document describes.
+	checker, err := openAPIChecker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checker.Check(x.req, x.sent, x.res, x.raw); err != nil {
+		t.Error(err)
+	}
+	return x.body
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/parleyhq/parley/internal/console"
 	"github.com/parleyhq/parley/internal/demo"
 	"github.com/parleyhq/parley/internal/httpapi"
+	"github.com/parleyhq/parley/internal/jobs"
+	"github.com/parleyhq/parley/internal/mail"
 	"github.com/parleyhq/parley/internal/realtime"
 	"github.com/parleyhq/parley/internal/widget"
 )
@@ -26,9 +28,12 @@ type serveOptions struct {
 	addr           string
 	trustedProxies string
 	jwksAllow      string
+	webhookAllow   string
 	noRateLimits   bool
+	metricsAddr    string
 	demo           bool
 	cleanup        time.Duration
+	mail           mailOptions
 }
 
 func runServe(ctx context.Context, e env, args []string) error {
@@ -38,6 +43,8 @@ func runServe(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&o.addr, "addr", envOr(e, "PARLEY_ADDR", DefaultAddr), "listen address HOST:PORT (env PARLEY_ADDR)")
 	fs.StringVar(&o.trustedProxies, "trusted-proxies", e.getenv("PARLEY_TRUSTED_PROXIES"), "comma-separated CIDRs of load balancers whose X-Forwarded-For is believed (env PARLEY_TRUSTED_PROXIES)")
 	fs.StringVar(&o.jwksAllow, "jwks-allow-networks", e.getenv(jwksAllowEnv), jwksAllowUsage)
+	fs.StringVar(&o.webhookAllow, "webhook-allow-networks", e.getenv("PARLEY_WEBHOOK_ALLOW_NETWORKS"), "comma-separated CIDRs of private, loopback or link-local networks webhooks may be delivered to, for receivers on your own network; plain http goes only to these (env PARLEY_WEBHOOK_ALLOW_NETWORKS; default none: public https only)")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", e.getenv("PARLEY_METRICS_ADDR"), metricsAddrUsage)
 	fs.BoolVar(&o.noRateLimits, "no-rate-limits", false, "disable per-client rate limits (load tests only)")
 	fs.BoolVar(&o.demo, "demo", false, "also serve a demo shop at / (creates a demo workspace, key and agent on first run)")
 	cleanupDefault, err := durationEnv(e, "PARLEY_CLEANUP_INTERVAL", DefaultCleanupInterval)
@@ -45,12 +52,23 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	fs.DurationVar(&o.cleanup, "cleanup-interval", cleanupDefault, "how often to end expired sessions and delete expired records, e.g. 5m; 0 turns cleanup off (env PARLEY_CLEANUP_INTERVAL)")
+	o.mail.register(fs, e)
+	o.mail.registerPublic(fs, e)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if o.cleanup < 0 {
 		return usagef("--cleanup-interval must not be negative")
 	}
+	sender, err := o.mail.sender()
+	if err != nil {
+		return err
+	}
+	publicURL, err := o.mail.checkPublicURL(sender != nil)
+	if err != nil {
+		return err
+	}
+	g.mailer, g.publicURL = sender, publicURL
 	log, err := g.logger(e.stderr)
 	if err != nil {
 		return err
@@ -65,6 +83,12 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if len(g.jwksAllow) > 0 {
 		log.Info("JWKS URLs may be fetched from these private networks", "networks", o.jwksAllow)
 	}
+	if g.webhookAllow, err = parsePrefixes("--webhook-allow-networks", o.webhookAllow); err != nil {
+		return err
+	}
+	if len(g.webhookAllow) > 0 {
+		log.Info("webhooks may be delivered to these private networks", "networks", o.webhookAllow)
+	}
 	if path := e.getenv(clockOffsetEnv); path != "" {
 		clock := newOffsetClock(path, func(d time.Duration, err error) {
 			if err != nil {
@@ -76,12 +100,30 @@ func runServe(ctx context.Context, e env, args []string) error {
 		g.now = clock.Now
 		log.Warn("test clock in use: the server's time is shifted by the duration in "+clockOffsetEnv+"; never set it in production", "file", path)
 	}
+	if v := e.getenv(announceDelayEnv); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > time.Minute {
+			return usagef("%s: want a duration from 0 to 1m, got %q", announceDelayEnv, v)
+		}
+		g.announceDelay = d
+		log.Warn("test knob in use: announcements to other instances are held back by "+announceDelayEnv+"; never set it in production", "delay", d.String())
+	}
 	hub := realtime.NewHub()
 	svc, st, err := g.newService(ctx, e, log, hub)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	var apiMetrics httpapi.Metrics
+	if o.metricsAddr != "" {
+		m, stop, err := startMetrics(o.metricsAddr, st, g.now, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		svc.UseMetrics(m)
+		apiMetrics = m
+	}
 	assets, err := widget.Load()
 	if err != nil {
 		return err
@@ -108,13 +150,14 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	con, err := console.New(console.Config{Chat: svc, Events: hub, Logger: log, Limits: consoleLimits, TrustedProxies: proxies, Secrets: box})
+	con, err := console.New(console.Config{Chat: svc, Events: hub, Logger: log, Limits: consoleLimits, TrustedProxies: proxies, Secrets: box, Now: g.now})
 	if err != nil {
 		return err
 	}
 	api := httpapi.New(httpapi.Config{
 		Chat: svc, Events: hub, Logger: log, Limits: limits, TrustedProxies: proxies, Widget: assets, Site: site, Console: con,
-		Ready: func(ctx context.Context) error { _, err := st.Workspaces(ctx); return err },
+		Ready:   func(ctx context.Context) error { _, err := st.Workspaces(ctx); return err },
+		Metrics: apiMetrics,
 	})
 	srv := &http.Server{
 		Handler:           api,
@@ -144,6 +187,20 @@ func runServe(ctx context.Context, e env, args []string) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "url", base, "console", base+"/console/")
+	if sender != nil {
+		st, _ := mail.ParseURL(o.mail.url)
+		log.Info("email: sending through SMTP", "smtp", st.Redacted(), "from", sender.From().String())
+	} else {
+		log.Info("email is off: no --smtp-url; nothing is sent by email")
+	}
+
+	// Background work (email) runs from the jobs table; with several instances each job runs once.
+	runner := jobs.New(jobs.Config{Store: st, Now: g.now, Logger: log})
+	svc.RegisterJobs(runner)
+	jctx, stopJobs := context.WithCancel(ctx)
+	jobsDone := make(chan struct{})
+	go func() { defer close(jobsDone); runner.Run(jctx) }()
+	defer func() { stopJobs(); <-jobsDone }()
 
 	if o.cleanup > 0 {
 		cctx, stop := context.WithCancel(ctx)

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/parleyhq/parley/internal/chat"
+	"github.com/parleyhq/parley/internal/files"
 	"github.com/parleyhq/parley/internal/store"
 )
 
@@ -21,18 +24,36 @@ type workspaceJSON struct {
 }
 
 type settingsJSON struct {
-	AllowedOrigins      []string `json:"allowed_origins"`
-	Onboarding          string   `json:"onboarding"`
-	FirstMessage        string   `json:"first_message"`
-	LoginURL            string   `json:"login_url"`
-	HideUntilLogin      bool     `json:"hide_until_login"`
-	AllowedEmailDomains []string `json:"allowed_email_domains"`
-	RequireVerified     bool     `json:"require_verified"`
-	MaxTokenLifetime    string   `json:"max_token_lifetime"`
-	VerifiedIdleTimeout string   `json:"verified_idle_timeout"`
-	VerifiedLifetime    string   `json:"verified_lifetime"`
-	VisitorIdleTimeout  string   `json:"visitor_idle_timeout"`
-	ReadReceipts        string   `json:"read_receipts"`
+	AllowedOrigins      []string  `json:"allowed_origins"`
+	Onboarding          string    `json:"onboarding"`
+	FirstMessage        string    `json:"first_message"`
+	LoginURL            string    `json:"login_url"`
+	HideUntilLogin      bool      `json:"hide_until_login"`
+	AllowedEmailDomains []string  `json:"allowed_email_domains"`
+	RequireVerified     bool      `json:"require_verified"`
+	MaxTokenLifetime    string    `json:"max_token_lifetime"`
+	VerifiedIdleTimeout string    `json:"verified_idle_timeout"`
+	VerifiedLifetime    string    `json:"verified_lifetime"`
+	VisitorIdleTimeout  string    `json:"visitor_idle_timeout"`
+	ReadReceipts        string    `json:"read_receipts"`
+	Attachments         string    `json:"attachments"`
+	AttachmentMaxSize   int64     `json:"attachment_max_size"`
+	AttachmentKinds     []string  `json:"attachment_kinds"`
+	EmailReplies        string    `json:"email_replies"`
+	EmailReplyDelay     string    `json:"email_reply_delay"`
+	EmailInterval       string    `json:"email_interval"`
+	UnreadAlertDelay    string    `json:"unread_alert_delay"`
+	RetentionDays       int       `json:"retention_days"`
+	BusinessHours       hoursJSON `json:"business_hours"`
+}
+
+// hoursJSON is the business hours as `workspace update` takes them: the schedule in the --hours syntax.
+type hoursJSON struct {
+	Enabled    string   `json:"enabled"`
+	TimeZone   string   `json:"time_zone"`
+	Schedule   string   `json:"schedule"`
+	Holidays   []string `json:"holidays"`
+	OutOfHours string   `json:"out_of_hours"`
 }
 
 func workspaceShape(w store.Workspace) workspaceJSON {
@@ -47,6 +68,7 @@ func workspaceShape(w store.Workspace) workspaceJSON {
 		}
 		return l
 	}
+	maxBytes, kinds := chat.AttachmentLimits(s)
 	return workspaceJSON{
 		ID: w.ID, Name: w.Name, CreatedAt: w.CreatedAt.Format(time.RFC3339),
 		Settings: settingsJSON{
@@ -55,6 +77,11 @@ func workspaceShape(w store.Workspace) workspaceJSON {
 			RequireVerified: s.RequireVerified, MaxTokenLifetime: chat.MaxLifetime(s).String(),
 			VerifiedIdleTimeout: chat.VerifiedIdleTimeout(s).String(), VerifiedLifetime: chat.VerifiedLifetime(s).String(),
 			VisitorIdleTimeout: chat.VisitorIdleTimeout(s).String(), ReadReceipts: onOff(!s.HideReadReceipts),
+			Attachments: onOff(chat.AttachmentsEnabled(s)), AttachmentMaxSize: maxBytes, AttachmentKinds: nonNil(kinds),
+			EmailReplies: onOff(!s.EmailRepliesOff), EmailReplyDelay: chat.EmailReplyDelay(s).String(), EmailInterval: chat.EmailInterval(s).String(),
+			UnreadAlertDelay: chat.UnreadAlertDelay(s).String(), RetentionDays: s.RetentionDays,
+			BusinessHours: hoursJSON{Enabled: onOff(s.Hours.Enabled), TimeZone: s.Hours.TimeZone, Schedule: chat.FormatWeek(s.Hours.Week),
+				Holidays: nonNil(s.Hours.Holidays), OutOfHours: chat.HoursMode(s)},
 		},
 	}
 }
@@ -74,6 +101,22 @@ func printWorkspace(w io.Writer, ws store.Workspace) {
 	fmt.Fprintf(w, "  verified lifetime      %s\n", s.VerifiedLifetime)
 	fmt.Fprintf(w, "  visitor idle timeout   %s\n", s.VisitorIdleTimeout)
 	fmt.Fprintf(w, "  read receipts          %s\n", s.ReadReceipts)
+	fmt.Fprintf(w, "  attachments            %s, up to %s, %s\n", s.Attachments, files.HumanSize(s.AttachmentMaxSize), listOrAny(s.AttachmentKinds, "no kinds"))
+	fmt.Fprintf(w, "  email replies          %s, after %s unseen, at most one email per %s\n", s.EmailReplies, s.EmailReplyDelay, s.EmailInterval)
+	fmt.Fprintf(w, "  unread alert delay     %s (agents who turned on email alerts)\n", s.UnreadAlertDelay)
+	if s.RetentionDays > 0 {
+		fmt.Fprintf(w, "  retention              closed conversations deleted %d days after they closed\n", s.RetentionDays)
+	} else {
+		fmt.Fprintf(w, "  retention              closed conversations kept for good\n")
+	}
+	h := s.BusinessHours
+	schedule := h.Schedule
+	if schedule == "" {
+		schedule = "closed every day"
+	}
+	fmt.Fprintf(w, "  business hours         %s, %s, time zone %s\n", h.Enabled, schedule, cmp.Or(h.TimeZone, "(none)"))
+	fmt.Fprintf(w, "  holidays               %s\n", listOrAny(h.Holidays, "none"))
+	fmt.Fprintf(w, "  out of hours           %s\n", h.OutOfHours)
 }
 
 func listOrAny(l []string, none string) string {
@@ -140,7 +183,25 @@ func workspaceUpdate(ctx context.Context, e env, args []string) error {
 	verifiedIdle := fs.Duration("verified-idle-timeout", 0, "a verified session not used for this long ends, e.g. 12h (1m to 720h; 0: the default, 12h)")
 	verifiedLifetime := fs.Duration("verified-lifetime", 0, "a verified session ends this long after its login however busy, e.g. 168h (5m to 8760h, at least the verified idle timeout; 0: the default, 168h)")
 	visitorIdle := fs.Duration("visitor-idle-timeout", 0, "an anonymous or identified session not used for this long ends, e.g. 720h (1h to 8760h; 0: the default, 720h)")
+	consoleIdle := fs.Duration("console-idle-timeout", 0, "an agent's console session not used for this long ends, e.g. 1h (5m to 12h; 0: the default, 12h)")
 	readReceipts := fs.String("read-receipts", "", "on: customers see \"Read\" once an agent read their messages (the default); off: they don't")
+	attachmentsOn := fs.String("attachments", "", "on: customers and agents may send files (the default); off: they may not")
+	attachmentMax := fs.String("attachment-max-size", "", "largest file accepted, e.g. 10MB or 500KB (at most 100MB; 0: the default, 10MB)")
+	attachmentKinds := fs.String("attachment-kinds", "", "comma-separated kinds accepted: "+strings.Join(files.DefaultKinds(), ",")+" (all by default)")
+	emailReplies := fs.String("email-replies", "", "on: replies a verified customer has not seen are emailed to them (the default, when the server has SMTP); off: never")
+	emailDelay := fs.Duration("email-reply-delay", 0, "how long a reply may stay unseen before it is emailed, e.g. 10m (1m to 168h; 0: the default, 10m)")
+	emailInterval := fs.Duration("email-interval", 0, "the least time between two emails to one customer, e.g. 1h (1m to 168h; 0: the default, 1h)")
+	unreadDelay := fs.Duration("unread-alert-delay", 0, "how long a customer message may stay unread before agents who turned on email alerts are mailed, e.g. 5m (1m to 24h; 0: the default, 5m)")
+	retentionDays := fs.Int("retention-days", 0, "closed conversations are deleted this many days after they closed, with anonymous visitors' data (1 to 3650; 0: kept for good, the default)")
+	hoursEnabled := fs.String("hours-enabled", "", "on: the workspace keeps business hours (needs --time-zone); off: always open (the default)")
+	hours := fs.String("hours", "", `weekly open hours, e.g. "mon-fri 09:00-12:30, 13:30-17:00; sat 10:00-14:00" (days left out are closed; "" closes every day)`)
+	timeZone := fs.String("time-zone", "", "the IANA time zone of the business hours, e.g. Europe/Berlin")
+	holidays := fs.String("holidays", "", "comma-separated dates closed all day, e.g. 2026-12-24,2026-12-25 (replaces the list; empty clears it)")
+	outOfHours := fs.String("out-of-hours", "", "away: out of hours the widget takes messages with an away notice (the default); hide: it hides")
+	// Single sign-on is configured in the console; the command line only switches it, so that an operator
+	// can always let agents back in with passwords when the provider is gone (docs/security.md).
+	ssoOn := fs.String("sso", "", "off: turn single sign-on for console agents off, and passwords back on; on: turn it back on as configured in the console")
+	ssoPasswords := fs.String("sso-passwords", "", "on: agents may sign in with passwords again beside single sign-on; off: single sign-on only")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -186,6 +247,8 @@ func workspaceUpdate(ctx context.Context, e env, args []string) error {
 			p.VerifiedLifetime = verifiedLifetime
 		case "visitor-idle-timeout":
 			p.VisitorIdleTimeout = visitorIdle
+		case "console-idle-timeout":
+			p.ConsoleIdleTimeout = consoleIdle
 		case "read-receipts":
 			switch strings.ToLower(*readReceipts) {
 			case "on", "true":
@@ -197,6 +260,86 @@ func workspaceUpdate(ctx context.Context, e env, args []string) error {
 			default:
 				usageErr = usagef("--read-receipts must be on or off")
 			}
+		case "attachments":
+			switch strings.ToLower(*attachmentsOn) {
+			case "on", "true":
+				v := true
+				p.Attachments = &v
+			case "off", "false":
+				v := false
+				p.Attachments = &v
+			default:
+				usageErr = usagef("--attachments must be on or off")
+			}
+		case "attachment-max-size":
+			n, err := parseSize(*attachmentMax)
+			if err != nil {
+				usageErr = usagef("--attachment-max-size: %v", err)
+			}
+			p.AttachmentMaxBytes = &n
+		case "attachment-kinds":
+			l := splitList(*attachmentKinds)
+			p.AttachmentKinds = &l
+		case "email-replies":
+			switch strings.ToLower(*emailReplies) {
+			case "on", "true":
+				v := true
+				p.EmailReplies = &v
+			case "off", "false":
+				v := false
+				p.EmailReplies = &v
+			default:
+				usageErr = usagef("--email-replies must be on or off")
+			}
+		case "email-reply-delay":
+			p.EmailReplyDelay = emailDelay
+		case "email-interval":
+			p.EmailInterval = emailInterval
+		case "unread-alert-delay":
+			p.UnreadAlertDelay = unreadDelay
+		case "retention-days":
+			p.RetentionDays = retentionDays
+		case "hours-enabled":
+			switch strings.ToLower(*hoursEnabled) {
+			case "on", "true":
+				v := true
+				p.HoursEnabled = &v
+			case "off", "false":
+				v := false
+				p.HoursEnabled = &v
+			default:
+				usageErr = usagef("--hours-enabled must be on or off")
+			}
+		case "hours":
+			week, err := chat.ParseWeek(*hours)
+			if err != nil {
+				usageErr = usagef("--hours: %v", err)
+			}
+			p.HoursWeek = &week
+		case "time-zone":
+			p.TimeZone = timeZone
+		case "holidays":
+			l := splitList(*holidays)
+			p.Holidays = &l
+		case "out-of-hours":
+			p.OutOfHours = outOfHours
+		case "sso", "sso-passwords":
+			val, opt := *ssoOn, &ssoPatch(&p).Enabled
+			if f.Name == "sso-passwords" {
+				val, opt = *ssoPasswords, &ssoPatch(&p).PasswordsOff
+			}
+			var on bool
+			switch strings.ToLower(val) {
+			case "on", "true":
+				on = true
+			case "off", "false":
+			default:
+				usageErr = usagef("--%s must be on or off", f.Name)
+			}
+			if f.Name == "sso-passwords" {
+				on = !on // the setting says passwords are off
+			}
+			*opt = &on
 		}
 	})
 	if usageErr != nil {
@@ -209,6 +352,14 @@ func workspaceUpdate(ctx context.Context, e env, args []string) error {
 		}
 		return output(e, &g, workspaceShape(w), func(out io.Writer) { printWorkspace(out, w) })
 	}))
+}
+
+// ssoPatch returns p's single sign-on patch, adding one.
+func ssoPatch(p *chat.SettingsPatch) *chat.SSOPatch {
+	if p.SSO == nil {
+		p.SSO = &chat.SSOPatch{}
+	}
+	return p.SSO
 }
 
 // workspaceShow prints one workspace and its settings.
@@ -285,4 +436,24 @@ func onOff(b bool) string {
 		return "on"
 	}
 	return "off"
+}
+
+// parseSize reads a size such as 10MB, 500KB, 2.5MB or 12345 (bytes), in decimal units.
+func parseSize(s string) (int64, error) {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	mult := 1.0
+	for _, u := range []struct {
+		suffix string
+		mult   float64
+	}{{"MB", 1e6}, {"KB", 1e3}, {"B", 1}} {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = strings.TrimSpace(rest), u.mult
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 || f*mult > 1e12 {
+		return 0, fmt.Errorf("%q is not a size such as 10MB", s)
+	}
+	return int64(f * mult), nil
 }

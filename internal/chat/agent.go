@@ -23,10 +23,12 @@ func conversationInWorkspace(ctx context.Context, r store.Reader, workspaceID, i
 // follow-up: it reopens the conversation and reaches the customer on whichever device they use next.
 // A closed anonymous conversation cannot be followed up — nobody could prove to be its visitor again.
 func (s *Service) PostAgentMessage(ctx context.Context, workspaceID, agentID, conversationID, body, clientID string) (msg store.Message, created bool, err error) {
-	if err := validateBody(body); err != nil {
-		return msg, false, err
-	}
-	if err := validateClientID(clientID); err != nil {
+	return s.postAgentMessage(ctx, workspaceID, agentID, conversationID, MessageInput{Body: body, ClientID: clientID})
+}
+
+func (s *Service) postAgentMessage(ctx context.Context, workspaceID, agentID, conversationID string, in MessageInput) (msg store.Message, created bool, err error) {
+	body, clientID := in.Body, in.ClientID
+	if err := in.validate(); err != nil {
 		return msg, false, err
 	}
 	err = s.update(ctx, func(tx store.Tx, out *outbox) error {
@@ -50,11 +52,29 @@ func (s *Service) PostAgentMessage(ctx context.Context, workspaceID, agentID, co
 			out.add(realtime.Event{Type: EventConversation, Data: conv}, conversationTopics(conv)...)
 		}
 		msg = store.Message{ConversationID: conv.ID, Sender: store.SenderAgent, AgentID: agentID, Body: body, ClientID: clientID, CreatedAt: now}
+		if len(in.Attachments) > 0 {
+			if msg.Attachments, err = takeAttachments(ctx, tx, workspaceID, "", agentID, in.Attachments); err != nil {
+				return err
+			}
+		}
 		if err := tx.AppendMessage(ctx, &msg); err != nil {
 			return err
 		}
 		created = true
 		out.add(realtime.Event{Type: EventMessage, Data: msg}, conversationTopics(conv)...)
+		if err := s.webhookMessage(ctx, tx, conv.WorkspaceID, msg, ""); err != nil {
+			return err
+		}
+		if s.mailer != nil && conv.CustomerID != "" {
+			// In the same transaction: the reply and the job that may mail it commit together.
+			ws, err := tx.Workspace(ctx, workspaceID)
+			if err != nil {
+				return err
+			}
+			if err := s.enqueueReplyEmail(ctx, tx, ws, conv, msg); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	if errors.Is(err, store.ErrConflict) && clientID != "" {
@@ -65,7 +85,7 @@ func (s *Service) PostAgentMessage(ctx context.Context, workspaceID, agentID, co
 			return m, false, nil
 		}
 	}
-	return msg, created, err
+	return msg, created, attachmentTaken(err)
 }
 
 // SetStatus closes or reopens a conversation on behalf of an agent.

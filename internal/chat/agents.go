@@ -51,7 +51,7 @@ func (s *Service) CreateAgent(ctx context.Context, workspaceID, email, name, rol
 	if role != store.RoleAgent && role != store.RoleAdmin {
 		return store.Agent{}, problem.InvalidField("role", "must be %q or %q, not %q", store.RoleAgent, store.RoleAdmin, role)
 	}
-	if err := checkPassword(pw); err != nil {
+	if err := checkPassword(pw, canon); err != nil {
 		return store.Agent{}, err
 	}
 	// A missing workspace is cheap to find out, hashing is not: look first.
@@ -76,8 +76,10 @@ func (s *Service) CreateAgent(ctx context.Context, workspaceID, email, name, rol
 			return agentEmailUnavailable()
 		case isNotFound(err): // the workspace went away since we looked
 			return problem.NotFound("workspace_not_found", "no workspace %q", workspaceID)
+		case err != nil:
+			return err
 		}
-		return err
+		return s.audit(ctx, tx, workspaceID, AuditAgentCreated, a.ID, a.Email+" as "+role)
 	})
 	if err != nil {
 		return store.Agent{}, err
@@ -92,8 +94,10 @@ func agentEmailUnavailable() *problem.Error {
 	return conflict("agent_exists", "could not create this agent with this email address; it may be in use. Every agent signs in with an email address of their own: try another")
 }
 
-// checkPassword applies the password rules, saying what to change.
-func checkPassword(pw string) error {
+// checkPassword applies the password rules to a new password of the agent with that (canonical) email,
+// saying what to change: long enough, not the email or its name part, not a commonly used password. The
+// last two are what anyone guessing tries first, whatever the length.
+func checkPassword(pw, email string) error {
 	if len(pw) > MaxPasswordBytes {
 		return problem.InvalidField("password", "must be at most %d bytes (got %d); a longer one adds nothing to its strength", MaxPasswordBytes, len(pw))
 	}
@@ -102,6 +106,14 @@ func checkPassword(pw string) error {
 	}
 	if n := utf8.RuneCountInString(pw); n < MinPasswordLength {
 		return problem.InvalidField("password", "must be at least %d characters (got %d), since length is what makes a password hard to guess; a few unrelated words make a good one", MinPasswordLength, n)
+	}
+	folded := strings.ToLower(pw)
+	if local, _, _ := strings.Cut(email, "@"); email != "" && (strings.Contains(folded, strings.ToLower(email)) ||
+		len(local) >= 3 && strings.Contains(folded, strings.ToLower(local))) {
+		return problem.InvalidField("password", "must not contain your email address or its name part, which anyone guessing tries first")
+	}
+	if password.Common(pw) {
+		return problem.InvalidField("password", "is a commonly used password, among the first anyone guessing tries; choose another (a few unrelated words make a good one)")
 	}
 	return nil
 }
@@ -124,6 +136,14 @@ func (s *Service) AuthenticateAgent(ctx context.Context, email, pw string) (stor
 	}
 	if err != nil {
 		return store.Agent{}, err
+	}
+	if a.PasswordHash == "" {
+		// No password yet (invited, not accepted) or none at all (single sign-on only): nothing matches,
+		// after as long as a wrong password takes.
+		if err := s.hasher.VerifyDummy(ctx, pw); err != nil {
+			return store.Agent{}, err
+		}
+		return store.Agent{}, loginFailed()
 	}
 	ok, err := s.hasher.Verify(ctx, pw, a.PasswordHash)
 	if errors.Is(err, password.ErrMalformed) || errors.Is(err, password.ErrUnsupported) {

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"strings"
 
 	"github.com/parleyhq/parley/internal/realtime"
 	"github.com/parleyhq/parley/internal/store"
@@ -36,6 +37,11 @@ func (s *Service) AgentPrefs(ctx context.Context, agent store.Agent) (store.Agen
 func (s *Service) SetAgentPrefs(ctx context.Context, agent store.Agent, sound, notifications bool) (store.AgentPrefs, error) {
 	p := store.AgentPrefs{AgentID: agent.ID, Sound: sound, Notifications: notifications, UpdatedAt: s.clock()}
 	err := s.update(ctx, func(tx store.Tx, out *outbox) error {
+		old, err := tx.AgentPrefs(ctx, agent.ID)
+		if err != nil {
+			return err
+		}
+		p.EmailAlerts = old.EmailAlerts // set apart, with SetAgentEmailAlerts
 		if err := tx.SetAgentPrefs(ctx, &p); err != nil {
 			return err
 		}
@@ -167,7 +173,16 @@ func (s *Service) ConversationAlert(ctx context.Context, agent store.Agent, conv
 	for i := len(msgs) - 1; i >= 0; i-- {
 		if m := msgs[i]; m.Sender == store.SenderCustomer {
 			a.N = m.N
-			a.Text, a.Cut = firstChars(m.Body, AlertTextLength)
+			text := m.Body
+			if text == "" && len(m.Attachments) > 0 {
+				// A message of files alone still says something in the notification.
+				names := make([]string, len(m.Attachments))
+				for i, f := range m.Attachments {
+					names[i] = f.Name
+				}
+				text = "Sent " + strings.Join(names, ", ")
+			}
+			a.Text, a.Cut = firstChars(text, AlertTextLength)
 			read, err := s.store.ReadMark(ctx, agent.ID, conv.ID)
 			if err != nil {
 				return ConversationAlert{}, err

@@ -170,7 +170,10 @@ func (s *Service) CreateCannedResponse(ctx context.Context, agent store.Agent, i
 		if errors.Is(err, store.ErrConflict) {
 			return shortcutTaken(in.Scope, c.Shortcut)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.auditCanned(ctx, tx, AuditCannedCreated, c, "")
 	})
 	return c, err
 }
@@ -211,12 +214,16 @@ func (s *Service) UpdateCannedResponse(ctx context.Context, agent store.Agent, i
 		if c, err = manageable(ctx, tx, agent, id); err != nil {
 			return err
 		}
+		prev := c
 		c.Title, c.Shortcut, c.Body, c.UpdatedAt = in.Title, in.Shortcut, in.Body, s.clock()
 		err = tx.UpdateCannedResponse(ctx, &c)
 		if errors.Is(err, store.ErrConflict) {
 			return shortcutTaken(CannedScope(c), c.Shortcut)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.auditCanned(ctx, tx, AuditCannedUpdated, c, cannedChanges(prev, c))
 	})
 	return c, err
 }
@@ -229,7 +236,10 @@ func (s *Service) DeleteCannedResponse(ctx context.Context, agent store.Agent, i
 		if c, err = manageable(ctx, tx, agent, id); err != nil {
 			return err
 		}
-		return tx.DeleteCannedResponse(ctx, agent.WorkspaceID, id)
+		if err := tx.DeleteCannedResponse(ctx, agent.WorkspaceID, id); err != nil {
+			return err
+		}
+		return s.auditCanned(ctx, tx, AuditCannedDeleted, c, "")
 	})
 	return c, err
 }

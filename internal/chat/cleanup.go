@@ -33,8 +33,21 @@ type CleanupCounts struct {
 	DeletedSessions int // ended sessions deleted; those that started a conversation stay as its participant
 	UsedJTIs        int // used token ids deleted once their tokens had expired
 	AgentSessions   int // agent sessions deleted a day after they expired or were revoked
+	AgentLinks      int // invitation and reset links deleted once expired (used or not)
+	OIDCFlows       int // single sign-on flows deleted once expired (never completed)
 	Blocks          int // blocks deleted BlockRetention after they were lifted or expired
+	Attachments     int // uploads no message took, deleted with their bytes (see cleanupAttachments)
+	Jobs            int // background jobs deleted JobRetention after they finished (done or dead)
+	// WebhookDeliveries are delivery log rows deleted WebhookDeliveryRetention after their attempt.
+	WebhookDeliveries int
+	// RetentionJobs are the retention jobs this pass enqueued (one per workspace with a retention and
+	// day, whichever instance comes first; see retention.go).
+	RetentionJobs int
 }
+
+// JobRetention is how long a finished background job is kept: long enough for the console's delivery
+// logs to show what happened, bounded so that the jobs table does not grow with every email.
+const JobRetention = 7 * 24 * time.Hour
 
 // cleanupCursor remembers how far the walk over ended sessions got, so that sessions kept for their
 // conversations are looked at once rather than on every pass. It lives in memory: every instance walks
@@ -62,6 +75,9 @@ func (s *Service) Cleanup(ctx context.Context) (CleanupCounts, error) {
 			return c, err
 		}
 	}
+	if c.RetentionJobs, err = s.scheduleRetention(ctx, workspaces, now); err != nil {
+		return c, err
+	}
 	if c.DeletedSessions, err = s.deleteEndedSessions(ctx, now); err != nil {
 		return c, err
 	}
@@ -73,8 +89,27 @@ func (s *Service) Cleanup(ctx context.Context) (CleanupCounts, error) {
 	}); err != nil {
 		return c, err
 	}
-	c.Blocks, err = s.batches(ctx, func(tx store.Tx) (int, error) {
+	if c.OIDCFlows, err = s.batches(ctx, func(tx store.Tx) (int, error) { return tx.DeleteOIDCFlows(ctx, now, CleanupBatch) }); err != nil {
+		return c, err
+	}
+	if c.AgentLinks, err = s.batches(ctx, func(tx store.Tx) (int, error) { return tx.DeleteAgentLinks(ctx, now, CleanupBatch) }); err != nil {
+		return c, err
+	}
+	if c.Blocks, err = s.batches(ctx, func(tx store.Tx) (int, error) {
 		return tx.DeleteEndedBlocks(ctx, now.Add(-BlockRetention), CleanupBatch)
+	}); err != nil {
+		return c, err
+	}
+	if c.Attachments, err = s.cleanupAttachments(ctx, now, CleanupBatch); err != nil {
+		return c, err
+	}
+	if c.Jobs, err = s.batches(ctx, func(tx store.Tx) (int, error) {
+		return tx.DeleteFinishedJobs(ctx, now.Add(-JobRetention), CleanupBatch)
+	}); err != nil {
+		return c, err
+	}
+	c.WebhookDeliveries, err = s.batches(ctx, func(tx store.Tx) (int, error) {
+		return tx.DeleteWebhookDeliveries(ctx, now.Add(-WebhookDeliveryRetention), CleanupBatch)
 	})
 	return c, err
 }

@@ -61,7 +61,7 @@ func TestCleanup(t *testing.T) {
 	if _, err := e.svc.CreateAgent(ctx, e.ws, agentEmail, "Agent", store.RoleAgent, agentPassword); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, err := e.svc.StartAgentSession(ctx, agentEmail, agentPassword); err != nil {
+	if _, _, _, err := e.svc.StartAgentSession(ctx, agentEmail, agentPassword, chat.SignInInfo{}); err != nil {
 		t.Fatal(err)
 	}
 	_ = v

@@ -20,9 +20,6 @@ import (
 // reads or writes to that agent's workspace: a conversation, customer, inbox or key of another workspace
 // is "not found", never "forbidden", so ids cannot be probed across tenants.
 
-// AgentSessionLifetime bounds a console sign-in; agents sign in again after a working day.
-const AgentSessionLifetime = 12 * time.Hour
-
 const agentTokenPrefix = "pcs_"
 
 func agentSessionInvalid() *problem.Error {
@@ -37,42 +34,6 @@ func randomToken(prefix string) string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
 	return prefix + base64.RawURLEncoding.EncodeToString(b)
-}
-
-// StartAgentSession signs an agent in: it checks the password (see AuthenticateAgent) and returns a new
-// session token for the console's cookie, with the session (its CSRFToken protects forms).
-func (s *Service) StartAgentSession(ctx context.Context, email, pw string) (string, store.Agent, store.AgentSession, error) {
-	a, err := s.AuthenticateAgent(ctx, email, pw)
-	if err != nil {
-		return "", store.Agent{}, store.AgentSession{}, err
-	}
-	token := randomToken(agentTokenPrefix)
-	now := s.clock()
-	sess := store.AgentSession{TokenHash: hashToken(token), AgentID: a.ID, CSRFToken: randomToken(""), CreatedAt: now, ExpiresAt: now.Add(AgentSessionLifetime)}
-	if err := s.store.Update(ctx, func(tx store.Tx) error { return tx.CreateAgentSession(ctx, &sess) }); err != nil {
-		return "", store.Agent{}, store.AgentSession{}, err
-	}
-	return token, a, sess, nil
-}
-
-// AgentSession returns the agent signed in with token. An unknown, expired or revoked session, or a
-// disabled agent, is the 401 problem session_invalid.
-func (s *Service) AgentSession(ctx context.Context, token string) (store.Agent, store.AgentSession, error) {
-	if !strings.HasPrefix(token, agentTokenPrefix) || len(token) != len(agentTokenPrefix)+43 {
-		return store.Agent{}, store.AgentSession{}, agentSessionInvalid()
-	}
-	sess, a, err := s.store.AgentSessionAndAgent(ctx, hashToken(token))
-	if isNotFound(err) {
-		return store.Agent{}, store.AgentSession{}, agentSessionInvalid()
-	}
-	if err != nil {
-		return store.Agent{}, store.AgentSession{}, err
-	}
-	if !s.clock().Before(sess.ExpiresAt) || !a.DisabledAt.IsZero() {
-		return store.Agent{}, store.AgentSession{}, agentSessionInvalid()
-	}
-	a.PasswordHash = ""
-	return a, sess, nil
 }
 
 // CheckCSRF compares a form's token with the session's in constant time.
@@ -642,6 +603,12 @@ func (s *Service) MarkRead(ctx context.Context, agent store.Agent, conversationI
 // agent would believe it answered. A body that still holds a canned response's variable is 422
 // unfilled_variable (see canned.go).
 func (s *Service) Reply(ctx context.Context, agent store.Agent, conversationID, body, clientID string) (store.Message, error) {
+	return s.ReplyInput(ctx, agent, conversationID, MessageInput{Body: body, ClientID: clientID})
+}
+
+// ReplyInput is Reply with attachments.
+func (s *Service) ReplyInput(ctx context.Context, agent store.Agent, conversationID string, in MessageInput) (store.Message, error) {
+	body := in.Body
 	conv, err := conversationInWorkspace(ctx, s.store, agent.WorkspaceID, conversationID)
 	if err != nil {
 		return store.Message{}, err
@@ -657,7 +624,7 @@ func (s *Service) Reply(ctx context.Context, agent store.Agent, conversationID, 
 		return store.Message{}, conflict("visitor_unreachable",
 			"nobody can receive a reply in this conversation: its visitor never proved who they are, and their session has ended (they logged out or signed in as someone else)")
 	}
-	m, _, err := s.PostAgentMessage(ctx, agent.WorkspaceID, agent.ID, conversationID, body, clientID)
+	m, _, err := s.postAgentMessage(ctx, agent.WorkspaceID, agent.ID, conversationID, in)
 	return m, err
 }
 
@@ -743,6 +710,9 @@ func (s *Service) RequestLogin(ctx context.Context, agent store.Agent, conversat
 			return err
 		}
 		out.add(realtime.Event{Type: EventMessage, Data: msg}, conversationTopics(conv)...)
+		if err := s.webhookMessage(ctx, tx, conv.WorkspaceID, msg, ""); err != nil {
+			return err
+		}
 		return s.addEvent(ctx, tx, out, conv, "login_requested", map[string]string{"agent_id": agent.ID})
 	})
 	return msg, err
@@ -821,11 +791,15 @@ func (s *Service) changeAgent(ctx context.Context, admin store.Agent, agentID st
 		if err != nil {
 			return err
 		}
+		before := a
 		if err := change(&a, agents); err != nil {
 			return err
 		}
 		a.UpdatedAt = s.clock()
 		if err := tx.UpdateAgent(ctx, &a); err != nil {
+			return err
+		}
+		if err := s.auditAgentChange(ctx, tx, before, a); err != nil {
 			return err
 		}
 		if !a.DisabledAt.IsZero() {

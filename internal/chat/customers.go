@@ -22,8 +22,14 @@ import (
 // id (external_id, the same value its tokens carry as sub), issues them login tokens, reads their
 // conversations and ends their widget sessions.
 
-// AllScopes are every API key scope, the default of a new key.
+// AllScopes are every API key scope.
 func AllScopes() []string {
+	return []string{store.ScopeCustomersWrite, store.ScopeCustomersRead, store.ScopeSessionsRevoke, store.ScopeCustomersErase}
+}
+
+// DefaultScopes are the scopes of a new key when none are asked for: every scope but erasure, which
+// destroys data and is given only on purpose.
+func DefaultScopes() []string {
 	return []string{store.ScopeCustomersWrite, store.ScopeCustomersRead, store.ScopeSessionsRevoke}
 }
 
@@ -43,14 +49,15 @@ func hashAPIKey(key string) []byte {
 	return h[:]
 }
 
-// CreateAPIKey creates an API key for the workspace with the given scopes (all when none are given).
+// CreateAPIKey creates an API key for the workspace with the given scopes (DefaultScopes when none are
+// given).
 func (s *Service) CreateAPIKey(ctx context.Context, workspaceID, name string, scopes []string) (NewAPIKey, error) {
 	name = strings.TrimSpace(name)
 	if err := checkText("name", name, 100, false); err != nil {
 		return NewAPIKey{}, err
 	}
 	if len(scopes) == 0 {
-		scopes = AllScopes()
+		scopes = DefaultScopes()
 	}
 	var clean []string
 	for _, sc := range scopes {

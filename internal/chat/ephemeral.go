@@ -11,15 +11,14 @@ import (
 	"github.com/parleyhq/parley/internal/store"
 )
 
-// Ephemeral events (typing) cross instances without a transaction: the message relay announces events
-// inside the transaction that wrote them, and typing writes nothing. Each instance instead sends them
-// with a NOTIFY of their own on a separate channel, outside any transaction, from a bounded queue that
-// drops when full, and publishes those of the other instances best effort (realtime.Hub.Offer). Their
+// Ephemeral events (typing) cross instances apart from the message relay: that one must not lose a
+// committed message (relay.go), and typing writes nothing. Each instance sends them with a NOTIFY of
+// their own on a separate channel, outside any transaction, from a bounded queue that drops when full, and publishes those of the other instances best effort (realtime.Hub.Offer). Their
 // order does not matter and a lost one expires by itself (TypingExpiry), so a listener that reconnects
 // needs no resync. docs/performance.md says why this path is the ceiling.
 
 // Broadcaster sends a notification at once, outside any transaction (PostgreSQL: pg_notify on a pooled
-// connection). The store that is the Notifier implements it too.
+// connection). Every Notifier is one.
 type Broadcaster interface {
 	Broadcast(ctx context.Context, channel string, payload []byte) error
 }

@@ -36,6 +36,19 @@ func WithActor(ctx context.Context, actor string) context.Context {
 // AgentActor names an agent in the audit trail.
 func AgentActor(a store.Agent) string { return fmt.Sprintf("agent %s (%s)", a.ID, a.Email) }
 
+// addrKey carries the client address of the request making changes, for the audit trail.
+type addrKey struct{}
+
+// WithClientAddr records the address of the client on whose request the changes made with ctx happen.
+func WithClientAddr(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, addrKey{}, addr)
+}
+
+func addrOf(ctx context.Context) string {
+	a, _ := ctx.Value(addrKey{}).(string)
+	return a
+}
+
 func actorOf(ctx context.Context) string {
 	if a, ok := ctx.Value(actorKey{}).(string); ok && a != "" {
 		return a
@@ -46,8 +59,7 @@ func actorOf(ctx context.Context) string {
 // audit records a change to a workspace's keys inside the transaction that makes it, so the trail holds
 // exactly what happened.
 func (s *Service) audit(ctx context.Context, tx store.Tx, workspaceID, action, target, detail string) error {
-	e := store.AuditEvent{WorkspaceID: workspaceID, At: s.clock(), Actor: clip(actorOf(ctx), 300), Action: action, Target: target, Detail: detail}
-	return tx.AddAuditEvent(ctx, &e)
+	return s.auditIn(ctx, tx, workspaceID, actorOf(ctx), action, target, detail, addrOf(ctx))
 }
 
 // AuditEvents returns the workspace's most recent key and API key changes, newest first.

@@ -183,6 +183,9 @@ func applyLifetimes(st *store.Settings, p SettingsPatch) error {
 	if err := check("visitor_idle_timeout", p.VisitorIdleTimeout, MinVisitorIdleTimeout, MaxVisitorIdleTimeout, &st.VisitorIdleTimeout); err != nil {
 		return err
 	}
+	if err := check("console_idle_timeout", p.ConsoleIdleTimeout, MinConsoleIdleTimeout, MaxConsoleIdleTimeout, &st.ConsoleIdleTimeout); err != nil {
+		return err
+	}
 	if idle, life := VerifiedIdleTimeout(*st), VerifiedLifetime(*st); life < idle {
 		if p.VerifiedLifetime != nil {
 			return problem.InvalidField("verified_lifetime", "must be at least the verified idle timeout (%s)", formatDuration(idle))

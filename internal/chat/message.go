@@ -91,10 +91,33 @@ func WithStartGate(ctx context.Context, g StartGate) context.Context {
 // none. A client id the session already used returns the earlier message instead (created is false), so
 // retries never duplicate. The message is trusted only if the session is verified right now.
 func (s *Service) PostMessage(ctx context.Context, v *Visitor, body, clientID string) (msg store.Message, created bool, err error) {
-	if err := validateBody(body); err != nil {
-		return msg, false, err
+	return s.PostMessageInput(ctx, v, MessageInput{Body: body, ClientID: clientID})
+}
+
+// MessageInput is a message to send: its text, the client's id for it, and the ids of the attachments
+// it carries (uploaded before by the same sender). Body may be empty when there are attachments.
+type MessageInput struct {
+	Body        string
+	ClientID    string
+	Attachments []string
+}
+
+func (in MessageInput) validate() error {
+	if len(in.Attachments) == 0 || in.Body != "" {
+		if err := validateBody(in.Body); err != nil {
+			return err
+		}
 	}
-	if err := validateClientID(clientID); err != nil {
+	if len(in.Attachments) > MaxAttachmentsPerMessage {
+		return problem.InvalidField("attachments", "at most %d files per message", MaxAttachmentsPerMessage)
+	}
+	return validateClientID(in.ClientID)
+}
+
+// PostMessageInput is PostMessage with attachments.
+func (s *Service) PostMessageInput(ctx context.Context, v *Visitor, in MessageInput) (msg store.Message, created bool, err error) {
+	body, clientID := in.Body, in.ClientID
+	if err := in.validate(); err != nil {
 		return msg, false, err
 	}
 	sess := v.Session
@@ -120,6 +143,13 @@ func (s *Service) PostMessage(ctx context.Context, v *Visitor, body, clientID st
 			Sender: store.SenderCustomer, SessionID: sess.ID, Body: body,
 			Trusted: sess.Level == store.LevelVerified, ClientID: clientID, CreatedAt: s.clock(),
 		}
+		if len(in.Attachments) > 0 {
+			atts, err := takeAttachments(ctx, tx, sess.WorkspaceID, sess.ID, "", in.Attachments)
+			if err != nil {
+				return err
+			}
+			msg.Attachments = atts
+		}
 		conv, err := tx.AppendToOpenConversation(ctx, v.Owner(), &msg)
 		if isNotFound(err) {
 			if gate, ok := ctx.Value(startGateKey{}).(StartGate); ok && gate != nil {
@@ -137,7 +167,11 @@ func (s *Service) PostMessage(ctx context.Context, v *Visitor, body, clientID st
 			return err
 		}
 		out.add(realtime.Event{Type: EventMessage, Data: msg}, conversationTopics(conv)...)
-		return nil
+		if err := s.webhookMessage(ctx, tx, conv.WorkspaceID, msg, sess.Level); err != nil {
+			return err
+		}
+		// Agents who asked for it are mailed if nobody reads it in time (alertmail.go).
+		return s.enqueueUnreadCheck(ctx, tx, v.Workspace.Settings, msg)
 	})
 	if errors.Is(err, store.ErrConflict) && clientID != "" {
 		// The session already sent this client id: a retry. Its first message is the answer. The unique
@@ -146,7 +180,7 @@ func (s *Service) PostMessage(ctx context.Context, v *Visitor, body, clientID st
 		m, rerr := s.store.MessageByClientID(ctx, sess.ID, clientID)
 		return m, false, rerr
 	}
-	return msg, err == nil, err
+	return msg, err == nil, attachmentTaken(err)
 }
 
 // mayChat applies the workspace's identity requirements to sending.
@@ -198,7 +232,7 @@ func (s *Service) startConversation(ctx context.Context, tx store.Tx, out *outbo
 		}
 		email, verified = c.Email, c.Attributes
 	}
-	if err := s.route(ctx, tx, out, &conv, sess.Level, email, verified); err != nil {
+	if err := s.route(ctx, tx, out, &conv, v.Workspace.Settings, sess.Level, email, verified); err != nil {
 		return conv, err
 	}
 	out.add(realtime.Event{Type: EventConversation, Data: conv}, conversationTopics(conv)...)
@@ -212,7 +246,8 @@ func (s *Service) addEvent(ctx context.Context, tx store.Tx, out *outbox, conv s
 		return err
 	}
 	out.add(realtime.Event{Type: EventTimeline, Data: e}, WorkspaceTopic(conv.WorkspaceID))
-	return nil
+	// conversation.created, .closed and .reopened (webhooks.go), in the same transaction.
+	return s.webhookConversationEvent(ctx, tx, conv, e)
 }
 
 // Conversations lists the visitor's conversations, newest first.

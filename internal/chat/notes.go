@@ -61,10 +61,13 @@ const MaxMentionsPerNote = 20
 // MentionedAgents) are stored and alert those agents. A client id the agent already used returns the
 // first message (created false).
 func (s *Service) PostNote(ctx context.Context, agent store.Agent, conversationID, body, clientID string) (msg store.Message, created bool, err error) {
-	if err := validateBody(body); err != nil {
-		return msg, false, err
-	}
-	if err := validateClientID(clientID); err != nil {
+	return s.PostNoteInput(ctx, agent, conversationID, MessageInput{Body: body, ClientID: clientID})
+}
+
+// PostNoteInput is PostNote with attachments: they are internal too, never reachable by the customer.
+func (s *Service) PostNoteInput(ctx context.Context, agent store.Agent, conversationID string, in MessageInput) (msg store.Message, created bool, err error) {
+	body, clientID := in.Body, in.ClientID
+	if err := in.validate(); err != nil {
 		return msg, false, err
 	}
 	err = s.update(ctx, func(tx store.Tx, out *outbox) error {
@@ -75,12 +78,21 @@ func (s *Service) PostNote(ctx context.Context, agent store.Agent, conversationI
 		}
 		msg = store.Message{ConversationID: conv.ID, Sender: store.SenderAgent, AgentID: agent.ID, Body: body,
 			ClientID: clientID, CreatedAt: s.clock(), Internal: true}
+		if len(in.Attachments) > 0 {
+			if msg.Attachments, err = takeAttachments(ctx, tx, agent.WorkspaceID, "", agent.ID, in.Attachments); err != nil {
+				return err
+			}
+		}
 		if err := tx.AppendMessage(ctx, &msg); err != nil {
 			return err
 		}
 		created = true
 		// Agents only: never conversationTopics, which the customer's sockets subscribe to.
 		out.add(realtime.Event{Type: EventMessage, Data: msg}, WorkspaceTopic(conv.WorkspaceID))
+		// Webhooks carry it only to endpoints that opted in to notes (WebhookCarries).
+		if err := s.webhookMessage(ctx, tx, conv.WorkspaceID, msg, ""); err != nil {
+			return err
+		}
 		agents, err := tx.Agents(ctx, agent.WorkspaceID)
 		if err != nil {
 			return err
@@ -101,7 +113,7 @@ func (s *Service) PostNote(ctx context.Context, agent store.Agent, conversationI
 			return m, false, nil
 		}
 	}
-	return msg, created, err
+	return msg, created, attachmentTaken(err)
 }
 
 // MentionedAgents returns the agents an @mention in body names, among agents (one workspace's), in the

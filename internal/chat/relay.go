@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,22 +16,37 @@ import (
 )
 
 // Several Parley instances can share one PostgreSQL database. Each instance's live connections must
-// then see the events of every instance, in the order their writes committed: a client resumes with
-// ?after=<the last message id it saw>, so seeing message 6 before message 5 could cost it message 5.
+// then see the events of every instance, and a conversation's messages in the order they committed: a
+// client resumes with ?after=<the last message id it saw>, so seeing message 6 before message 5 could
+// cost it message 5.
 //
-// The relay gets that order from the database. A write's events are announced inside its transaction
-// (store.Tx.Notify, PostgreSQL's NOTIFY), so every instance — the writer included — hears them in commit
-// order on one listening connection and publishes them to its own subscribers from there. The payload
-// carries ids only; a listener reads the rows, except for its own events, which it still holds.
+// A write's events are announced after its transaction commits, by one goroutine per instance that packs
+// whatever is waiting into one NOTIFY (Notifier.Broadcast) outside any transaction. (Announcing inside
+// each transaction gave commit order for free, but PostgreSQL serialises the commits of transactions
+// that notify — a database-wide lock held through the WAL flush — so relayed writes were capped at about
+// one per fsync for the whole cluster.) The payload carries ids only; a listener reads the rows, except
+// for its own events, which it still holds.
+//
+// Announcements can therefore arrive out of commit order, or not at all when an instance dies between a
+// commit and its announcement. Messages do not depend on them for their order: appends to one
+// conversation commit in order under the conversation's row lock, and each conversation's messages are
+// numbered densely (N = 1, 2, …; internal notes -1, -2, …). A listener remembers, per conversation and
+// per numbering, the last message it published; an announcement that is not the next one makes it read
+// the conversation's messages above that one from the database and publish them in order, so a message
+// whose announcement was lost is published with the next one of its conversation, never after it. Other
+// events carry state that is read back when published (a conversation as it is now, the seen mark as it
+// is now), or are checked against the database by whoever receives them (a session's end).
 // When the listening connection drops, notifications sent meanwhile are lost, so every local
 // subscription is ended once it is back (Resyncer) and clients resume from the database.
 
-// Notifier listens to a database's notifications.
+// Notifier carries notifications between the instances sharing a database (PostgreSQL's
+// LISTEN/NOTIFY).
 type Notifier interface {
-	// Listen delivers the payloads notified on channel, in commit order, until ctx ends. It calls
-	// listening each time it starts listening: first, and again after reconnecting from a lost
+	// Listen delivers the payloads notified on channel, in the order they were sent, until ctx ends. It
+	// calls listening each time it starts listening: first, and again after reconnecting from a lost
 	// connection (notifications sent in between are lost).
 	Listen(ctx context.Context, channel string, deliver func(payload []byte), listening func()) error
+	Broadcaster
 }
 
 // Resyncer ends every local subscription so that clients reconnect and resume (realtime.Hub.Resync).
@@ -41,22 +57,56 @@ type Resyncer interface {
 // relayChannel is the notification channel Parley's instances share.
 const relayChannel = "parley_events"
 
-// pendingTTL bounds how long an instance keeps an event of its own whose notification has not arrived
-// (the transaction rolled back after fn ran, or the listener was down).
-const pendingTTL = time.Minute
+const (
+	// pendingTTL bounds how long an instance keeps an event of its own whose notification has not
+	// arrived (the NOTIFY failed, or the listener was down).
+	pendingTTL = time.Minute
+	// cursorTTL is how long a listener remembers the last message it published of a conversation that
+	// has gone quiet. A conversation it has forgotten (or never seen) starts again from the message
+	// announced.
+	cursorTTL = 10 * time.Minute
+	// announceBatch bounds one NOTIFY's payload: the announcer packs what is waiting into JSON arrays up
+	// to this size (PostgreSQL refuses payloads of 8000 bytes or more).
+	announceBatch = 7000
+	// announceTimeout bounds one NOTIFY.
+	announceTimeout = 5 * time.Second
+	// announceAttempts is how often the announcer tries a NOTIFY before giving the batch up: its
+	// messages then reach other instances with the next message of their conversation, or when
+	// clients resume.
+	announceAttempts = 3
+)
 
 type relay struct {
 	notifier Notifier
 	instance string
 	next     atomic.Uint64
+	// delay holds every batch back before it is announced: a test knob that widens the window between
+	// a commit and its announcement (Config.AnnounceDelay).
+	delay time.Duration
+	log   *slog.Logger
 
 	mu      sync.Mutex
 	pending map[uint64]pendingEvent
+	cursors map[string]*cursor // by conversation id; only the listening goroutine and sweep use them
+	queue   [][]byte           // marshalled notices waiting for the announcer
+	wake    chan struct{}      // signalled when queue becomes non-empty
+	running bool               // the announcer runs (RunRelay); otherwise announce sends at once
 }
 
 type pendingEvent struct {
 	p  pending
 	at time.Time
+}
+
+// cursor is the last message a listener published of a conversation, per numbering.
+type cursor struct {
+	visible, notes position
+	used           time.Time
+}
+
+// position is a message number and its installation-wide Seq; zero values mean "none yet".
+type position struct {
+	n, seq int64
 }
 
 // notice is what travels between instances: the event's type, topics and the ids of its rows.
@@ -68,30 +118,39 @@ type notice struct {
 	Final    bool     `json:"f,omitempty"`
 	Conv     string   `json:"c,omitempty"` // message, conversation, timeline
 	Seq      int64    `json:"s,omitempty"` // message, timeline; the message number of seen and read
+	Number   int64    `json:"m,omitempty"` // message: its number within the conversation (N)
 	Session  string   `json:"x,omitempty"` // session_ended
 	Reason   string   `json:"r,omitempty"` // session_ended
+	Token    string   `json:"k,omitempty"` // session_ended: the fingerprint of a rotated token
 	Agent    string   `json:"a,omitempty"` // agent
+	// At is when the event was announced (Unix microseconds, the writer's wall clock), for the relay's
+	// lag metric only: listeners compare it with their own clock.
+	At int64 `json:"at,omitempty"`
 }
 
-func newRelay(n Notifier) *relay {
+func newRelay(n Notifier, delay time.Duration, log *slog.Logger) *relay {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	return &relay{notifier: n, instance: hex.EncodeToString(b), pending: make(map[uint64]pendingEvent)}
+	return &relay{notifier: n, instance: hex.EncodeToString(b), delay: delay, log: log,
+		pending: make(map[uint64]pendingEvent), cursors: make(map[string]*cursor), wake: make(chan struct{}, 1)}
 }
 
-// announce notifies a transaction's events inside it and keeps them until they come back.
-func (r *relay) announce(ctx context.Context, tx store.Tx, out outbox, now time.Time) error {
+// announce tells the other instances about a committed transaction's events, and keeps them until
+// they come back. It never blocks on the database while the announcer runs.
+func (r *relay) announce(ctx context.Context, out outbox, now time.Time) {
+	payloads := make([][]byte, 0, len(out))
+	r.mu.Lock()
 	for _, p := range out {
-		n := notice{Instance: r.instance, N: r.next.Add(1), Type: p.ev.Type, Topics: p.topics, Final: p.ev.Final}
+		n := notice{Instance: r.instance, N: r.next.Add(1), Type: p.ev.Type, Topics: p.topics, Final: p.ev.Final, At: now.UnixMicro()}
 		switch d := p.ev.Data.(type) {
 		case store.Message:
-			n.Conv, n.Seq = d.ConversationID, d.Seq
+			n.Conv, n.Seq, n.Number = d.ConversationID, d.Seq, d.N
 		case store.Conversation:
 			n.Conv = d.ID
 		case store.Event:
 			n.Conv, n.Seq = d.ConversationID, d.Seq
 		case SessionEnded:
-			n.Session, n.Reason = d.SessionID, d.Reason
+			n.Session, n.Reason, n.Token = d.SessionID, d.Reason, d.Token
 		case SeenMark:
 			n.Conv, n.Seq = d.ConversationID, d.N
 		case ReadReceipt:
@@ -101,26 +160,116 @@ func (r *relay) announce(ctx context.Context, tx store.Tx, out outbox, now time.
 		case string:
 			n.Agent = d
 		default:
-			return fmt.Errorf("chat: relay: no notice for %s events (%T)", p.ev.Type, p.ev.Data)
+			r.log.Error("relay: no notice for an event; other instances will not hear of it", "type", p.ev.Type, "data", fmt.Sprintf("%T", p.ev.Data))
+			continue
 		}
 		payload, err := json.Marshal(n)
 		if err != nil {
-			return err
+			r.log.Error("relay: notice", "err", err)
+			continue
 		}
-		if err := tx.Notify(ctx, relayChannel, payload); err != nil {
-			return err
+		r.pending[n.N] = pendingEvent{p: p, at: now}
+		payloads = append(payloads, payload)
+	}
+	if !r.running {
+		// A command that writes without serving (parley agent disable, …): tell the servers now.
+		clear(r.pending) // nobody here listens for them
+		r.mu.Unlock()
+		ctx = context.WithoutCancel(ctx) // committed: announce it even if the caller has gone
+		for _, batch := range pack(payloads) {
+			r.send(ctx, batch)
+		}
+		return
+	}
+	r.queue = append(r.queue, payloads...)
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default: // the announcer has been woken already and has not taken the queue yet
+	}
+}
+
+// pack joins notices into JSON arrays of at most announceBatch bytes, in order.
+func pack(notices [][]byte) [][]byte {
+	var out [][]byte
+	var batch []byte
+	for _, n := range notices {
+		if batch != nil && len(batch)+1+len(n)+1 > announceBatch {
+			out = append(out, append(batch, ']'))
+			batch = nil
+		}
+		if batch == nil {
+			batch = append(make([]byte, 0, announceBatch), '[')
+		} else {
+			batch = append(batch, ',')
+		}
+		batch = append(batch, n...)
+	}
+	if batch != nil {
+		out = append(out, append(batch, ']'))
+	}
+	return out
+}
+
+// send notifies one batch, retrying a failed NOTIFY a few times.
+func (r *relay) send(ctx context.Context, batch []byte) {
+	for attempt := 1; ; attempt++ {
+		nctx, cancel := context.WithTimeout(ctx, announceTimeout)
+		err := r.notifier.Broadcast(nctx, relayChannel, batch)
+		cancel()
+		if err == nil {
+			return
+		}
+		if attempt == announceAttempts || ctx.Err() != nil {
+			r.log.Warn("relay: announcement lost; its messages reach other instances with the next of their conversation", "err", err)
+			return
+		}
+		select {
+		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+		case <-ctx.Done():
+		}
+	}
+}
+
+// announcer sends what announce queued, in order, until ctx ends; what is queued then is still sent.
+func (r *relay) announcer(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	for {
+		select {
+		case <-r.wake:
+		case <-ctx.Done():
+			r.mu.Lock()
+			queued := r.queue
+			r.queue, r.running = nil, false
+			r.mu.Unlock()
+			// Shutting down: the last writes still deserve their announcement.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), announceTimeout)
+			for _, batch := range pack(queued) {
+				r.send(sctx, batch)
+			}
+			cancel()
+			return
+		}
+		if r.delay > 0 {
+			select {
+			case <-time.After(r.delay):
+			case <-ctx.Done():
+			}
 		}
 		r.mu.Lock()
-		r.pending[n.N] = pendingEvent{p: p, at: now}
+		queued := r.queue
+		r.queue = nil
 		r.mu.Unlock()
+		for _, batch := range pack(queued) {
+			r.send(ctx, batch)
+		}
 	}
-	return nil
 }
 
 // RunRelay listens for the events of every instance sharing the database and publishes them to this
-// instance's subscribers, until ctx ends. It is needed only when the Service was configured with a
-// Notifier. ready, if not nil, is closed once it listens: events committed before then reach no one
-// here, so a server should not take traffic earlier.
+// instance's subscribers, and announces this instance's events to the others, until ctx ends. It is
+// needed only when the Service was configured with a Notifier. ready, if not nil, is closed once it
+// listens: events committed before then reach no one here, so a server should not take traffic earlier.
 func (s *Service) RunRelay(ctx context.Context, resync Resyncer, ready chan<- struct{}) error {
 	r := s.relay
 	if r == nil {
@@ -129,6 +278,12 @@ func (s *Service) RunRelay(ctx context.Context, resync Resyncer, ready chan<- st
 		}
 		return nil
 	}
+	r.mu.Lock()
+	r.running = true
+	r.mu.Unlock()
+	announced := make(chan struct{})
+	go r.announcer(ctx, announced)
+	defer func() { <-announced }()
 	go r.sweep(ctx)
 	if s.flash != nil {
 		go func() {
@@ -146,40 +301,137 @@ func (s *Service) RunRelay(ctx context.Context, resync Resyncer, ready chan<- st
 			}
 			return
 		}
-		// Anything of ours still pending was either delivered already or lost with the connection;
+		// Anything of ours still pending was either delivered already or lost with the connection, and
+		// what this instance published of each conversation no longer says what its clients have seen;
 		// clients are about to resume from the database either way.
 		r.mu.Lock()
 		clear(r.pending)
+		clear(r.cursors)
 		r.mu.Unlock()
+		s.metrics.RelayReconnected()
 		s.log.Warn("event relay reconnected: live connections will resume from the database")
 		resync.Resync()
 	})
 }
 
-// relayed publishes one notified event to local subscribers.
+// relayed publishes the events of one notification to local subscribers: a JSON array of notices (an
+// instance of an earlier version sends one notice alone).
 func (s *Service) relayed(ctx context.Context, payload []byte) {
-	var n notice
-	if err := json.Unmarshal(payload, &n); err != nil {
+	var batch []notice
+	var err error
+	if len(payload) > 0 && payload[0] == '[' {
+		err = json.Unmarshal(payload, &batch)
+	} else {
+		batch = make([]notice, 1)
+		err = json.Unmarshal(payload, &batch[0])
+	}
+	if err != nil {
 		s.log.Error("relay: unreadable notice", "err", err)
 		return
 	}
-	if n.Instance == s.relay.instance {
-		s.relay.mu.Lock()
-		p, ok := s.relay.pending[n.N]
-		delete(s.relay.pending, n.N)
-		s.relay.mu.Unlock()
-		if ok {
-			s.events.Publish(p.p.ev, p.p.topics...)
-			return
+	for _, n := range batch {
+		if n.At != 0 {
+			s.metrics.RelayLag(time.Since(time.UnixMicro(n.At)))
 		}
-		// Swept already: read it back like anyone else's.
+		own, isOwn := s.relay.takeOwn(n)
+		switch {
+		case n.Type == EventMessage:
+			s.relayMessage(ctx, n, own, isOwn)
+		case n.Type == EventConversation:
+			// Read back even when it is ours: announcements may arrive out of commit order, and the
+			// conversation as it is now is the right last word whatever the order.
+			s.publishNotice(ctx, n)
+		case isOwn:
+			s.events.Publish(own.ev, own.topics...)
+		default:
+			s.publishNotice(ctx, n)
+		}
 	}
+}
+
+// takeOwn returns the event of one of this instance's own notices, which it still holds.
+func (r *relay) takeOwn(n notice) (pending, bool) {
+	if n.Instance != r.instance {
+		return pending{}, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p, ok := r.pending[n.N]
+	delete(r.pending, n.N)
+	return p.p, ok
+}
+
+// publishNotice reads back the event a notice names and publishes it.
+func (s *Service) publishNotice(ctx context.Context, n notice) {
 	ev, err := s.readNotice(ctx, n)
 	if err != nil {
 		s.log.Warn("relay: cannot read a notified event", "type", n.Type, "err", err)
 		return
 	}
 	s.events.Publish(ev, n.Topics...)
+}
+
+// relayMessage publishes an announced message and, first, any message of the same conversation and
+// numbering between the last one published here and it (their announcements came late or were lost),
+// so each conversation's messages are published once each and in commit order.
+func (s *Service) relayMessage(ctx context.Context, n notice, own pending, isOwn bool) {
+	r := s.relay
+	r.mu.Lock()
+	c := r.cursors[n.Conv]
+	if c == nil {
+		c = &cursor{}
+		r.cursors[n.Conv] = c
+	}
+	c.used = time.Now()
+	r.mu.Unlock()
+	at, step := &c.visible, int64(1)
+	if n.Number < 0 {
+		at, step = &c.notes, -1
+	}
+	switch {
+	case at.seq != 0 && n.Seq <= at.seq:
+		return // published already, with a later one whose announcement came first
+	case at.seq == 0 || n.Number == 0 || n.Number == at.n+step:
+		// The next one (or the first this instance sees of the conversation).
+		if isOwn {
+			s.events.Publish(own.ev, own.topics...)
+		} else {
+			ev, err := s.readNotice(ctx, n)
+			if err != nil {
+				s.log.Warn("relay: cannot read a notified message", "err", err)
+				return
+			}
+			s.events.Publish(ev, n.Topics...)
+		}
+		*at = position{n: n.Number, seq: n.Seq}
+		return
+	}
+	// A gap: read what committed above the last one published, up to this one.
+	after := at.seq
+	for after < n.Seq {
+		msgs, err := s.store.Messages(ctx, n.Conv, after, 100)
+		if err != nil {
+			s.log.Warn("relay: cannot read a conversation's messages", "err", err)
+			return
+		}
+		if len(msgs) == 0 {
+			break
+		}
+		for _, m := range msgs {
+			after = m.Seq
+			if m.Seq > n.Seq {
+				break
+			}
+			if (m.N < 0) != (n.Number < 0) {
+				continue // the other numbering keeps its own place
+			}
+			s.events.Publish(realtime.Event{Type: EventMessage, Data: m}, n.Topics...)
+			*at = position{n: m.N, seq: m.Seq}
+		}
+	}
+	if at.seq < n.Seq {
+		s.log.Warn("relay: a notified message was not found", "conversation", n.Conv)
+	}
 }
 
 // readNotice rebuilds an event from the rows its notice names.
@@ -202,7 +454,7 @@ func (s *Service) readNotice(ctx context.Context, n notice) (realtime.Event, err
 		}
 		ev.Data = c
 	case EventSessionEnded:
-		ev.Data = SessionEnded{SessionID: n.Session, Reason: n.Reason}
+		ev.Data = SessionEnded{SessionID: n.Session, Reason: n.Reason, Token: n.Token}
 	case EventSeen:
 		// The mark as it is now: at or past the one announced, since it only moves forward.
 		seen, err := s.store.CustomerSeen(ctx, n.Conv)
@@ -234,8 +486,8 @@ func (s *Service) readNotice(ctx context.Context, n notice) (realtime.Event, err
 	return ev, nil
 }
 
-// sweep forgets own events whose notification never came (their transaction was retried, and this run
-// of it rolled back).
+// sweep forgets own events whose notification never came (the NOTIFY failed, or the listener was down
+// when it came) and conversations gone quiet.
 func (r *relay) sweep(ctx context.Context) {
 	t := time.NewTicker(pendingTTL / 2)
 	defer t.Stop()
@@ -248,6 +500,11 @@ func (r *relay) sweep(ctx context.Context) {
 			for n, p := range r.pending {
 				if now.Sub(p.at) > pendingTTL {
 					delete(r.pending, n)
+				}
+			}
+			for id, c := range r.cursors {
+				if now.Sub(c.used) > cursorTTL {
+					delete(r.cursors, id)
 				}
 			}
 			r.mu.Unlock()

@@ -3,8 +3,11 @@ package chat
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/parleyhq/parley/internal/attributes"
 	"github.com/parleyhq/parley/internal/identity"
@@ -15,7 +18,9 @@ import (
 // Routing: a new conversation goes to the inbox of the first rule that matches its visitor (identity
 // level, email domain, a verified attribute), and is assigned to the least-busy available agent of that
 // inbox. Without a matching rule it goes to no inbox and any available agent of the workspace may get
-// it; with no available agent it waits, unassigned. Routing runs once, when the conversation starts: a
+// it; with no available agent it waits, unassigned. Out of business hours (hours.go) it goes to its
+// inbox but to no agent, available or not: it waits there, with an "out_of_hours" timeline event saying
+// when the workspace opens, for whoever answers first. Routing runs once, when the conversation starts: a
 // visitor who signs in later keeps the inbox and agent they have.
 
 const maxInboxNameLength = 80
@@ -53,8 +58,10 @@ func (s *Service) SaveInbox(ctx context.Context, admin store.Agent, id, name str
 			return err
 		}
 		known := make(map[string]bool, len(agents))
+		emails := make(map[string]string, len(agents))
 		for _, a := range agents {
 			known[a.ID] = true
+			emails[a.ID] = a.Email
 		}
 		var list []string
 		for _, m := range members {
@@ -63,6 +70,7 @@ func (s *Service) SaveInbox(ctx context.Context, admin store.Agent, id, name str
 			}
 			list = appendUnique(list, m)
 		}
+		var prev store.Inbox
 		if id == "" {
 			in = store.Inbox{ID: newID("in_"), WorkspaceID: admin.WorkspaceID, Name: name, Members: list, CreatedAt: s.clock()}
 			err = tx.CreateInbox(ctx, &in)
@@ -70,13 +78,17 @@ func (s *Service) SaveInbox(ctx context.Context, admin store.Agent, id, name str
 			if in, err = s.inboxOf(ctx, tx, admin.WorkspaceID, id); err != nil {
 				return err
 			}
+			prev = in
 			in.Name, in.Members = name, list
 			err = tx.UpdateInbox(ctx, &in)
 		}
 		if errors.Is(err, store.ErrConflict) {
 			return conflict("inbox_exists", "there is already an inbox named %q", name)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.auditInbox(ctx, tx, prev, in, emails)
 	})
 	return in, err
 }
@@ -87,10 +99,26 @@ func (s *Service) DeleteInbox(ctx context.Context, admin store.Agent, id string)
 		return err
 	}
 	return s.store.Update(ctx, func(tx store.Tx) error {
-		if _, err := s.inboxOf(ctx, tx, admin.WorkspaceID, id); err != nil {
+		in, err := s.inboxOf(ctx, tx, admin.WorkspaceID, id)
+		if err != nil {
 			return err
 		}
-		return tx.DeleteInbox(ctx, admin.WorkspaceID, id)
+		rules, err := tx.RoutingRules(ctx, admin.WorkspaceID)
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteInbox(ctx, admin.WorkspaceID, id); err != nil {
+			return err
+		}
+		detail := fmt.Sprintf("%q", in.Name)
+		switch n := len(slices.DeleteFunc(rules, func(r store.RoutingRule) bool { return r.InboxID != id })); n {
+		case 0:
+		case 1:
+			detail += " and the rule leading to it"
+		default:
+			detail += fmt.Sprintf(" and the %d rules leading to it", n)
+		}
+		return s.audit(ctx, tx, admin.WorkspaceID, AuditInboxDeleted, id, detail)
 	})
 }
 
@@ -146,7 +174,22 @@ func (s *Service) SetRoutingRules(ctx context.Context, admin store.Agent, in []R
 				return problem.InvalidField("inbox", "rule %d: no inbox %q", i+1, r.InboxID)
 			}
 		}
-		return tx.ReplaceRoutingRules(ctx, admin.WorkspaceID, rules)
+		before, err := tx.RoutingRules(ctx, admin.WorkspaceID)
+		if err != nil {
+			return err
+		}
+		if err := tx.ReplaceRoutingRules(ctx, admin.WorkspaceID, rules); err != nil {
+			return err
+		}
+		inboxes, err := tx.Inboxes(ctx, admin.WorkspaceID)
+		if err != nil {
+			return err
+		}
+		names := make(map[string]string, len(inboxes))
+		for _, in := range inboxes {
+			names[in.ID] = fmt.Sprintf("%q", in.Name)
+		}
+		return s.auditRuleChanges(ctx, tx, admin.WorkspaceID, before, rules, names)
 	})
 	return rules, err
 }
@@ -193,8 +236,9 @@ func RuleMatches(r store.RoutingRule, level, email string, verified attributes.S
 }
 
 // route picks the new conversation's inbox and assignee, inside the transaction that created it.
-// verified are the attributes of the conversation's verified customer (none for other visitors).
-func (s *Service) route(ctx context.Context, tx store.Tx, out *outbox, conv *store.Conversation, level, email string, verified attributes.Set) error {
+// settings are the workspace's; verified are the attributes of the conversation's verified customer
+// (none for other visitors).
+func (s *Service) route(ctx context.Context, tx store.Tx, out *outbox, conv *store.Conversation, settings store.Settings, level, email string, verified attributes.Set) error {
 	rules, err := tx.RoutingRules(ctx, conv.WorkspaceID)
 	if err != nil {
 		return err
@@ -211,11 +255,6 @@ func (s *Service) route(ctx context.Context, tx store.Tx, out *outbox, conv *sto
 		inbox = &in
 		break
 	}
-	agents, err := tx.Agents(ctx, conv.WorkspaceID)
-	if err != nil {
-		return err
-	}
-	eligible := agents[:0:0]
 	members := map[string]bool{}
 	if inbox != nil {
 		conv.InboxID = inbox.ID
@@ -229,6 +268,20 @@ func (s *Service) route(ctx context.Context, tx store.Tx, out *outbox, conv *sto
 			members[m] = true
 		}
 	}
+	if open, next := OpenAt(settings, s.clock()); !open {
+		// Out of hours an agent marked available has most likely just left it on: assigning to them
+		// would hide the conversation from whoever opens up first.
+		data := map[string]string{"next_open": ""}
+		if !next.IsZero() {
+			data["next_open"] = next.Format(time.RFC3339)
+		}
+		return s.addEvent(ctx, tx, out, *conv, "out_of_hours", data)
+	}
+	agents, err := tx.Agents(ctx, conv.WorkspaceID)
+	if err != nil {
+		return err
+	}
+	eligible := agents[:0:0]
 	for _, a := range agents {
 		if a.Available && a.DisabledAt.IsZero() && (inbox == nil || members[a.ID]) {
 			eligible = append(eligible, a)

@@ -9,10 +9,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"encoding/hex"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
+	"github.com/parleyhq/parley/internal/files"
 	"github.com/parleyhq/parley/internal/identity"
 	"github.com/parleyhq/parley/internal/password"
 	"github.com/parleyhq/parley/internal/realtime"
@@ -41,11 +46,24 @@ type Config struct {
 	// memory, which suits tests alone: secrets sealed with it cannot be opened after a restart.
 	Secrets *seal.Box
 	// Notifier, when set, carries events between the instances sharing the database (PostgreSQL):
-	// events are then published from RunRelay, in commit order, on every instance.
+	// events are then published from RunRelay on every instance, each conversation's messages in commit order.
 	Notifier Notifier
+	// AnnounceDelay holds each batch of announcements back that long after its commit. A test knob
+	// (PARLEY_TEST_ANNOUNCE_DELAY): it widens the window in which a crash separates a commit from its
+	// announcement. Zero in production.
+	AnnounceDelay time.Duration
 	// JWKS fetches and caches the key sets of workspaces that configured a JWKS URL; nil means one with
 	// the default limits.
 	JWKS *identity.JWKSFetcher
+	// Files keeps attachments' bytes; nil means in the database (files.DBStorage over Store).
+	Files files.Storage
+	// Mailer sends email; nil means no email is sent (no SMTP server configured).
+	Mailer Mailer
+	// PublicURL is where people reach this server (https://chat.acme.example), for links in email.
+	PublicURL string
+	// WebhookAllowNetworks are the private, loopback or link-local networks webhooks may be delivered
+	// to (the operator's --webhook-allow-networks); none by default.
+	WebhookAllowNetworks []netip.Prefix
 }
 
 // Service runs the domain rules against a store.
@@ -62,12 +80,25 @@ type Service struct {
 	relay  *relay          // nil when events stay in this process
 	flash  *ephemeralRelay // nil when ephemeral events stay in this process
 	cursor *cleanupCursor
+	files  files.Storage
+	mailer Mailer
+	// publicURL has no trailing slash.
+	publicURL string
+	sso       *ssoProviders // single sign-on providers' discovery, cached (sso.go)
+	metrics   Metrics
+	// webhookClient delivers webhooks through the outbound address guard (webhooks.go).
+	webhookClient *http.Client
 }
 
 // New returns a Service.
 func New(cfg Config) *Service {
 	s := &Service{store: cfg.Store, events: cfg.Events, log: cfg.Logger, now: cfg.Now, leeway: cfg.Leeway, hasher: cfg.Passwords,
-		box: cfg.Secrets, jwks: cfg.JWKS, parsed: &parsedKeys{}, cursor: &cleanupCursor{}}
+		box: cfg.Secrets, jwks: cfg.JWKS, parsed: &parsedKeys{}, cursor: &cleanupCursor{}, sso: &ssoProviders{}, files: cfg.Files,
+		mailer: cfg.Mailer, publicURL: strings.TrimSuffix(cfg.PublicURL, "/")}
+	if s.files == nil {
+		s.files = files.DBStorage{Store: cfg.Store}
+	}
+	s.metrics = noMetrics{}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -89,14 +120,13 @@ func New(cfg Config) *Service {
 		s.box, _ = seal.New(key) // cannot fail with a key of the right size
 	}
 	if cfg.Notifier != nil {
-		s.relay = newRelay(cfg.Notifier)
-		if b, ok := cfg.Notifier.(Broadcaster); ok {
-			s.flash = newEphemeralRelay(b, s.relay.instance, s.log)
-		}
+		s.relay = newRelay(cfg.Notifier, cfg.AnnounceDelay, s.log)
+		s.flash = newEphemeralRelay(cfg.Notifier, s.relay.instance, s.log)
 	}
 	if s.jwks == nil {
 		s.jwks = identity.NewJWKSFetcher(identity.JWKSOptions{Logger: s.log})
 	}
+	s.webhookClient = defaultWebhookClient(cfg.WebhookAllowNetworks, s.log)
 	return s
 }
 
@@ -130,6 +160,21 @@ type SessionEnded struct {
 	SessionID string
 	// Reason is one of the Reason constants.
 	Reason string
+	// Token, when set, is the fingerprint (TokenFingerprint) of the one token that ended: a rotation
+	// ends a token, not the session, and with several instances its event can reach a socket that
+	// already authenticated with the new token, which must ignore it.
+	Token string
+}
+
+// TokenFingerprint names a session token in events without revealing it: the first 8 bytes of its
+// hash, in hex.
+func TokenFingerprint(token string) string { return fingerprint(hashToken(token)) }
+
+func fingerprint(hash []byte) string {
+	if len(hash) < 8 {
+		return ""
+	}
+	return hex.EncodeToString(hash[:8])
 }
 
 // Why a widget session ended, as its socket's session_ended event says.
@@ -141,6 +186,7 @@ const (
 	ReasonKeyRevoked = "key_revoked" // the key that verified the session was revoked
 	ReasonNotAllowed = "not_allowed" // the workspace's rules no longer admit the customer (email domains)
 	ReasonExpired    = "expired"     // idle for longer than its idle timeout, or past its absolute lifetime
+	ReasonErased     = "erased"      // the business erased the customer and everything held about them
 )
 
 // endSessions tells the sockets of ended sessions; they close after the event.
@@ -181,18 +227,15 @@ func (s *Service) update(ctx context.Context, fn func(tx store.Tx, out *outbox) 
 	var out outbox
 	err := s.store.Update(ctx, func(tx store.Tx) error {
 		out = out[:0]
-		if err := fn(tx, &out); err != nil {
-			return err
-		}
-		if s.relay != nil {
-			return s.relay.announce(ctx, tx, out, time.Now())
-		}
-		return nil
+		return fn(tx, &out)
 	})
 	if err != nil {
 		return err
 	}
-	if s.relay == nil {
+	countMessages(s.metrics, out)
+	if s.relay != nil {
+		s.relay.announce(ctx, out, time.Now())
+	} else {
 		s.flush(out)
 	}
 	return nil

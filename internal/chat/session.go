@@ -327,7 +327,7 @@ func (s *Service) Identify(ctx context.Context, v *Visitor, c Claims) (string, *
 			var hash []byte
 			token, hash = newSessionToken()
 			next.TokenHash = hash
-			out.add(realtime.Event{Type: EventSessionEnded, Data: SessionEnded{SessionID: old.ID, Reason: ReasonRotated}, Final: true}, SessionTopic(old.ID))
+			out.add(realtime.Event{Type: EventSessionEnded, Data: SessionEnded{SessionID: old.ID, Reason: ReasonRotated, Token: fingerprint(old.TokenHash)}, Final: true}, SessionTopic(old.ID))
 		}
 		next.Level = store.LevelIdentified
 		next.ClaimedName = firstNonEmpty(c.Name, next.ClaimedName)
@@ -467,7 +467,7 @@ func (s *Service) completeLogin(ctx context.Context, v *Visitor, claims *identit
 			var hash []byte
 			token, hash = newSessionToken()
 			next.TokenHash = hash
-			out.add(realtime.Event{Type: EventSessionEnded, Data: SessionEnded{SessionID: old.ID, Reason: ReasonRotated}, Final: true}, SessionTopic(old.ID))
+			out.add(realtime.Event{Type: EventSessionEnded, Data: SessionEnded{SessionID: old.ID, Reason: ReasonRotated, Token: fingerprint(old.TokenHash)}, Final: true}, SessionTopic(old.ID))
 		}
 		next.Level, next.CustomerID, next.KeyID, next.KeySource, next.VerifiedAt, next.UpdatedAt = store.LevelVerified, customer.ID, keyID, source, now, now
 		next.LastSeenAt = now // a login is activity, and starts the verified lifetime afresh
@@ -516,11 +516,16 @@ func (s *Service) upsertCustomer(ctx context.Context, tx store.Tx, workspaceID s
 		c = store.Customer{
 			ID: newID("cu_"), WorkspaceID: workspaceID, ExternalID: claims.Subject, Email: claims.Email,
 			Name: claims.Name, FirstName: claims.FirstName, Phone: claims.Phone, CreatedAt: now, UpdatedAt: now,
+			FirstVerifiedAt: now,
 		}
 		if claims.Attributes != nil {
 			c.Attributes = *claims.Attributes
 		}
-		return c, tx.CreateCustomer(ctx, &c)
+		if err := tx.CreateCustomer(ctx, &c); err != nil {
+			return c, err
+		}
+		// The customer's first verified login (webhooks.go).
+		return c, s.webhookCustomerVerified(ctx, tx, c)
 	}
 	if err != nil {
 		return c, err
@@ -540,11 +545,25 @@ func (s *Service) upsertCustomer(ctx context.Context, tx store.Tx, workspaceID s
 	if claims.Attributes != nil && *claims.Attributes != c.Attributes {
 		c.Attributes, changed = *claims.Attributes, true
 	}
-	if changed {
-		c.UpdatedAt = now
-		err = tx.UpdateCustomer(ctx, &c)
+	// A customer the customers API created has not logged in yet: this is their first verified login.
+	// The row is read and written in this transaction, so two first logins at once announce it once
+	// (SQLite has one writer; PostgreSQL's serializable transactions retry the loser, which then sees
+	// the time set).
+	first := c.FirstVerifiedAt.IsZero()
+	if first {
+		c.FirstVerifiedAt, changed = now, true
 	}
-	return c, err
+	if !changed {
+		return c, nil
+	}
+	c.UpdatedAt = now
+	if err := tx.UpdateCustomer(ctx, &c); err != nil {
+		return c, err
+	}
+	if first {
+		return c, s.webhookCustomerVerified(ctx, tx, c)
+	}
+	return c, nil
 }
 
 // Logout revokes the visitor's session and returns a fresh anonymous one that sees nothing of the

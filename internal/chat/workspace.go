@@ -77,7 +77,36 @@ type SettingsPatch struct {
 	VerifiedIdleTimeout *time.Duration // zero restores the default
 	VerifiedLifetime    *time.Duration
 	VisitorIdleTimeout  *time.Duration
-	ReadReceipts        *bool // false hides "Read" from customers (seen.go)
+	ConsoleIdleTimeout  *time.Duration // agents' console sessions (signin.go); zero restores the default
+	ReadReceipts        *bool          // false hides "Read" from customers (seen.go)
+	// Require2FA: every agent signs in with a second factor; one without enrols at their next sign-in
+	// (twofactor.go), and none can turn it off.
+	Require2FA *bool
+	// Attachments (attachments.go): on or off, the largest file in bytes (zero restores the default),
+	// the kinds accepted (nil pointer: unchanged; an empty list accepts none).
+	Attachments        *bool
+	AttachmentMaxBytes *int64
+	AttachmentKinds    *[]string
+	// Email to customers who left (email.go): on or off, the delay before an unseen reply is mailed, the
+	// least time between two emails to one customer (zero restores a default).
+	EmailReplies    *bool
+	EmailReplyDelay *time.Duration
+	EmailInterval   *time.Duration
+	// UnreadAlertDelay: how long a customer message may stay unread before agents who opted in are
+	// mailed (alertmail.go; zero restores the default).
+	UnreadAlertDelay *time.Duration
+	// Business hours (hours.go): on or off, the weekly schedule (Sunday first; ParseWeek reads the
+	// written form), the IANA time zone, holiday dates (YYYY-MM-DD) and HoursAway or HoursHide.
+	HoursEnabled *bool
+	HoursWeek    *[7][]string
+	TimeZone     *string
+	Holidays     *[]string
+	OutOfHours   *string
+	// SSO: single sign-on for console agents (sso.go), audited as settings.sso.
+	SSO *SSOPatch
+	// RetentionDays: closed conversations are deleted this many days after they closed (retention.go);
+	// 0 keeps them for good.
+	RetentionDays *int
 }
 
 // UpdateWorkspace validates and applies a settings patch. Verified sessions of customers whose email a
@@ -93,12 +122,24 @@ func (s *Service) UpdateWorkspace(ctx context.Context, id string, p SettingsPatc
 			return err
 		}
 		before := w.Settings.AllowedEmailDomains
+		prev := w
 		if err := applyPatch(&w, p); err != nil {
 			return err
+		}
+		if p.SSO != nil {
+			if err := s.applySSO(ctx, tx, &w, *p.SSO); err != nil {
+				return err
+			}
 		}
 		w.UpdatedAt = s.clock()
 		if err := tx.UpdateWorkspace(ctx, &w); err != nil {
 			return err
+		}
+		for _, change := range settingsChanges(prev, w) {
+			field, _, _ := strings.Cut(change, ":")
+			if err := s.audit(ctx, tx, w.ID, AuditSettingsChanged, field, change); err != nil {
+				return err
+			}
 		}
 		if slices.Equal(before, w.Settings.AllowedEmailDomains) {
 			return nil
@@ -173,6 +214,57 @@ func applyPatch(w *store.Workspace, p SettingsPatch) error {
 	}
 	if p.ReadReceipts != nil {
 		st.HideReadReceipts = !*p.ReadReceipts
+	}
+	if p.Require2FA != nil {
+		st.Require2FA = *p.Require2FA
+	}
+	if p.Attachments != nil {
+		st.AttachmentsOff = !*p.Attachments
+	}
+	if p.AttachmentMaxBytes != nil {
+		st.AttachmentMaxBytes = *p.AttachmentMaxBytes
+	}
+	if p.AttachmentKinds != nil {
+		kinds := make([]string, 0, len(*p.AttachmentKinds))
+		for _, k := range *p.AttachmentKinds {
+			if k = strings.ToLower(strings.TrimSpace(k)); k != "" {
+				kinds = appendUnique(kinds, k)
+			}
+		}
+		st.AttachmentKinds = kinds
+	}
+	if err := validateAttachmentSettings(*st); err != nil {
+		return err
+	}
+	if p.EmailReplies != nil {
+		st.EmailRepliesOff = !*p.EmailReplies
+	}
+	if p.EmailReplyDelay != nil {
+		if d := *p.EmailReplyDelay; d != 0 && (d < time.Minute || d > 7*24*time.Hour) {
+			return problem.InvalidField("email_reply_delay", "must be between 1m and 168h (0 restores the default, %s)", DefaultEmailReplyDelay)
+		}
+		st.EmailReplyDelay = *p.EmailReplyDelay
+	}
+	if p.EmailInterval != nil {
+		if d := *p.EmailInterval; d != 0 && (d < time.Minute || d > 7*24*time.Hour) {
+			return problem.InvalidField("email_interval", "must be between 1m and 168h (0 restores the default, %s)", DefaultEmailInterval)
+		}
+		st.EmailInterval = *p.EmailInterval
+	}
+	if p.RetentionDays != nil {
+		if d := *p.RetentionDays; d < 0 || d > MaxRetentionDays {
+			return problem.InvalidField("retention_days", "must be between 1 and %d days, or 0 to keep conversations for good", MaxRetentionDays)
+		}
+		st.RetentionDays = *p.RetentionDays
+	}
+	if p.UnreadAlertDelay != nil {
+		if d := *p.UnreadAlertDelay; d != 0 && (d < time.Minute || d > 24*time.Hour) {
+			return problem.InvalidField("unread_alert_delay", "must be between 1m and 24h (0 restores the default, %s)", DefaultUnreadAlertDelay)
+		}
+		st.UnreadAlertDelay = *p.UnreadAlertDelay
+	}
+	if err := applyHours(st, p); err != nil {
+		return err
 	}
 	if p.RequireVerified != nil {
 		st.RequireVerified = *p.RequireVerified

@@ -74,19 +74,25 @@ func writeJSON(w http.ResponseWriter, v any) {
 // preferencesData is the preferences page.
 type preferencesData struct {
 	Sound, Notifications bool
+	Email                preferencesEmail // email.go
 }
 
 // PreferencesPage serves GET /console/preferences: the agent's alert preferences.
 func (c *Console) PreferencesPage(w http.ResponseWriter, r *http.Request) {
-	p, err := c.chat.AgentPrefs(r.Context(), signedIn(r).agent)
+	s := signedIn(r)
+	p, err := c.chat.AgentPrefs(r.Context(), s.agent)
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "preferences", c.page(w, r, "Preferences", "preferences", preferencesData{Sound: p.Sound, Notifications: p.Notifications}))
+	email := preferencesEmail{EmailAlerts: p.EmailAlerts, Configured: c.chat.EmailConfigured(), Notice: noEmailNotice,
+		Delay: shortDuration(chat.UnreadAlertDelay(s.workspace.Settings))}
+	c.render(w, r, http.StatusOK, "preferences", c.page(w, r, "Preferences", "preferences", preferencesData{Sound: p.Sound, Notifications: p.Notifications, Email: email}))
 }
 
-// SavePreferences serves POST /console/preferences (checkboxes sound and notifications: "on" or absent).
+// SavePreferences serves POST /console/preferences (checkboxes sound, notifications and email_alerts:
+// "on" or absent). email_alerts counts only when the form says it carries it (email_settings=1), so a
+// form without the box does not turn the agent's email alerts off.
 func (c *Console) SavePreferences(w http.ResponseWriter, r *http.Request) {
 	sound, err := checkbox(r, "sound")
 	if err != nil {
@@ -98,9 +104,20 @@ func (c *Console) SavePreferences(w http.ResponseWriter, r *http.Request) {
 		c.failed(w, r, preferencesPath, err)
 		return
 	}
+	emailAlerts, err := checkbox(r, "email_alerts")
+	if err != nil {
+		c.failed(w, r, preferencesPath, err)
+		return
+	}
 	if _, err := c.chat.SetAgentPrefs(r.Context(), signedIn(r).agent, sound, notifications); err != nil {
 		c.failed(w, r, preferencesPath, err)
 		return
+	}
+	if r.PostForm.Get("email_settings") == "1" {
+		if _, err := c.chat.SetAgentEmailAlerts(r.Context(), signedIn(r).agent, emailAlerts); err != nil {
+			c.failed(w, r, preferencesPath, err)
+			return
+		}
 	}
 	c.seeOther(w, r, preferencesPath, "ok", "Preferences saved.")
 }

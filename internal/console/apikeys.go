@@ -32,6 +32,7 @@ var scopeAbout = map[string]string{
 	store.ScopeCustomersWrite: "create and update customers, issue login tokens",
 	store.ScopeCustomersRead:  "read customers and their conversations",
 	store.ScopeSessionsRevoke: "end a customer's widget sessions",
+	store.ScopeCustomersErase: "erase a customer and everything held about them",
 }
 
 // scopeOptions lists every scope, checked when it is in checked.
@@ -55,7 +56,7 @@ func (c *Console) renderAPIKeys(w http.ResponseWriter, r *http.Request, status i
 	}
 	p.Keys = keys
 	if p.Scopes == nil {
-		p.Scopes = scopeOptions(chat.AllScopes())
+		p.Scopes = scopeOptions(chat.DefaultScopes())
 	}
 	v := c.page(w, r, "API keys", "apikeys", p)
 	v.Path = apiKeysPath

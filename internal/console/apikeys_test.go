@@ -25,10 +25,14 @@ func TestAPIKeysPage(t *testing.T) {
 		!strings.Contains(p.body, `href="/console/settings/api-keys" aria-current="page"`) {
 		t.Fatalf("API keys page:\n%s", p.body)
 	}
-	for _, sc := range chat.AllScopes() {
+	for _, sc := range chat.DefaultScopes() {
 		if !strings.Contains(p.body, `name="scope" value="`+sc+`" checked>`) {
 			t.Errorf("scope %s is not offered, checked", sc)
 		}
+	}
+	// Erasure destroys data: offered, never checked by default.
+	if !strings.Contains(p.body, `name="scope" value="`+store.ScopeCustomersErase+`">`) {
+		t.Errorf("scope %s is not offered unchecked", store.ScopeCustomersErase)
 	}
 
 	// Create: the answer shows the key, once, with a first call to make with it against this server.

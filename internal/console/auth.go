@@ -84,8 +84,10 @@ func (c *Console) guard(h http.HandlerFunc, fragment, admin bool) http.Handler {
 			c.fail(w, r, err)
 			return
 		}
-		// Changes made through the console are attributed to the agent in the workspace's audit trail.
+		// Changes made through the console are attributed to the agent, and the address they came
+		// from, in the workspace's audit trail.
 		ctx := chat.WithActor(context.WithValue(r.Context(), sessionKey{}, s), chat.AgentActor(s.agent))
+		ctx = chat.WithClientAddr(ctx, c.clientIP(r))
 		r = r.WithContext(ctx)
 		if r.Method == http.MethodPost {
 			if err := c.checkPost(w, r, s.sess); err != nil {
@@ -124,11 +126,7 @@ func (c *Console) authenticate(r *http.Request) (*session, error) {
 	if err != nil || ck.Value == "" {
 		return nil, problem.New(http.StatusUnauthorized, "session_invalid", "sign in to use the console")
 	}
-	a, sess, err := c.chat.AgentSession(r.Context(), ck.Value)
-	if err != nil {
-		return nil, err
-	}
-	ws, err := c.chat.Workspace(r.Context(), a.WorkspaceID)
+	a, sess, ws, err := c.chat.AgentSignIn(r.Context(), ck.Value)
 	if err != nil {
 		return nil, err
 	}
@@ -215,6 +213,7 @@ type loginPage struct {
 	Email     string
 	Error     string
 	SignedOut bool
+	SSO       []chat.SSOWorkspace // workspaces whose agents may sign in through single sign-on (sso.go)
 }
 
 // loginCSRFLifetime is how long a sign-in form stays usable.
@@ -242,6 +241,11 @@ func (c *Console) LoginPage(w http.ResponseWriter, r *http.Request) {
 func (c *Console) renderLogin(w http.ResponseWriter, r *http.Request, status int, p loginPage) {
 	p.CSRF = randomString()
 	c.setCookie(w, r, loginCSRFCookie, p.CSRF, loginPath, loginCSRFLifetime)
+	if sso, err := c.chat.SSOWorkspaces(r.Context()); err == nil {
+		p.SSO = sso
+	} else if r.Context().Err() == nil {
+		c.log.Warn("sign-in page: list single sign-on workspaces", "err", err)
+	}
 	c.render(w, r, status, "login", &view{Title: "Sign in", Data: p})
 }
 
@@ -281,11 +285,17 @@ func (c *Console) Login(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	token, agent, sess, err := c.chat.StartAgentSession(r.Context(), p.Email, f.Get("password"))
+	token, agent, sess, err := c.chat.StartAgentSession(r.Context(), p.Email, f.Get("password"), c.signInInfo(r))
 	if err != nil {
 		if pr, ok := problem.As(err); ok && pr.Code == "login_failed" {
 			p.Error = "That email and password do not match an active agent account."
 			c.renderLogin(w, r, http.StatusUnauthorized, p)
+			return
+		}
+		if pr, ok := problem.As(err); ok && pr.Code == "password_sign_in_off" {
+			refund(budgets) // the password was right
+			p.Error = "This workspace signs agents in through single sign-on only. Use the single sign-on button."
+			c.renderLogin(w, r, http.StatusForbidden, p)
 			return
 		}
 		refund(budgets) // not a wrong password: the server failed, or the client went away
@@ -295,8 +305,82 @@ func (c *Console) Login(w http.ResponseWriter, r *http.Request) {
 	refund(budgets)
 	c.rememberDevice(w, r, agent, dev, known)
 	c.clearCookie(w, r, loginCSRFCookie)
+	c.signInTo(w, r, token, sess, p.Next)
+}
+
+// signInTo sets the session cookie of a sign-in that just began (by password, single sign-on or a
+// link) and sends the browser on: to next when the session is complete, or to the step it still owes.
+func (c *Console) signInTo(w http.ResponseWriter, r *http.Request, token string, sess store.AgentSession, next string) {
 	c.setCookie(w, r, sessionCookie, token, cookiePath, time.Until(sess.ExpiresAt))
-	http.Redirect(w, r, p.Next, http.StatusSeeOther)
+	switch sess.Stage {
+	case store.AgentStageTOTP:
+		http.Redirect(w, r, secondFactorPath+"?next="+url.QueryEscape(next), http.StatusSeeOther)
+	case store.AgentStageEnrol:
+		http.Redirect(w, r, enrolPath+"?next="+url.QueryEscape(next), http.StatusSeeOther)
+	default:
+		http.Redirect(w, r, next, http.StatusSeeOther)
+	}
+}
+
+// Where a pending sign-in (store.AgentSession.Stage) completes: the two-factor code after the password,
+// and the enrolment a workspace requiring two-factor sends an agent without it to.
+const (
+	secondFactorPath = "/console/login/2fa"
+	enrolPath        = "/console/login/enrol"
+)
+
+// signInInfo is what a sign-in records about where it comes from.
+func (c *Console) signInInfo(r *http.Request) chat.SignInInfo {
+	return chat.SignInInfo{UserAgent: r.UserAgent(), Addr: c.clientIP(r)}
+}
+
+// Pending wraps the pages that complete a sign-in: they open with a session that still owes its second
+// factor (or enrolment), which every other page refuses, as well as with a complete one. POSTs are
+// checked as Agent checks them.
+func (c *Console) Pending(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		securityHeaders(w.Header())
+		w.Header().Set("Cache-Control", "no-store")
+		ck, err := r.Cookie(sessionCookie)
+		if err != nil || ck.Value == "" {
+			http.Redirect(w, r, loginPath, http.StatusSeeOther)
+			return
+		}
+		sess, a, err := c.chat.PendingAgentSession(r.Context(), ck.Value)
+		if err != nil {
+			if p, ok := problem.As(err); ok && p.Status == http.StatusUnauthorized {
+				c.clearCookie(w, r, sessionCookie)
+				http.Redirect(w, r, loginPath, http.StatusSeeOther)
+				return
+			}
+			c.fail(w, r, err)
+			return
+		}
+		ctx := context.WithValue(r.Context(), pendingKey{}, &pending{token: ck.Value, agent: a, sess: sess})
+		ctx = chat.WithClientAddr(chat.WithActor(ctx, chat.AgentActor(a)), c.clientIP(r))
+		r = r.WithContext(ctx)
+		if r.Method == http.MethodPost {
+			if err := c.checkPost(w, r, sess); err != nil {
+				c.fail(w, r, err)
+				return
+			}
+		}
+		h(w, r)
+	})
+}
+
+// pending is the sign-in a Pending page completes.
+type pending struct {
+	token string
+	agent store.Agent
+	sess  store.AgentSession
+}
+
+type pendingKey struct{}
+
+func pendingSignIn(r *http.Request) *pending {
+	p, _ := r.Context().Value(pendingKey{}).(*pending)
+	return p
 }
 
 // budget is one failure budget a sign-in attempt counts against.

@@ -241,6 +241,7 @@ func (c *Console) refusedReply(w http.ResponseWriter, r *http.Request, err error
 		c.fail(w, r, perr)
 		return true
 	}
+	page.Attach.Draft = c.draftAttachments(r) // attachments.go
 	c.renderDraft(w, r, page, p.Status, r.PostForm.Get("body"), nil, problemSentence(p))
 	return true
 }

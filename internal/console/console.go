@@ -25,7 +25,7 @@ import (
 
 // Subscriber is the part of the realtime hub the console's WebSocket needs.
 type Subscriber interface {
-	Subscribe(buffer int, topics ...string) *realtime.Subscription
+	SubscribeQueue(limit int, topics ...string) *realtime.Subscription
 }
 
 // Limits bound failed sign-ins, so that passwords cannot be guessed at speed, without letting anyone
@@ -41,17 +41,26 @@ type Limits struct {
 	LoginsPerAccountIP ratelimit.Rate // failures for one account from one client address
 	LoginsPerAccount   ratelimit.Rate // failures for one account from everywhere, known devices aside
 	LoginsPerDevice    ratelimit.Rate // failures from one known device
+	// SecondFactorsPerAgent bounds wrong two-factor codes per agent, wherever they come from: a code
+	// has a million values, and the password was right already (twofactor.go).
+	SecondFactorsPerAgent ratelimit.Rate
+	// UploadsPerAgent bounds attachment uploads (POST /console/attachments) per agent.
+	UploadsPerAgent ratelimit.Rate
 }
 
 // DefaultLimits: per client address 30 failures, then one per 30 s; per account and address 10, then
 // one per 90 s (10 per 15 minutes); per account 100, then one per 9 s (100 per 15 minutes); per known
-// device 10, then one per 90 s.
+// device 10, then one per 90 s; wrong two-factor codes per agent 5, then one per 3 minutes (5 per 15
+// minutes); uploads per agent 20, then one per 3 s.
 func DefaultLimits() Limits {
 	return Limits{
 		LoginsPerIP:        ratelimit.Rate{Every: 30 * time.Second, Burst: 30},
 		LoginsPerAccountIP: ratelimit.Rate{Every: 90 * time.Second, Burst: 10},
 		LoginsPerAccount:   ratelimit.Rate{Every: 9 * time.Second, Burst: 100},
 		LoginsPerDevice:    ratelimit.Rate{Every: 90 * time.Second, Burst: 10},
+		UploadsPerAgent:    ratelimit.Rate{Every: 3 * time.Second, Burst: 20},
+
+		SecondFactorsPerAgent: ratelimit.Rate{Every: 3 * time.Minute, Burst: 5},
 	}
 }
 
@@ -83,6 +92,9 @@ type Console struct {
 	// Failed sign-ins, see Limits.
 	loginPerIP, loginPerAccountIP, loginPerAccount, loginPerDevice *ratelimit.Failures
 	devices                                                        *seal.Box
+	uploads                                                        *ratelimit.Limiter // per agent
+
+	secondFactorPerAgent *ratelimit.Failures // wrong two-factor codes, see Limits
 
 	// Sockets outlive http.Server.Shutdown (they are hijacked), so the console tracks them itself.
 	sockets      sync.WaitGroup
@@ -122,6 +134,9 @@ func New(cfg Config) (*Console, error) {
 		loginPerAccount:   ratelimit.NewFailures(cfg.Limits.LoginsPerAccount, now),
 		loginPerDevice:    ratelimit.NewFailures(cfg.Limits.LoginsPerDevice, now),
 		devices:           devices,
+		uploads:           ratelimit.New(cfg.Limits.UploadsPerAgent, now),
+
+		secondFactorPerAgent: ratelimit.NewFailures(cfg.Limits.SecondFactorsPerAgent, now),
 	}
 	c.socketCtx, c.closeSockets = context.WithCancel(context.Background())
 	return c, nil

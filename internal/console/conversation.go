@@ -50,6 +50,12 @@ type conversationPage struct {
 	Transfer transferPanel
 	// Composer is the reply box's canned responses and draft (canned.go).
 	Composer composer
+	// Attach is the reply box's paperclip: the workspace's limits, and a refused reply's files
+	// (attachments.go).
+	Attach attachBox
+	// Transcript is the "Email transcript to customer" button (email.go): shown for a verified
+	// customer's conversation only, the one kind that has an address to send to.
+	Transcript transcriptButton
 }
 
 // unreachableNote ends the timeline of a conversation nobody can receive a reply in.
@@ -128,8 +134,8 @@ func displayName(c *store.Customer, conv store.Conversation) string {
 	return firstOf(customerField(c, "name"), conv.ClaimedName, "Visitor")
 }
 
-// items turns timeline entries into what the page shows.
-func items(entries []chat.TimelineEntry, customerName string, agentName func(id string) string) []timelineItem {
+// items turns timeline entries into what the page shows; zone is the workspace's (describeEvent).
+func items(entries []chat.TimelineEntry, customerName string, agentName func(id string) string, zone *time.Location) []timelineItem {
 	out := make([]timelineItem, 0, len(entries))
 	for _, e := range entries {
 		it := timelineItem{TimelineEntry: e}
@@ -145,7 +151,7 @@ func items(entries []chat.TimelineEntry, customerName string, agentName func(id 
 				it.From = "Notice"
 			}
 		case e.Event != nil:
-			it.Text = upperFirst(describeEvent(*e.Event, agentName))
+			it.Text = upperFirst(describeEvent(*e.Event, agentName, zone))
 		}
 		out = append(out, it)
 	}
@@ -219,7 +225,7 @@ func (c *Console) conversation(r *http.Request, before chat.TimelineCursor, with
 			p.Assignable = append(p.Assignable, a)
 		}
 	}
-	p.Items = startFirst(items(cv.Timeline, p.DisplayName, func(id string) string { return names[id] }))
+	p.Items = startFirst(items(cv.Timeline, p.DisplayName, func(id string) string { return names[id] }, hoursZone(s.workspace.Settings)))
 	if withTimeline {
 		if err := c.markSeen(r, p); err != nil { // typing.go
 			return nil, err
@@ -256,6 +262,9 @@ func (c *Console) conversation(r *http.Request, before chat.TimelineCursor, with
 	if err := c.withComposer(r, p); err != nil { // canned.go
 		return nil, err
 	}
+	p.Attach = newAttachBox(signedIn(r).workspace.Settings) // attachments.go
+	p.Transcript = transcriptButton{Show: chat.ConversationLevel(conv) == store.LevelVerified,
+		Email: customerField(cv.Profile.Customer, "email"), Configured: c.chat.EmailConfigured()}
 	return p, nil
 }
 
@@ -388,7 +397,7 @@ func (c *Console) ConversationTimeline(w http.ResponseWriter, r *http.Request) {
 		}
 		agentName := func(id string) string { return names[id] }
 		f.After, f.Newest, f.More, f.LastSeq = true, u.Newest, u.More, u.Newest.Message
-		f.Items = items(u.Entries, displayName(u.Customer, u.Conversation), agentName)
+		f.Items = items(u.Entries, displayName(u.Customer, u.Conversation), agentName, hoursZone(s.workspace.Settings))
 		f.Status = u.Conversation.Status
 		f.Unreachable = unreachable(u.Reach)
 	} else {
@@ -413,19 +422,21 @@ func (c *Console) ConversationTimeline(w http.ResponseWriter, r *http.Request) {
 
 func conversationPath(id string) string { return "/console/conversations/" + id }
 
-// Reply serves POST /console/conversations/{id}/reply (fields body, client_id, and kind: "reply", the
-// default, or "note" for an internal note that only agents see, chat.PostNote).
+// Reply serves POST /console/conversations/{id}/reply (fields body, client_id, attachment — repeated,
+// the ids of files uploaded for it, attachments.go — and kind: "reply", the default, or "note" for an
+// internal note that only agents see, chat.PostNoteInput). With files, the body may be empty.
 func (c *Console) Reply(w http.ResponseWriter, r *http.Request) {
 	s := signedIn(r)
 	id := r.PathValue("id")
 	// The same form posted twice (a double click, a resubmit after reload) answers with the first reply:
 	// chat.PostAgentMessage treats a repeated client id as a retry.
+	in := chat.MessageInput{Body: r.PostForm.Get("body"), ClientID: r.PostForm.Get("client_id"), Attachments: attachedIDs(r)}
 	var err error
 	switch r.PostForm.Get("kind") {
 	case "", "reply":
-		_, err = c.chat.Reply(r.Context(), s.agent, id, r.PostForm.Get("body"), r.PostForm.Get("client_id"))
+		_, err = c.chat.ReplyInput(r.Context(), s.agent, id, in)
 	case "note":
-		_, _, err = c.chat.PostNote(r.Context(), s.agent, id, r.PostForm.Get("body"), r.PostForm.Get("client_id"))
+		_, _, err = c.chat.PostNoteInput(r.Context(), s.agent, id, in)
 	default:
 		err = problem.InvalidField("kind", "must be reply or note")
 	}

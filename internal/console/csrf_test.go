@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/parleyhq/parley/internal/chat"
@@ -96,8 +97,15 @@ func TestCSRFRefusal(t *testing.T) {
 	if apiKeys, _ := e.svc.APIKeys(ctx, tn.ws.ID); len(apiKeys) != 1 || !apiKeys[0].RevokedAt.IsZero() {
 		t.Errorf("API keys changed: %+v", apiKeys)
 	}
-	if events, _ := e.svc.AuditEvents(ctx, tn.ws.ID, 100); len(events) != 2 {
-		t.Errorf("audit events: %+v", events)
+	events, _ := e.svc.AuditEvents(ctx, tn.ws.ID, 100)
+	var changes []store.AuditEvent
+	for _, ev := range events {
+		if !strings.HasPrefix(ev.Action, "signin.") && ev.Action != "agent.created" { // the harness's own sign-ins and agents
+			changes = append(changes, ev)
+		}
+	}
+	if len(changes) != 2 {
+		t.Errorf("audit events: %+v", changes)
 	}
 	b.mustGet("/console/")
 	// With the token and from the console's origin, the same post works.

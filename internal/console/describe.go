@@ -2,14 +2,16 @@ package console
 
 import (
 	"strings"
+	"time"
 
 	"github.com/parleyhq/parley/internal/store"
 )
 
 // describeEvent says what a timeline event means, in a sentence for agents. name looks up an agent's
 // name by id. The sentence is plain text: the template escapes it like any other customer data, since
-// claimed names and emails are whatever the visitor typed.
-func describeEvent(e store.Event, name func(id string) string) string {
+// claimed names and emails are whatever the visitor typed. zone is the workspace's business-hours time
+// zone, in which times are told (nil: UTC).
+func describeEvent(e store.Event, name func(id string) string, zone *time.Location) string {
 	d := e.Data
 	switch e.Type {
 	case "started":
@@ -84,6 +86,15 @@ func describeEvent(e store.Event, name func(id string) string) string {
 		return "Reopened by " + agentOrSomeone(name, d["agent_id"])
 	case "login_requested":
 		return agentOrSomeone(name, d["agent_id"]) + " asked the visitor to sign in"
+	case "out_of_hours":
+		next, err := time.Parse(time.RFC3339, d["next_open"])
+		if err != nil { // none within two weeks
+			return "Arrived out of hours"
+		}
+		if zone == nil {
+			zone = time.UTC
+		}
+		return "Arrived out of hours; the team is back " + dayTime(next, e.CreatedAt, zone) + " (" + zoneName(zone) + ")"
 	}
 	return strings.ReplaceAll(e.Type, "_", " ")
 }
@@ -105,4 +116,24 @@ func firstOf(ss ...string) string {
 		}
 	}
 	return ""
+}
+
+// zoneName names a time zone for people: its IANA name, UTC for UTC.
+func zoneName(loc *time.Location) string {
+	if loc == time.UTC {
+		return "UTC"
+	}
+	return loc.String()
+}
+
+// hoursZone is the workspace's business-hours time zone, or nil when it has none the server knows.
+func hoursZone(st store.Settings) *time.Location {
+	if st.Hours.TimeZone == "" {
+		return nil
+	}
+	loc, err := time.LoadLocation(st.Hours.TimeZone)
+	if err != nil {
+		return nil
+	}
+	return loc
 }

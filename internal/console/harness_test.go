@@ -48,6 +48,12 @@ type envOptions struct {
 	// --jwks-allow-networks). nil means loopback, where the tests' identity providers listen; an empty
 	// slice means none, as a server started without the flag.
 	jwksAllow []string
+	// readTimeout is the server's http.Server.ReadTimeout, as serve sets one (zero: none).
+	readTimeout time.Duration
+	// mailer sends the service's email (nil: no SMTP server configured, as by default).
+	mailer chat.Mailer
+	// publicURL is serve's --public-url, which emails link back to (empty: none).
+	publicURL string
 }
 
 func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
@@ -67,7 +73,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		}
 	}
 	jwks := identity.NewJWKSFetcher(identity.JWKSOptions{AllowNetworks: allow, Logger: slog.New(slog.DiscardHandler)})
-	svc := chattest.Start(t, chat.Config{Store: st, Events: hub, Passwords: password.NewHasher(4), JWKS: jwks}, hub)
+	svc := chattest.Start(t, chat.Config{Store: st, Events: hub, Passwords: password.NewHasher(4), JWKS: jwks, Mailer: o.mailer, PublicURL: o.publicURL}, hub)
 	cfg := console.Config{Chat: svc, Events: hub, Limits: o.limits}
 	for _, p := range o.proxies {
 		cfg.TrustedProxies = append(cfg.TrustedProxies, mustPrefix(t, p))
@@ -78,10 +84,12 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	}
 	api := httpapi.New(httpapi.Config{Chat: svc, Events: hub, Console: con, TrustedProxies: cfg.TrustedProxies})
 	var srv *httptest.Server
+	srv = httptest.NewUnstartedServer(api)
+	srv.Config.ReadTimeout = o.readTimeout
 	if o.tls {
-		srv = httptest.NewTLSServer(api)
+		srv.StartTLS()
 	} else {
-		srv = httptest.NewServer(api)
+		srv.Start()
 	}
 	t.Cleanup(func() {
 		srv.CloseClientConnections()

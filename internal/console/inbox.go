@@ -74,13 +74,17 @@ func (c *Console) inbox(r *http.Request) (*inboxPage, error) {
 		if it.AssigneeID == s.agent.ID {
 			row.AssigneeName = "you"
 		}
+		body := it.LastBody
+		if body == "" && it.LastSeq > 0 {
+			body = "(files)" // a message of attachments alone
+		}
 		switch it.LastSender {
 		case store.SenderAgent:
-			row.Preview = "Agent: " + it.LastBody
+			row.Preview = "Agent: " + body
 		case store.SenderSystem:
-			row.Preview = "Notice: " + it.LastBody
+			row.Preview = "Notice: " + body
 		default:
-			row.Preview = it.LastBody
+			row.Preview = body
 		}
 		p.Items = append(p.Items, row)
 	}

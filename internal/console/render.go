@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleyhq/parley/internal/files"
 	"github.com/parleyhq/parley/internal/problem"
 	"github.com/parleyhq/parley/internal/store"
 )
@@ -48,6 +49,9 @@ func loadPages(as *assets) (*pages, error) {
 		"actionLabel": actionLabel,
 		"segment":     url.PathEscape, // an id inside a URL path, where a kid may hold "/" or "?"
 		"utc":         utc,
+		"fileSize":    files.HumanSize, // attachments.go
+		"kindLabel":   kindLabel,
+		"isImage":     isImage,
 	}
 	base, err := template.New("console").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/partials.html")
 	if err != nil {
@@ -85,6 +89,8 @@ type view struct {
 	Live      string // "inbox" or "conversation": the page opens the console socket
 	LiveURL   string // the fragment the script re-fetches on live events
 	Data      any
+	// NoReferrer: the page's URL holds a secret (an invitation or reset link), so no Referer may carry it.
+	NoReferrer bool
 }
 
 // Admin tells the layout whether to show the administration links.
@@ -122,6 +128,9 @@ func (c *Console) execute(w http.ResponseWriter, r *http.Request, status int, pa
 	h := w.Header()
 	securityHeaders(h)
 	h.Set("Cache-Control", "no-store")
+	if v != nil && v.NoReferrer {
+		h.Set("Referrer-Policy", "no-referrer")
+	}
 	if err != nil {
 		c.log.Error("console template", "page", page, "template", name, "err", err)
 		h.Set("Content-Type", "text/plain; charset=utf-8")
@@ -142,9 +151,9 @@ type errorPage struct {
 	SignIn  bool // offer the sign-in link
 }
 
-// fail is the console's one path from an error to a response: a problem becomes its status and message
-// on an error page; anything else is logged and becomes a 500 that reveals nothing.
-func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
+// problemOf is the problem a failed request answers with, logged by its severity (anything that is
+// not a problem is an internal error that reveals nothing), with Retry-After set when it has one.
+func (c *Console) problemOf(w http.ResponseWriter, r *http.Request, err error) *problem.Error {
 	p, ok := problem.As(err)
 	if !ok {
 		c.log.Error("console request failed", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -157,6 +166,13 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if p.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(p.RetryAfter.Seconds())))
 	}
+	return p
+}
+
+// fail is the console's one path from an error to a response: a problem becomes its status and message
+// on an error page; anything else is logged and becomes a 500 that reveals nothing.
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
+	p := c.problemOf(w, r, err)
 	ep := errorPage{Status: p.Status, Message: problemSentence(p)}
 	switch p.Status {
 	case http.StatusNotFound:
@@ -187,6 +203,8 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 // the way the console's forms do.
 func fieldLabel(field string) string {
 	switch field {
+	case "confirm":
+		return "The confirmation"
 	case "jwks_url":
 		return "The JWKS URL"
 	case "public_key":
@@ -203,6 +221,20 @@ func fieldLabel(field string) string {
 		return "Allowed email domains"
 	case "max_token_lifetime":
 		return "The maximum token lifetime"
+	case "attachment_max_size":
+		return "The maximum attachment size"
+	case "attachment_kinds":
+		return "Allowed file kinds:"
+	case "attachments":
+		return "The attached files:"
+	case "hours":
+		return "Business hours:"
+	case "time_zone":
+		return "Time zone:"
+	case "holidays":
+		return "Holidays:"
+	case "out_of_hours":
+		return "Out of hours, the widget"
 	}
 	return "The " + strings.ReplaceAll(field, "_", " ")
 }

@@ -57,7 +57,7 @@ func (c *Console) Socket(w http.ResponseWriter, r *http.Request) {
 		conn.Close(websocket.StatusGoingAway, "server shutting down; reconnect")
 		return
 	}
-	sub := c.events.Subscribe(socketBuffer, chat.WorkspaceTopic(s.agent.WorkspaceID), chat.AgentTopic(s.agent.ID))
+	sub := c.events.SubscribeQueue(socketBuffer, chat.WorkspaceTopic(s.agent.WorkspaceID), chat.AgentTopic(s.agent.ID))
 	defer sub.Close()
 	if err := writeFrame(connCtx, conn, map[string]string{"type": "ready"}); err != nil {
 		return
@@ -82,20 +82,21 @@ func (c *Console) Socket(w http.ResponseWriter, r *http.Request) {
 	recheck := time.NewTicker(recheckInterval)
 	defer recheck.Stop()
 	stillSignedIn := func() bool {
-		_, _, err := c.chat.AgentSession(ctx, s.token)
-		return err == nil
+		return c.chat.CheckAgentSession(ctx, s.token) == nil
 	}
 	for {
 		select {
-		case ev := <-sub.Events():
-			frame, self := consoleFrame(ev, s.agent.ID)
-			if self && !stillSignedIn() {
-				conn.Close(closeSessionEnded, "session_invalid")
-				return
-			}
-			if frame != nil {
-				if err := writeFrame(connCtx, conn, frame); err != nil {
+		case <-sub.Ready():
+			for _, ev := range sub.Take() {
+				frame, self := consoleFrame(ev, s.agent.ID)
+				if self && !stillSignedIn() {
+					conn.Close(closeSessionEnded, "session_invalid")
 					return
+				}
+				if frame != nil {
+					if err := writeFrame(connCtx, conn, frame); err != nil {
+						return
+					}
 				}
 			}
 		case <-sub.Done():

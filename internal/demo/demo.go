@@ -192,10 +192,11 @@ func signedIn(r *http.Request, s Setup) *User {
 	return &u
 }
 
-// secure sets a strict policy: the demo page runs only its own files and the widget from the same origin.
+// secure sets a strict policy: the demo page runs only its own files and the widget from the same origin
+// (whose attachments show through blob: URLs).
 func secure(w http.ResponseWriter) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data: blob:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 }

@@ -48,21 +48,27 @@ func apiClientFrom(r *http.Request) chat.APIClient {
 }
 
 type customerJSON struct {
-	ID         string         `json:"id"`
-	ExternalID string         `json:"external_id"`
-	Email      string         `json:"email"`
-	Name       string         `json:"name"`
-	Phone      string         `json:"phone"`
-	CreatedAt  string         `json:"created_at"`
-	UpdatedAt  string         `json:"updated_at"`
-	Attributes attributes.Set `json:"attributes"` // verified; {} when none
+	ID         string `json:"id"`
+	ExternalID string `json:"external_id"`
+	Email      string `json:"email"`
+	Name       string `json:"name"`
+	Phone      string `json:"phone"`
+	CreatedAt  string `json:"created_at"`
+	UpdatedAt  string `json:"updated_at"`
+	// FirstVerifiedAt is the customer's first verified login, "" until they have logged in.
+	FirstVerifiedAt string         `json:"first_verified_at"`
+	Attributes      attributes.Set `json:"attributes"` // verified; {} when none
 }
 
 func customerShape(c store.Customer) customerJSON {
-	return customerJSON{
+	out := customerJSON{
 		ID: c.ID, ExternalID: c.ExternalID, Email: c.Email, Name: c.Name, Phone: c.Phone,
 		CreatedAt: timestamp(c.CreatedAt), UpdatedAt: timestamp(c.UpdatedAt), Attributes: c.Attributes,
 	}
+	if !c.FirstVerifiedAt.IsZero() {
+		out.FirstVerifiedAt = timestamp(c.FirstVerifiedAt)
+	}
+	return out
 }
 
 func (a *API) getCustomer(w http.ResponseWriter, r *http.Request) {
@@ -125,9 +131,19 @@ func (a *API) customerConversations(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
+	atts, err := a.chat.ConversationAttachments(r.Context(), convs)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
 	out := make([]conversationJSON, len(convs))
 	for i, c := range convs {
 		out[i] = conversationShape(c)
+		for _, att := range atts[c.ID] {
+			j := attachmentShape(att)
+			j.MessageID = chat.MessageID(store.Message{ConversationID: att.ConversationID, N: att.MessageN})
+			out[i].Attachments = append(out[i].Attachments, j)
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"conversations": out})
 }
@@ -153,4 +169,30 @@ func emptyBody(w http.ResponseWriter, r *http.Request) error {
 	}
 	var req struct{}
 	return decodeJSON(w, r, &req)
+}
+
+// eraseCustomer serves DELETE /v1/customers/{external_id}: the customer and everything held about
+// them are deleted (scope customers:erase).
+func (a *API) eraseCustomer(w http.ResponseWriter, r *http.Request) {
+	if err := emptyBody(w, r); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if _, err := a.chat.EraseCustomerByExternalID(r.Context(), apiClientFrom(r), r.PathValue("external_id")); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// exportCustomer serves GET /v1/customers/{external_id}/export: everything held about the customer as
+// one JSON document, offered as a download (scope customers:read).
+func (a *API) exportCustomer(w http.ResponseWriter, r *http.Request) {
+	x, err := a.chat.ExportCustomerByExternalID(r.Context(), apiClientFrom(r), r.PathValue("external_id"))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="parley-customer-`+x.Customer.ID+`.json"`)
+	writeJSON(w, http.StatusOK, x)
 }

@@ -173,7 +173,7 @@ func TestCustomersPut(t *testing.T) {
 		t.Fatalf("customer after refused updates: %+v, %v", c, err)
 	}
 	// Wrong method on a real path, and unknown paths, answer in the API's error shape.
-	expect(t, e.request("DELETE", "/v1/customers/user-42", key, nil), 404, "not_found")
+	expect(t, e.request("PATCH", "/v1/customers/user-42", key, nil), 404, "not_found")
 	expect(t, e.request("GET", "/v1/customers/user-42/nothing-here", key, nil), 404, "not_found")
 	expect(t, e.request("POST", "/v1/customers/user-42/login-tokens", key, `{"x": 1}`), 422, "invalid_field")
 }
@@ -183,6 +183,9 @@ func TestCustomersLoginToken(t *testing.T) {
 	key := e.apiKey()
 	expect(t, e.customers("PUT", "user-7", "", key, map[string]string{"email": "grace@example.com", "name": "Grace Hopper"}), 201, "")
 	expect(t, e.customers("POST", "nobody", "/login-tokens", key, nil), 404, "customer_not_found")
+	if got := e.customers("GET", "user-7", "", key, nil).str("customer", "first_verified_at"); got != "" {
+		t.Fatalf("first_verified_at %q before any login, want \"\"", got)
+	}
 
 	before := time.Now()
 	r := e.customers("POST", "user-7", "/login-tokens", key, nil)
@@ -204,6 +207,10 @@ func TestCustomersLoginToken(t *testing.T) {
 	}
 	// Single use.
 	expect(t, e.login(e.session(), token), 401, "token_replayed")
+	first := e.customers("GET", "user-7", "", key, nil).str("customer", "first_verified_at")
+	if at, err := time.Parse(time.RFC3339, first); err != nil || at.Before(before.Add(-time.Second)) || at.After(time.Now().Add(time.Second)) {
+		t.Fatalf("first_verified_at %q after the first login (%v)", first, err)
+	}
 
 	// Another workspace does not accept it.
 	other, err := e.svc.CreateWorkspace(context.Background(), "Other")
@@ -242,6 +249,9 @@ func TestCustomersLoginToken(t *testing.T) {
 	r = e.customers("POST", "user-7", "/login-tokens", key, nil)
 	expect(t, r, 201, "")
 	expect(t, e.login(e.session(), r.str("token")), 200, "")
+	if again := e.customers("GET", "user-7", "", key, nil).str("customer", "first_verified_at"); again != first {
+		t.Errorf("first_verified_at moved from %q to %q with later logins", first, again)
+	}
 
 	// The audit trail shows the API key and the server keys being created.
 	events, err := e.svc.AuditEvents(context.Background(), e.ws.ID, 50)

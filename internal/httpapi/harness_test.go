@@ -34,6 +34,8 @@ type env struct {
 	ws     store.Workspace
 	key    chat.NewKey
 	client *http.Client
+	// openAPI checks every /v1/ response against openapi.json; loaded on the first request.
+	openAPI *openAPI
 }
 
 type envOption func(*httpapi.Config)
@@ -123,16 +125,17 @@ func (r response) str(path ...string) string {
 func (e *env) request(method, path, token string, body any, headers ...string) response {
 	e.t.Helper()
 	var rd io.Reader
+	var sent []byte // the body, for checking an accepted request against openapi.json
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = strings.NewReader(b)
+		rd, sent = strings.NewReader(b), []byte(b)
 	default:
 		data, err := json.Marshal(b)
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		rd = bytes.NewReader(data)
+		rd, sent = bytes.NewReader(data), data
 	}
 	req, err := http.NewRequest(method, e.srv.URL+path, rd)
 	if err != nil {
@@ -153,6 +156,10 @@ func (e *env) request(method, path, token string, body any, headers ...string) r
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
+	if e.openAPI == nil {
+		e.openAPI = loadOpenAPI(e.t)
+	}
+	e.openAPI.checkExchange(e.t, req, sent, res, raw)
 	r := response{status: res.StatusCode, header: res.Header, raw: raw}
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &r.body); err != nil {

@@ -15,11 +15,16 @@ import (
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	// upgraded, if set, is called when the handler switches protocols (a WebSocket opens).
+	upgraded func()
 }
 
 func (s *statusRecorder) WriteHeader(code int) {
 	if s.status == 0 {
 		s.status = code
+	}
+	if code == http.StatusSwitchingProtocols && s.upgraded != nil {
+		s.upgraded()
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
@@ -41,7 +46,11 @@ func (a *API) logRequests(next http.Handler) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		w.Header().Set("X-Content-Type-Options", "nosniff")
-		next.ServeHTTP(rec, r)
+		if a.metrics != nil {
+			a.measure(rec, r, func() { next.ServeHTTP(rec, r) })
+		} else {
+			next.ServeHTTP(rec, r)
+		}
 		a.log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
 	})
 }

@@ -3,10 +3,13 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/parleyhq/parley/internal/attributes"
 	"github.com/parleyhq/parley/internal/chat"
+	"github.com/parleyhq/parley/internal/files"
 	"github.com/parleyhq/parley/internal/problem"
 	"github.com/parleyhq/parley/internal/store"
 )
@@ -34,6 +37,30 @@ type conversationJSON struct {
 	Status        string `json:"status"`
 	CreatedAt     string `json:"created_at"`
 	LastMessageAt string `json:"last_message_at,omitempty"`
+	// Attachments: in the customers API's listing, the files of the conversation's customer-visible
+	// messages (at most 100), each with the id of its message.
+	Attachments []attachmentJSON `json:"attachments,omitempty"`
+}
+
+// attachmentJSON is a file a message carries. Width and height are an image's, else absent.
+type attachmentJSON struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Size        int64  `json:"size"`
+	ContentType string `json:"content_type"`
+	Kind        string `json:"kind"`
+	Image       bool   `json:"image"`
+	Width       int    `json:"width,omitempty"`
+	Height      int    `json:"height,omitempty"`
+	MessageID   string `json:"message_id,omitempty"`
+}
+
+type attachmentsConfigJSON struct {
+	Enabled  bool     `json:"enabled"`
+	MaxSize  int64    `json:"max_size"`
+	MaxFiles int      `json:"max_files"`
+	Kinds    []string `json:"kinds"`
+	Accept   string   `json:"accept"` // for an <input type=file accept=…>
 }
 
 type messageJSON struct {
@@ -44,6 +71,8 @@ type messageJSON struct {
 	Trusted        bool   `json:"trusted"`
 	CreatedAt      string `json:"created_at"`
 	ClientID       string `json:"client_id,omitempty"`
+	// Attachments are the files the message carries, in order; absent when none.
+	Attachments []attachmentJSON `json:"attachments,omitempty"`
 }
 
 type configJSON struct {
@@ -56,8 +85,21 @@ type configJSON struct {
 	AllowedEmailDomains []string `json:"allowed_email_domains"`
 	RequireVerified     bool     `json:"require_verified"`
 	// AnonymousChat is false when the visitor must log in before sending (derived from the above).
-	AnonymousChat    bool `json:"anonymous_chat"`
-	MaxMessageLength int  `json:"max_message_length"`
+	AnonymousChat    bool                  `json:"anonymous_chat"`
+	MaxMessageLength int                   `json:"max_message_length"`
+	Attachments      attachmentsConfigJSON `json:"attachments"`
+	Hours            hoursConfigJSON       `json:"hours"`
+}
+
+// hoursConfigJSON is the workspace's business hours as the widget needs them: whether it is open now,
+// and when that changes (RFC 3339, "" when it does not within two weeks or hours are off).
+type hoursConfigJSON struct {
+	Enabled  bool   `json:"enabled"`
+	Open     bool   `json:"open"`
+	NextOpen string `json:"next_open"`
+	ClosesAt string `json:"closes_at"`
+	Mode     string `json:"mode"`
+	TimeZone string `json:"time_zone"`
 }
 
 // timestamp renders an RFC 3339 UTC time with millisecond precision and a fixed width.
@@ -77,18 +119,63 @@ func sessionShape(v *chat.Visitor) sessionJSON {
 	return sessionJSON{ExpiresAt: timestamp(l.ExpiresAt), IdleTimeoutSeconds: int64(l.IdleTimeout / time.Second)}
 }
 
+// conversationSummaryJSON is a conversation as the widget's launcher sees it (chat.LauncherSummary).
+type conversationSummaryJSON struct {
+	conversationJSON
+	Unanswered []string `json:"unanswered"`
+}
+
+func summaryShapes(convs []chat.ConversationSummary) []conversationSummaryJSON {
+	out := make([]conversationSummaryJSON, len(convs))
+	for i, c := range convs {
+		ids := make([]string, len(c.Unanswered))
+		for j, m := range c.Unanswered {
+			ids[j] = chat.MessageID(m)
+		}
+		out[i] = conversationSummaryJSON{conversationJSON: conversationShape(c.Conversation), Unanswered: ids}
+	}
+	return out
+}
+
 func conversationShape(c store.Conversation) conversationJSON {
 	return conversationJSON{ID: c.ID, Status: c.Status, CreatedAt: timestamp(c.CreatedAt), LastMessageAt: timestamp(c.LastMessage)}
 }
 
 func messageShape(m store.Message) messageJSON {
-	return messageJSON{
+	out := messageJSON{
 		ID: chat.MessageID(m), ConversationID: m.ConversationID, Sender: m.Sender, Body: m.Body,
 		Trusted: m.Trusted, CreatedAt: timestamp(m.CreatedAt), ClientID: m.ClientID,
 	}
+	for _, a := range m.Attachments {
+		out.Attachments = append(out.Attachments, attachmentShape(a))
+	}
+	return out
 }
 
-func configShape(w store.Workspace) configJSON {
+func attachmentShape(a store.Attachment) attachmentJSON {
+	k, _ := files.KindByName(a.Kind)
+	out := attachmentJSON{ID: a.ID, Name: a.Name, Size: a.Size, ContentType: a.ContentType, Kind: a.Kind, Image: k.Image}
+	if k.Image {
+		out.Width, out.Height = a.Width, a.Height
+	}
+	return out
+}
+
+func attachmentsConfig(st store.Settings) attachmentsConfigJSON {
+	maxBytes, kinds := chat.AttachmentLimits(st)
+	accept := make([]string, 0, len(kinds))
+	for _, name := range kinds {
+		if k, ok := files.KindByName(name); ok {
+			ct, _, _ := strings.Cut(k.ContentType, ";")
+			accept = append(accept, ct)
+		}
+	}
+	return attachmentsConfigJSON{Enabled: chat.AttachmentsEnabled(st), MaxSize: maxBytes, MaxFiles: chat.MaxAttachmentsPerMessage,
+		Kinds: slices.Clone(kinds), Accept: strings.Join(accept, ",")}
+}
+
+// configShape is the widget's config; hours is the workspace's business-hours state at the request.
+func configShape(w store.Workspace, hours chat.HoursState) configJSON {
 	s := w.Settings
 	domains := s.AllowedEmailDomains
 	if domains == nil {
@@ -98,6 +185,9 @@ func configShape(w store.Workspace) configJSON {
 		Workspace: w.ID, Name: w.Name, Onboarding: s.Onboarding, FirstMessage: s.FirstMessage, LoginURL: s.LoginURL,
 		HideUntilLogin: s.HideUntilLogin, AllowedEmailDomains: domains, RequireVerified: s.RequireVerified,
 		AnonymousChat: chat.AnonymousChatAllowed(s), MaxMessageLength: chat.MaxMessageLength,
+		Attachments: attachmentsConfig(s),
+		Hours: hoursConfigJSON{Enabled: hours.Enabled, Open: hours.Open, NextOpen: timestamp(hours.NextOpen),
+			ClosesAt: timestamp(hours.ClosesAt), Mode: hours.Mode, TimeZone: hours.TimeZone},
 	}
 }
 

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -45,10 +47,12 @@ func (a *API) createSession(w http.ResponseWriter, r *http.Request) {
 		"session_token": token,
 		"identity":      identityJSON{Level: v.Session.Level},
 		"session":       sessionShape(v),
-		"config":        configShape(v.Workspace),
+		"config":        configShape(v.Workspace, a.chat.Hours(v.Workspace.Settings)),
 	})
 }
 
+// getSession answers everything a returning visitor's launcher needs in one request: who is there, the
+// workspace's config, and the conversations (is one open, what may be unread).
 func (a *API) getSession(w http.ResponseWriter, r *http.Request) {
 	v := visitorFrom(r)
 	id, err := a.chat.Identity(r.Context(), v)
@@ -56,7 +60,51 @@ func (a *API) getSession(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"identity": identityShape(id), "session": sessionShape(v), "config": configShape(v.Workspace)})
+	convs, err := a.chat.LauncherSummary(r.Context(), v)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"identity": identityShape(id), "session": sessionShape(v),
+		"config": configShape(v.Workspace, a.chat.Hours(v.Workspace.Settings)), "conversations": summaryShapes(convs)})
+}
+
+// getConfig serves GET /v1/widget/config?workspace=ws_…: the workspace's widget config without a
+// session, so a visitor who only browses costs one read and no write. It is the same for every visitor
+// of an allowed origin, so browsers may keep it, revalidating each time (the hours and settings it holds
+// change), and a revalidation whose config did not change is a body-less 304.
+func (a *API) getConfig(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	id := q.Get("workspace")
+	if id == "" || len(id) > 64 || len(q) != 1 || len(q["workspace"]) != 1 {
+		a.writeError(w, r, problem.InvalidField("workspace", "must be the workspace id from your embed snippet, the only parameter"))
+		return
+	}
+	ws, err := a.chat.Workspace(r.Context(), id)
+	if err == nil {
+		err = a.checkOrigin(r, &chat.Visitor{Workspace: ws})
+	}
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	// json.Marshal escapes HTML as writeJSON does.
+	body, err := json.Marshal(map[string]any{"config": configShape(ws, a.chat.Hours(ws.Settings))})
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	sum := sha256.Sum256(body)
+	etag := `"` + hex.EncodeToString(sum[:12]) + `"`
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("ETag", etag)
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(append(body, '\n'))
 }
 
 func (a *API) identify(w http.ResponseWriter, r *http.Request) {
@@ -92,17 +140,26 @@ func (a *API) identify(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) login(w http.ResponseWriter, r *http.Request) {
-	if err := a.loginLimit.allow(clientIP(r, a.trusted)); err != nil {
+	err := a.tryLogin(w, r)
+	if err != nil {
 		a.writeError(w, r, err)
-		return
+	}
+	if a.metrics != nil {
+		a.metrics.WidgetLogin(loginResult(err))
+	}
+}
+
+// tryLogin answers a login that succeeds; the caller answers and counts failures.
+func (a *API) tryLogin(w http.ResponseWriter, r *http.Request) error {
+	if err := a.loginLimit.allow(clientIP(r, a.trusted)); err != nil {
+		return err
 	}
 	v, err := a.chat.Authenticate(r.Context(), bearer(r))
 	if err == nil {
 		err = a.checkOrigin(r, v)
 	}
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	var req struct {
 		Token string `json:"token"`
@@ -110,8 +167,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 		SingleUse bool `json:"single_use"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	login := a.chat.Login
 	if req.SingleUse {
@@ -119,10 +175,10 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 	}
 	token, next, id, err := login(r.Context(), v, req.Token)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"session_token": token, "identity": identityShape(id), "session": sessionShape(next)})
+	return nil
 }
 
 func (a *API) logout(w http.ResponseWriter, r *http.Request) {
@@ -150,8 +206,9 @@ func (a *API) listConversations(w http.ResponseWriter, r *http.Request) {
 func (a *API) postMessage(w http.ResponseWriter, r *http.Request) {
 	v := visitorFrom(r)
 	var req struct {
-		Body     string `json:"body"`
-		ClientID string `json:"client_id"`
+		Body        string   `json:"body"`
+		ClientID    string   `json:"client_id"`
+		Attachments []string `json:"attachments"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		a.writeError(w, r, err)
@@ -181,7 +238,7 @@ func (a *API) postMessage(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	})
-	msg, created, err := a.chat.PostMessage(ctx, v, req.Body, req.ClientID)
+	msg, created, err := a.chat.PostMessageInput(ctx, v, chat.MessageInput{Body: req.Body, ClientID: req.ClientID, Attachments: req.Attachments})
 	if err != nil {
 		a.writeError(w, r, err)
 		return

@@ -82,7 +82,7 @@ func (a *API) widgetSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.socketTable.authenticated(entry, v.Session.ID)
-	sub := a.events.Subscribe(socketBuffer, v.Topics()...)
+	sub := a.events.SubscribeQueue(socketBuffer, v.Topics()...)
 	defer sub.Close()
 	// The session may have been revoked between authentication and subscription; look again now that
 	// no session_ended can be missed.
@@ -96,7 +96,15 @@ func (a *API) widgetSocket(w http.ResponseWriter, r *http.Request) {
 		c.Close(websocket.StatusInternalError, "internal_error")
 		return
 	}
-	if err := writeFrame(connCtx, c, map[string]any{"type": "ready", "identity": identityShape(id), "session": sessionShape(&v.Visitor)}); err != nil {
+	// The conversations summary (as GET /v1/widget/session has it) lets a widget whose panel is closed
+	// count what arrived before the subscription without loading any messages.
+	convs, err := a.chat.LauncherSummary(ctx, &v.Visitor)
+	if err != nil {
+		a.log.Error("socket summary", "err", err)
+		c.Close(websocket.StatusInternalError, "internal_error")
+		return
+	}
+	if err := writeFrame(connCtx, c, map[string]any{"type": "ready", "identity": identityShape(id), "session": sessionShape(&v.Visitor), "conversations": summaryShapes(convs)}); err != nil {
 		return
 	}
 
@@ -132,24 +140,11 @@ func (a *API) widgetSocket(w http.ResponseWriter, r *http.Request) {
 	defer ping.Stop()
 	for {
 		select {
-		case ev := <-sub.Events():
-			if ev.Type == chat.EventSessionEnded {
-				// The event may be about an older token of this session (a login rotated it): with
-				// several instances, events arrive after the response that handed out the new token,
-				// so a socket already using the new one must not be ended by it. The database decides.
-				if _, err := a.chat.Recheck(ctx, v.tokenForRecheck); err == nil {
-					continue
-				}
-			}
-			frame, ok := widgetFrame(ev)
-			if ok {
-				if err := writeFrame(connCtx, c, frame); err != nil {
+		case <-sub.Ready():
+			for _, ev := range sub.Take() {
+				if !a.deliverWidgetEvent(ctx, connCtx, c, v, ev) {
 					return
 				}
-			}
-			if ev.Final {
-				c.Close(closeSessionEnded, "session_ended")
-				return
 			}
 		case <-sub.Done():
 			if errors.Is(sub.Err(), realtime.ErrOverflow) {
@@ -191,6 +186,7 @@ func (a *API) widgetSocket(w http.ResponseWriter, r *http.Request) {
 type socketVisitor struct {
 	chat.Visitor
 	tokenForRecheck string
+	fingerprint     string // chat.TokenFingerprint of tokenForRecheck
 }
 
 // authenticateSocket reads the auth frame. On failure it returns the close code and reason.
@@ -215,7 +211,7 @@ func (a *API) authenticateSocket(ctx context.Context, c *websocket.Conn, r *http
 	if a.checkOrigin(r, v) != nil {
 		return nil, closeOriginRefused, "origin_not_allowed"
 	}
-	return &socketVisitor{Visitor: *v, tokenForRecheck: f.SessionToken}, 0, ""
+	return &socketVisitor{Visitor: *v, tokenForRecheck: f.SessionToken, fingerprint: chat.TokenFingerprint(f.SessionToken)}, 0, ""
 }
 
 // widgetFrame renders an event for a widget; events meant for agents only are skipped.
@@ -246,4 +242,32 @@ func writeFrame(ctx context.Context, c *websocket.Conn, v any) error {
 	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
 	return c.Write(wctx, websocket.MessageText, data)
+}
+
+// deliverWidgetEvent writes one event to an authenticated widget socket; false means the socket is
+// done (the write failed, or the event ended the session and the socket was closed).
+func (a *API) deliverWidgetEvent(ctx, connCtx context.Context, c *websocket.Conn, v *socketVisitor, ev realtime.Event) bool {
+	if ev.Type == chat.EventSessionEnded {
+		// The event may be about an older token of this session (a login rotated it): with several
+		// instances, events arrive after the response that handed out the new token, so a socket
+		// already using the new one must not be ended by it — not even when the session has since
+		// ended for another reason, whose own event says why.
+		if d, ok := ev.Data.(chat.SessionEnded); ok && d.Token != "" && d.Token != v.fingerprint {
+			return true
+		}
+		// For the rest, the database decides.
+		if _, err := a.chat.Recheck(ctx, v.tokenForRecheck); err == nil {
+			return true
+		}
+	}
+	if frame, ok := widgetFrame(ev); ok {
+		if err := writeFrame(connCtx, c, frame); err != nil {
+			return false
+		}
+	}
+	if ev.Final {
+		c.Close(closeSessionEnded, "session_ended")
+		return false
+	}
+	return true
 }

@@ -573,3 +573,35 @@ func TestWSLateRotationEventKeepsNewSocket(t *testing.T) {
 	expect(t, r, 200, "")
 	wsSessionEnded(t, wsExpectClose(t, c, 4401, 5*time.Second), "logged_out")
 }
+
+// A rotation ends one token, not the session: its event, arriving late (with several instances it
+// travels through the database after the response that handed out the new token), must neither end a
+// socket using the new token nor give the wrong reason when the session has since ended otherwise.
+func TestWSStaleRotationEvent(t *testing.T) {
+	e := newEnv(t)
+	token := e.verified(claims(nil))
+	v, err := e.svc.Recheck(context.Background(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := wsConnect(t, e, token)
+	stale := func(fingerprint string) {
+		e.hub.Publish(realtime.Event{Type: chat.EventSessionEnded, Final: true,
+			Data: chat.SessionEnded{SessionID: v.Session.ID, Reason: chat.ReasonRotated, Token: fingerprint}},
+			chat.SessionTopic(v.Session.ID))
+	}
+	stale(chat.TokenFingerprint("an older token of this session"))
+	sent := apiMessage(t, e.send(token, "still connected", ""))
+	wsNextMessage(t, c, sent["id"].(string))
+
+	// The session ends by logout; the stale rotation delivered after it must not speak for it.
+	expect(t, e.request("POST", "/v1/widget/logout", token, nil), 200, "")
+	stale(chat.TokenFingerprint("an older token of this session"))
+	wsSessionEnded(t, wsExpectClose(t, c, 4401, wsWait), chat.ReasonLoggedOut)
+
+	// A rotation of the socket's own token does end it, as rotated.
+	token = e.verified(claims(nil))
+	c = wsConnect(t, e, token)
+	expect(t, e.login(token, e.sign(claims(nil))), 200, "")
+	wsSessionEnded(t, wsExpectClose(t, c, 4401, wsWait), chat.ReasonRotated)
+}

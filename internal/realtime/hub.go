@@ -43,23 +43,41 @@ func NewHub() *Hub {
 type Subscription struct {
 	hub    *Hub
 	topics []string
-	ch     chan Event
+	ch     chan Event // Subscribe's; nil for SubscribeQueue's
 	done   chan struct{}
 	once   sync.Once
 	mu     sync.Mutex
 	err    error
+
+	// SubscribeQueue's: events wait in queue (at most limit) and ready holds a token while any do. A
+	// channel buffer is allocated in full up front (limit × 40 bytes for every idle socket); the queue
+	// costs nothing until events arrive and is let go once taken.
+	limit int
+	queue []Event
+	ready chan struct{}
 }
 
 // Subscribe registers for events on topics, buffering up to buffer undelivered events.
 func (h *Hub) Subscribe(buffer int, topics ...string) *Subscription {
-	s := &Subscription{hub: h, topics: topics, ch: make(chan Event, buffer), done: make(chan struct{})}
+	return h.subscribe(&Subscription{hub: h, topics: topics, ch: make(chan Event, buffer), done: make(chan struct{})})
+}
+
+// SubscribeQueue registers for events on topics like Subscribe, holding up to limit undelivered events
+// (more end it with ErrOverflow) in a queue that takes memory only while events wait: for the many
+// subscriptions that are idle nearly always (one per connected visitor). Events arrive by Ready and
+// Take, not Events.
+func (h *Hub) SubscribeQueue(limit int, topics ...string) *Subscription {
+	return h.subscribe(&Subscription{hub: h, topics: topics, limit: limit, ready: make(chan struct{}, 1), done: make(chan struct{})})
+}
+
+func (h *Hub) subscribe(s *Subscription) *Subscription {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
 		s.end(ErrShutdown)
 		return s
 	}
-	for _, t := range topics {
+	for _, t := range s.topics {
 		subs := h.topics[t]
 		if subs == nil {
 			subs = make(map[*Subscription]struct{})
@@ -87,9 +105,7 @@ func (h *Hub) Publish(ev Event, topics ...string) {
 				}
 				seen[s] = struct{}{}
 			}
-			select {
-			case s.ch <- ev:
-			default:
+			if !s.offer(ev) {
 				overflowed = append(overflowed, s)
 			}
 		}
@@ -140,7 +156,42 @@ func (h *Hub) Subscribers(topic string) int {
 	return len(h.topics[topic])
 }
 
-// Events delivers the subscription's events.
+// offer hands ev to the subscription without blocking; false means it is full.
+func (s *Subscription) offer(ev Event) bool {
+	if s.ch != nil {
+		select {
+		case s.ch <- ev:
+			return true
+		default:
+			return false
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) >= s.limit {
+		return false
+	}
+	s.queue = append(s.queue, ev)
+	select {
+	case s.ready <- struct{}{}:
+	default: // a token is already waiting
+	}
+	return true
+}
+
+// Ready has a value while a SubscribeQueue subscription has events to Take.
+func (s *Subscription) Ready() <-chan struct{} { return s.ready }
+
+// Take returns the queued events of a SubscribeQueue subscription, oldest first, and empties the queue.
+func (s *Subscription) Take() []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.queue
+	s.queue = nil
+	return q
+}
+
+// Events delivers the events of a Subscribe subscription.
 func (s *Subscription) Events() <-chan Event { return s.ch }
 
 // Done is closed when the subscription ends; Err says why.

@@ -89,3 +89,38 @@ func TestShutdownEndsEverySubscription(t *testing.T) {
 		t.Fatal("a subscription after Shutdown is live")
 	}
 }
+
+func TestQueueSubscriptionDeliversInOrderAndIsCutOffWhenFull(t *testing.T) {
+	h := realtime.NewHub()
+	s := h.SubscribeQueue(3, "a", "b")
+	defer s.Close()
+	select {
+	case <-s.Ready():
+		t.Fatal("ready before any event")
+	default:
+	}
+	h.Publish(realtime.Event{Type: "1"}, "a", "b") // once, though both topics match
+	h.Publish(realtime.Event{Type: "2"}, "b")
+	<-s.Ready()
+	got := s.Take()
+	if len(got) != 2 || got[0].Type != "1" || got[1].Type != "2" {
+		t.Fatalf("took %+v, want events 1 and 2 in order", got)
+	}
+	if len(s.Take()) != 0 {
+		t.Fatal("a second Take returned the events again")
+	}
+	for i := range 4 { // one more than the limit, nothing taken
+		h.Publish(realtime.Event{Type: string(rune('a' + i))}, "a")
+	}
+	select {
+	case <-s.Done():
+	default:
+		t.Fatal("a full queue did not end the subscription")
+	}
+	if !errors.Is(s.Err(), realtime.ErrOverflow) {
+		t.Fatalf("err %v, want ErrOverflow", s.Err())
+	}
+	if n := h.Subscribers("a"); n != 0 {
+		t.Fatalf("%d subscribers left on a", n)
+	}
+}

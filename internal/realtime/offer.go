@@ -22,17 +22,31 @@ func (h *Hub) Offer(ev Event, topics ...string) (delivered, dropped int) {
 				}
 				seen[s] = struct{}{}
 			}
-			if 2*len(s.ch) >= cap(s.ch) {
-				dropped++
-				continue
-			}
-			select {
-			case s.ch <- ev:
+			if s.offerHalf(ev) {
 				delivered++
-			default:
+			} else {
 				dropped++
 			}
 		}
 	}
 	return delivered, dropped
+}
+
+// offerHalf hands ev to the subscription only while at least half of its room is free.
+func (s *Subscription) offerHalf(ev Event) bool {
+	if s.ch != nil {
+		if 2*len(s.ch) >= cap(s.ch) {
+			return false
+		}
+		select {
+		case s.ch <- ev:
+			return true
+		default:
+			return false
+		}
+	}
+	s.mu.Lock()
+	full := 2*len(s.queue) >= s.limit
+	s.mu.Unlock()
+	return !full && s.offer(ev)
 }

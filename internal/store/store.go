@@ -75,6 +75,73 @@ type Settings struct {
 	// HideReadReceipts turns off the "Read" the widget shows under the customer's messages once an agent
 	// read them. Stored as its negation so that the default, a missing field, means on.
 	HideReadReceipts bool `json:"hide_read_receipts,omitempty"`
+	// Attachments: the largest file accepted in bytes (0: the default, 10 MB), the kinds accepted
+	// (nil: the default, every kind package files knows; empty: none), and a switch that turns them off.
+	AttachmentMaxBytes int64    `json:"attachment_max_bytes,omitempty"`
+	AttachmentKinds    []string `json:"attachment_kinds"`
+	AttachmentsOff     bool     `json:"attachments_off,omitempty"`
+	// Hours are the workspace's business hours; the zero value (off) means always open.
+	Hours BusinessHours `json:"hours,omitzero"`
+	// Email to customers who left (package chat, email.go): off switch, how long a reply may stay unseen
+	// before it is mailed, and the least time between two emails to one customer (zero: the defaults).
+	EmailRepliesOff bool          `json:"email_replies_off,omitempty"`
+	EmailReplyDelay time.Duration `json:"email_reply_delay,omitempty"`
+	EmailInterval   time.Duration `json:"email_interval,omitempty"`
+	// UnreadAlertDelay is how long a customer message may stay unread before agents who opted in are
+	// mailed (zero: the default, 5 minutes).
+	UnreadAlertDelay time.Duration `json:"unread_alert_delay,omitempty"`
+	// Console sign-in (package chat): every agent must use two-factor; how long a console session may
+	// stay unused before it ends (zero: the default, 12 h); single sign-on with OpenID Connect.
+	Require2FA         bool          `json:"require_2fa,omitempty"`
+	ConsoleIdleTimeout time.Duration `json:"console_idle_timeout,omitempty"`
+	SSO                SSOSettings   `json:"sso,omitzero"`
+	// RetentionDays: closed conversations are deleted this many days after they closed, with the data
+	// of anonymous visitors they carry (0: kept for good).
+	RetentionDays int `json:"retention_days,omitempty"`
+}
+
+// SSOSettings configure a workspace's console sign-in through an OpenID Connect provider.
+type SSOSettings struct {
+	Enabled  bool   `json:"enabled,omitempty"`
+	Issuer   string `json:"issuer,omitempty"` // the provider's issuer URL (discovery at /.well-known/openid-configuration)
+	ClientID string `json:"client_id,omitempty"`
+	// ClientSecret is sealed with the master key (package seal); the store never sees it in the clear.
+	ClientSecret []byte `json:"client_secret,omitempty"`
+	// AllowedDomains: only agents whose verified email is in one of these domains may sign in this way.
+	AllowedDomains []string `json:"allowed_domains,omitempty"`
+	// SelfProvision creates a plain agent for a verified email of an allowed domain that has no account.
+	SelfProvision bool `json:"self_provision,omitempty"`
+	// PasswordsOff: agents of the workspace sign in through the provider only (the CLI still can reset).
+	PasswordsOff bool `json:"passwords_off,omitempty"`
+	// TrustMFA: the provider's own second factor counts, so Require2FA asks for no code after it.
+	TrustMFA bool `json:"trust_mfa,omitempty"`
+}
+
+// OIDCFlow is a single sign-on in progress: the browser went to the provider and will come back with
+// the state whose hash is StateHash. Nonce binds the ID token to this flow and Verifier is the PKCE
+// secret the code is exchanged with; Next is where the console goes afterwards.
+type OIDCFlow struct {
+	StateHash   []byte
+	WorkspaceID string
+	Nonce       string
+	Verifier    string
+	Next        string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
+// BusinessHours say when a workspace's team answers. Package chat validates them on the way in
+// (hours.go), so what is stored here is canonical.
+type BusinessHours struct {
+	Enabled  bool   `json:"enabled,omitempty"`
+	TimeZone string `json:"time_zone,omitempty"` // an IANA name such as Europe/Berlin
+	// Week holds each weekday's open intervals, Sunday first as time.Weekday counts them: "HH:MM-HH:MM"
+	// in the time zone, sorted, not overlapping, the end possibly 24:00.
+	Week [7][]string `json:"week,omitzero"`
+	// Holidays are dates (YYYY-MM-DD in the time zone) closed all day, sorted.
+	Holidays []string `json:"holidays,omitempty"`
+	// OutOfHours is what the widget does while closed: "away" (also when empty) or "hide".
+	OutOfHours string `json:"out_of_hours,omitempty"`
 }
 
 // Kinds of signing key.
@@ -107,6 +174,9 @@ const (
 	ScopeCustomersWrite = "customers:write" // create and update customers, issue login tokens
 	ScopeCustomersRead  = "customers:read"  // read customers and their conversations
 	ScopeSessionsRevoke = "sessions:revoke" // end a customer's widget sessions
+	// ScopeCustomersErase deletes a customer and everything held about them. No key has it unless it
+	// was created with it: keys made before it existed, and new keys by default, do not.
+	ScopeCustomersErase = "customers:erase"
 )
 
 // APIKey lets a business's back end call the customers API. Only the key's hash is stored.
@@ -130,6 +200,16 @@ type AuditEvent struct {
 	Action      string // key.created, key.rotated, key.revoked, apikey.created, apikey.revoked, …
 	Target      string // the key id or API key id
 	Detail      string
+	Addr        string // the client address of the request that made the change, when known
+}
+
+// AuditFilter selects audit events. Zero fields select everything.
+type AuditFilter struct {
+	Actor     string    // a substring of the actor, case folded (at least ASCII)
+	Action    string    // the action, or every action it begins when it ends with "." ("signin.")
+	From, To  time.Time // events at or after From and before To; zero is open
+	BeforeSeq int64     // events with a lower Seq only (the next page); 0 starts at the newest
+	Limit     int       // at most this many; 0 or less is 100
 }
 
 // Block stops a visitor from sending messages in a workspace: a verified customer (CustomerID), or an
@@ -216,9 +296,34 @@ type Customer struct {
 	// LoggedOutAt is when the business last ended every session of the customer; login tokens issued at
 	// or before it are refused. Zero if never.
 	LoggedOutAt time.Time
+	// FirstVerifiedAt is when the customer first logged in verified (customer.verified announces it);
+	// zero for a customer the customers API created who has not logged in yet.
+	FirstVerifiedAt time.Time
 	// Attributes are the customer's verified attributes: from the last login token that carried the
 	// claim, or the customers API. Routing rules may match them.
 	Attributes attributes.Set
+}
+
+// ErasedCustomer says what Tx.EraseCustomer deleted.
+type ErasedCustomer struct {
+	Conversations int
+	Messages      int // internal notes included
+	Attachments   int
+	// Sessions are the ids of the widget sessions erased with the customer, live or not: their sockets
+	// are to be told. A session a remaining conversation still names is emptied and ended, not deleted.
+	Sessions []string
+	// StorageKeys are the deleted attachments' object keys. Their chunks in the database are deleted in
+	// the transaction; a storage outside the database is the caller's to clean.
+	StorageKeys []string
+}
+
+// PurgedConversations says what Tx.DeleteClosedConversations deleted.
+type PurgedConversations struct {
+	Conversations int
+	Attachments   int
+	Sessions      []string // the visitor sessions deleted with them
+	// StorageKeys are the deleted attachments' object keys (see ErasedCustomer.StorageKeys).
+	StorageKeys []string
 }
 
 // SessionFilter selects the live sessions of one workspace that RevokeSessions ends. With neither
@@ -273,6 +378,165 @@ type Message struct {
 	// Internal marks an agents' note: never shown to the customer (the rule is package chat's
 	// CustomerVisible). Set when appending; it never changes.
 	Internal bool
+	// Attachments are the files the message carries, in the order they were given. AppendMessage
+	// binds them to the message (each must be ready and unbound, else ErrAttachmentTaken); every read
+	// of messages fills them in.
+	Attachments []Attachment
+}
+
+// Job states.
+const (
+	JobPending = "pending" // waiting for its run_at, or running under a lease
+	JobDone    = "done"    // ran to success
+	JobDead    = "dead"    // failed for good: out of attempts, or a permanent failure
+)
+
+// Job is a unit of background work (package jobs runs them). Kind and Key together are unique: enqueuing
+// the same work twice stores it once. A claimed job's RunAt is the end of its lease, after which another
+// runner may claim it again; Lease names the claim, and only its holder may finish or reschedule it.
+type Job struct {
+	ID          int64
+	Kind        string
+	Key         string // the idempotency key, unique within Kind
+	Payload     []byte
+	State       string
+	RunAt       time.Time
+	Attempts    int // claims so far, this one included
+	MaxAttempts int
+	Lease       string
+	LastError   string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// ErrLeaseLost is FinishJob's and RetryJob's answer when the job's lease is no longer the caller's: it
+// expired and another runner claimed the job, or the job was finished already.
+var ErrLeaseLost = errors.New("store: job lease lost")
+
+// CustomerEmail is a verified customer's email state: whether they unsubscribed (one click, from any
+// email) and when Parley last emailed them. The zero value: subscribed, never emailed.
+type CustomerEmail struct {
+	OptedOutAt    time.Time
+	LastEmailedAt time.Time
+}
+
+// Email log states.
+const (
+	EmailSent     = "sent"
+	EmailRetrying = "retrying" // the last attempt failed for a passing reason; another follows
+	EmailFailed   = "failed"   // refused for good, or out of attempts
+	EmailSkipped  = "skipped"  // nothing left to send when its time came (seen meanwhile, unsubscribed…)
+)
+
+// EmailLogEntry is one email in a workspace's delivery log, keyed by the job that sends it.
+type EmailLogEntry struct {
+	ID          int64
+	WorkspaceID string
+	JobKey      string
+	Kind        string
+	Recipient   string
+	Subject     string
+	State       string
+	Attempts    int
+	Reply       string // the SMTP server's last answer, or why it was skipped
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// WebhookEndpoint is a URL a workspace's admins registered to receive events (package chat decides
+// which; package webhooks signs and sends them). Secret and PreviousSecret are sealed with the master
+// key; after a rotation PreviousSecret stays valid until PreviousUntil and deliveries carry both
+// signatures. Events lists the event types sent (empty: all). FailingSince is the start of the current
+// run of failed deliveries (zero while the last one succeeded); DisabledAt is set when an admin, or 24 h
+// of failures, turned it off.
+type WebhookEndpoint struct {
+	ID             string
+	WorkspaceID    string
+	URL            string
+	Events         []string
+	IncludeNotes   bool
+	Secret         []byte
+	PreviousSecret []byte
+	PreviousUntil  time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	DisabledAt     time.Time
+	FailingSince   time.Time
+}
+
+// WebhookDelivery is one attempt to deliver one event to one endpoint. Status is the HTTP status (0 when
+// no response came); Error says what went wrong, if anything.
+type WebhookDelivery struct {
+	ID         int64
+	EndpointID string
+	WebhookID  string
+	EventType  string
+	Attempt    int
+	Status     int
+	Duration   time.Duration
+	Error      string
+	At         time.Time
+}
+
+// PendingAttachments is for implementations reading messages: a message read with its attachment
+// count carries that many placeholder records, which this empties, returning the Seqs to look up.
+func PendingAttachments(msgs []Message) []int64 {
+	var seqs []int64
+	for i := range msgs {
+		if len(msgs[i].Attachments) > 0 {
+			seqs = append(seqs, msgs[i].Seq)
+			msgs[i].Attachments = msgs[i].Attachments[:0]
+		}
+	}
+	return seqs
+}
+
+// PlaceAttachments puts attachment records on their messages (by MessageSeq), in the order given.
+func PlaceAttachments(msgs []Message, found []Attachment) {
+	at := make(map[int64]int, len(msgs))
+	for i, m := range msgs {
+		at[m.Seq] = i
+	}
+	for _, a := range found {
+		if i, ok := at[a.MessageSeq]; ok {
+			msgs[i].Attachments = append(msgs[i].Attachments, a)
+		}
+	}
+}
+
+// Attachment states.
+const (
+	AttachmentUploading = "uploading" // its bytes are being written; never shown, never attachable
+	AttachmentReady     = "ready"     // stored and checked whole
+)
+
+// ErrAttachmentTaken is AppendMessage's answer when an attachment it was given is not ready or already
+// belongs to a message (a concurrent send took it).
+var ErrAttachmentTaken = errors.New("store: attachment not available")
+
+// Attachment is a file uploaded by a widget session or an agent. It is bound to a message (and its
+// conversation) when a message refers to it; until then only its uploader can see it, and cleanup
+// deletes it after a day. Its bytes live in a files.Storage under StorageKey; the record becomes ready
+// only once they are written whole and checked, so nothing refers to bytes that do not exist.
+type Attachment struct {
+	ID             string
+	WorkspaceID    string
+	SessionID      string // the uploading widget session, or
+	AgentID        string // the uploading agent
+	State          string // AttachmentUploading or AttachmentReady
+	StorageKey     string
+	ConversationID string // "" until a message refers to it
+	MessageSeq     int64  // 0 until then
+	Internal       bool   // the message is an internal note
+	Name           string // for display only (files.CleanName)
+	Kind           string // files.Kind.Name
+	ContentType    string
+	Size           int64
+	Width, Height  int // raster images only
+	SHA256         []byte
+	CreatedAt      time.Time
+	// MessageN is the number (Message.N) of its message; filled by ConversationAttachments only.
+	MessageN int64
 }
 
 // Mention is an agent named in an internal note (package chat decides who can be).
@@ -309,6 +573,17 @@ type Agent struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	DisabledAt   time.Time // zero while the agent may sign in
+	// Two-factor sign-in (package chat, twofactor.go). TOTPSecret is sealed with the master key and set
+	// from the start of an enrolment; TOTPEnabledAt is zero until a first code confirmed it. TOTPLastStep
+	// is the RFC 6238 time step of the last code accepted: no code of that step or before is accepted
+	// again (UseTOTPStep moves it, conditionally, so two instances cannot both accept one code).
+	TOTPSecret    []byte
+	TOTPEnabledAt time.Time
+	TOTPLastStep  int64
+	// PasswordChangedAt is when the agent last set their password (zero: never since created). An agent
+	// with an empty PasswordHash has none (invited, not yet accepted; or SSO only) and cannot sign in
+	// with one.
+	PasswordChangedAt time.Time
 }
 
 // AgentPrefs are an agent's alert preferences: a sound, and desktop notifications, for what needs their
@@ -317,7 +592,9 @@ type AgentPrefs struct {
 	AgentID       string
 	Sound         bool
 	Notifications bool
-	UpdatedAt     time.Time // zero until saved
+	// EmailAlerts: an email when a conversation of the agent's inboxes stays unread (off unless chosen).
+	EmailAlerts bool
+	UpdatedAt   time.Time // zero until saved
 }
 
 // DefaultAgentPrefs are the preferences of an agent who saved none.
@@ -328,13 +605,54 @@ func DefaultAgentPrefs(agentID string) AgentPrefs {
 // AgentSession is an agent's signed-in browser. As with widget sessions, only the hash of the cookie's
 // token is stored.
 type AgentSession struct {
+	ID        string // public: names the session in the agent's list of sessions ("as_…")
 	TokenHash []byte
 	AgentID   string
 	CSRFToken string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	RevokedAt time.Time // zero while live
+	// Stage is empty for a signed-in session. A session whose password (or SSO) was accepted but which
+	// still owes a second factor is AgentStageTOTP, and one that must enrol first is AgentStageEnrol:
+	// neither opens anything but the pages of that step.
+	Stage string
+	// Method is how the session began: AgentMethodPassword, AgentMethodOIDC or AgentMethodLink.
+	Method    string
+	UserAgent string // the browser's User-Agent at sign-in, cut to 300 bytes
+	Addr      string // the client address at sign-in
+	// LastSeenAt is the session's last recorded use, for the workspace's console idle timeout; it is
+	// written at most about once a minute (TouchAgentSession).
+	LastSeenAt time.Time
 }
+
+// Stages and methods of an agent session.
+const (
+	AgentStageTOTP  = "totp"  // password accepted; a two-factor code is owed
+	AgentStageEnrol = "enrol" // the workspace requires two-factor and the agent has none yet
+
+	AgentMethodPassword = "password"
+	AgentMethodOIDC     = "oidc"
+	AgentMethodLink     = "link" // an invitation or password-reset link, once the new password was set
+)
+
+// AgentLink is a single-use link an administrator hands an agent: an invitation to set a first password
+// (AgentLinkInvite) or a password reset (AgentLinkReset). Only the hash of its token is stored.
+type AgentLink struct {
+	TokenHash   []byte
+	WorkspaceID string
+	AgentID     string
+	Purpose     string // AgentLinkInvite or AgentLinkReset
+	CreatedBy   string // the audit actor who made it
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	UsedAt      time.Time // zero until used; also set when a newer link voids it
+}
+
+// Purposes of an agent link.
+const (
+	AgentLinkInvite = "invite"
+	AgentLinkReset  = "reset"
+)
 
 // Inbox is a queue of conversations that a set of agents (its members) answer.
 type Inbox struct {
@@ -497,9 +815,15 @@ type Reader interface {
 	// AgentSessionAndAgent is AgentSessionByTokenHash plus the session's agent, in one read: it runs on
 	// every console request.
 	AgentSessionAndAgent(ctx context.Context, hash []byte) (AgentSession, Agent, error)
+	// AgentSessions lists an agent's live sessions at now (not revoked, not expired), newest first.
+	AgentSessions(ctx context.Context, agentID string, now time.Time) ([]AgentSession, error)
+	// AgentLink returns the agent link with that token hash, used or not; ErrNotFound when there is none.
+	AgentLink(ctx context.Context, hash []byte) (AgentLink, error)
 	// AgentPrefs returns the agent's saved alert preferences, or DefaultAgentPrefs when they saved none
 	// (or there is no such agent).
 	AgentPrefs(ctx context.Context, agentID string) (AgentPrefs, error)
+	// RecoveryCodesLeft counts an agent's unused two-factor recovery codes.
+	RecoveryCodesLeft(ctx context.Context, agentID string) (int, error)
 
 	// ListConversations returns the summaries the filter selects, newest activity (last message, else
 	// creation) first, ties by ascending id. ReadSeq is the given reader agent's read mark (0 when none or readerID is "").
@@ -541,6 +865,8 @@ type Reader interface {
 	APIKeys(ctx context.Context, workspaceID string) ([]APIKey, error)
 	// AuditEvents returns a workspace's most recent audit events, newest first.
 	AuditEvents(ctx context.Context, workspaceID string, limit int) ([]AuditEvent, error)
+	// AuditEventsFiltered returns the workspace's audit events the filter selects, newest first.
+	AuditEventsFiltered(ctx context.Context, workspaceID string, f AuditFilter) ([]AuditEvent, error)
 
 	// LiveBlock returns the newest block of the workspace that names the customer, the session or the
 	// address of m and is live at the given time (not lifted, and not expired: at < ExpiresAt);
@@ -560,6 +886,38 @@ type Reader interface {
 	// ClaimedAttributes returns the attributes a session's visitor claimed (setUser); ErrNotFound when
 	// there is no such session.
 	ClaimedAttributes(ctx context.Context, sessionID string) (attributes.Set, error)
+
+	// Attachment returns one attachment, ready or not.
+	Attachment(ctx context.Context, id string) (Attachment, error)
+	// ConversationAttachments returns the attachments of customer-visible messages (not internal
+	// notes) of the given conversations, up to limit per conversation, oldest first.
+	ConversationAttachments(ctx context.Context, conversationIDs []string, limit int) (map[string][]Attachment, error)
+	// StoredAttachmentBytes sums the sizes of a workspace's ready attachments.
+	StoredAttachmentBytes(ctx context.Context, workspaceID string) (int64, error)
+	// StaleAttachments lists up to limit attachments no message refers to that were created at or before
+	// the given time (uploading or ready), oldest first.
+	StaleAttachments(ctx context.Context, before time.Time, limit int) ([]Attachment, error)
+	// BlobChunk returns chunk n (from 0) of the stored object key; ErrNotFound when there is none.
+	BlobChunk(ctx context.Context, key string, n int) ([]byte, error)
+
+	// CustomerEmail returns a customer's email state (the zero value when none was recorded).
+	CustomerEmail(ctx context.Context, customerID string) (CustomerEmail, error)
+	// ConversationEmailed returns the newest message number of the conversation already emailed (0: none).
+	ConversationEmailed(ctx context.Context, conversationID string) (int64, error)
+	// EmailLog returns a workspace's newest email log entries, newest first.
+	EmailLog(ctx context.Context, workspaceID string, limit int) ([]EmailLogEntry, error)
+
+	// WebhookEndpoint returns one endpoint of the workspace; ErrNotFound when there is none.
+	WebhookEndpoint(ctx context.Context, workspaceID, id string) (WebhookEndpoint, error)
+	// WebhookEndpoints lists the workspace's endpoints, oldest first.
+	WebhookEndpoints(ctx context.Context, workspaceID string) ([]WebhookEndpoint, error)
+	// WebhookDeliveries returns an endpoint's newest delivery attempts, newest first.
+	WebhookDeliveries(ctx context.Context, endpointID string, limit int) ([]WebhookDelivery, error)
+
+	// Job returns one job.
+	Job(ctx context.Context, id int64) (Job, error)
+	// JobByKey returns the job of that kind and idempotency key.
+	JobByKey(ctx context.Context, kind, key string) (Job, error)
 
 	// CannedResponse returns one canned response of the workspace, shared or personal.
 	CannedResponse(ctx context.Context, workspaceID, id string) (CannedResponse, error)
@@ -639,19 +997,71 @@ type Tx interface {
 	// CreateAgentSession stores s; ErrConflict when its token hash is taken, ErrNotFound when its agent
 	// is missing.
 	CreateAgentSession(ctx context.Context, s *AgentSession) error
+	// TouchAgentSession sets a live agent session's LastSeenAt to at if it is before ifBefore, and
+	// reports whether it did (the console's idle timer is written at most about once a minute).
+	TouchAgentSession(ctx context.Context, hash []byte, at, ifBefore time.Time) (bool, error)
 	// RevokeAgentSession ends the live session with that token hash; ErrNotFound when there is none.
 	RevokeAgentSession(ctx context.Context, hash []byte, at time.Time) error
 	// RevokeAgentSessions ends every live session of an agent and returns how many there were.
 	RevokeAgentSessions(ctx context.Context, agentID string, at time.Time) (int, error)
+	// RevokeOtherAgentSessions ends every live session of an agent but the one with token hash keep, and
+	// returns how many it ended.
+	RevokeOtherAgentSessions(ctx context.Context, agentID string, keep []byte, at time.Time) (int, error)
+	// RevokeAgentSessionByID ends the agent's live session with that public id; ErrNotFound when the
+	// agent has none (another agent's session is none of theirs).
+	RevokeAgentSessionByID(ctx context.Context, agentID, id string, at time.Time) error
+	// CreateAgentLink stores l; ErrConflict when its token hash is taken, ErrNotFound when its agent is
+	// missing.
+	CreateAgentLink(ctx context.Context, l *AgentLink) error
+	// UseAgentLink marks the link with that token hash used at at and returns it, only if it is unused and
+	// unexpired at at; otherwise ErrNotFound. Two concurrent uses cannot both succeed.
+	UseAgentLink(ctx context.Context, hash []byte, at time.Time) (AgentLink, error)
+	// RevokeAgentLinks marks the agent's unused links of that purpose used at at (a newer link voids
+	// older ones) and returns how many.
+	RevokeAgentLinks(ctx context.Context, agentID, purpose string, at time.Time) (int, error)
+	// DeleteAgentLinks deletes up to limit agent links that expired at or before the given time and
+	// returns how many it deleted.
+	DeleteAgentLinks(ctx context.Context, before time.Time, limit int) (int, error)
 	// DeleteAgentSessions deletes up to limit agent sessions that expired or were revoked at or before
 	// the given time and returns how many it deleted.
 	DeleteAgentSessions(ctx context.Context, before time.Time, limit int) (int, error)
+	// CreateOIDCFlow stores a single sign-on flow in progress; ErrConflict when its state hash is taken,
+	// ErrNotFound when its workspace is missing.
+	CreateOIDCFlow(ctx context.Context, f *OIDCFlow) error
+	// TakeOIDCFlow deletes the flow with that state hash and returns it, so that each flow completes at
+	// most once; ErrNotFound when there is none or it expired at or before at.
+	TakeOIDCFlow(ctx context.Context, stateHash []byte, at time.Time) (OIDCFlow, error)
+	// DeleteOIDCFlows deletes up to limit flows that expired at or before the given time and returns how
+	// many it deleted.
+	DeleteOIDCFlows(ctx context.Context, before time.Time, limit int) (int, error)
 	// SetAgentPrefs stores an agent's alert preferences, replacing those saved before; ErrNotFound when
 	// the agent is missing.
 	SetAgentPrefs(ctx context.Context, p *AgentPrefs) error
+	// UseTOTPStep moves an agent's TOTPLastStep to step if it is below it, and reports whether it did:
+	// a code of a step already used (or an earlier one) is refused, by whichever instance comes second.
+	UseTOTPStep(ctx context.Context, agentID string, step int64) (bool, error)
+	// ReplaceRecoveryCodes deletes the agent's recovery codes and stores these hashes as new, unused ones
+	// (none: the agent has no codes).
+	ReplaceRecoveryCodes(ctx context.Context, agentID string, hashes [][]byte, at time.Time) error
+	// UseRecoveryCode marks the agent's unused recovery code with that hash used at at, and reports
+	// whether there was one: each code works once.
+	UseRecoveryCode(ctx context.Context, agentID string, hash []byte, at time.Time) (bool, error)
 	// DeleteEndedBlocks deletes up to limit blocks that were lifted or expired at or before the given
 	// time and returns how many it deleted. Live blocks are never touched.
 	DeleteEndedBlocks(ctx context.Context, before time.Time, limit int) (int, error)
+	// EraseCustomer deletes a customer of the workspace and everything held about them, in this
+	// transaction: their conversations with messages (notes included), events, read and seen marks,
+	// attachments with their chunks in blob_chunks, the widget sessions verified as them or that started
+	// their conversations, their blocks, email state and email log rows, jobs naming them or their
+	// conversations, and login failures quoting them. ErrNotFound when there is no such customer.
+	// The append-only audit trail is left as it is.
+	EraseCustomer(ctx context.Context, workspaceID, customerID string) (ErasedCustomer, error)
+	// DeleteClosedConversations deletes up to limit of the workspace's conversations closed at or before
+	// closedBefore, oldest first, with their messages, events, marks and attachments (chunks in
+	// blob_chunks included), and the anonymous or identified sessions that started them when no other
+	// conversation names them and they were last seen at or before closedBefore, with those sessions'
+	// unsent uploads. Verified customers stay.
+	DeleteClosedConversations(ctx context.Context, workspaceID string, closedBefore time.Time, limit int) (PurgedConversations, error)
 
 	// SetConversationInbox stores a conversation's InboxID (and UpdatedAt).
 	SetConversationInbox(ctx context.Context, conversationID, inboxID string, at time.Time) error
@@ -711,6 +1121,63 @@ type Tx interface {
 	UpdateCannedResponse(ctx context.Context, c *CannedResponse) error
 	// DeleteCannedResponse deletes one canned response of the workspace; ErrNotFound when there is none.
 	DeleteCannedResponse(ctx context.Context, workspaceID, id string) error
+
+	// CreateAttachment stores a (normally in state AttachmentUploading); ErrNotFound when its workspace
+	// is missing.
+	CreateAttachment(ctx context.Context, a *Attachment) error
+	// CompleteAttachment stores Name, Kind, ContentType, Size, Width, Height and SHA256 of an uploading
+	// attachment and makes it ready; ErrNotFound when there is no such uploading attachment.
+	CompleteAttachment(ctx context.Context, a *Attachment) error
+	// DeleteAttachment deletes an attachment record that no message refers to; ErrNotFound when there
+	// is none. Its stored bytes are the caller's to delete.
+	DeleteAttachment(ctx context.Context, id string) error
+	// PutBlobChunk stores chunk n of object key, replacing one stored before.
+	PutBlobChunk(ctx context.Context, key string, n int, data []byte) error
+	// DeleteBlob deletes up to limit chunks of object key and returns how many it deleted.
+	DeleteBlob(ctx context.Context, key string, limit int) (int, error)
+
+	// SetCustomerOptOut records that a customer unsubscribed from email (at), or subscribed again (zero).
+	SetCustomerOptOut(ctx context.Context, customerID string, at time.Time) error
+	// MarkCustomerEmailed records when a customer was last emailed.
+	MarkCustomerEmailed(ctx context.Context, customerID string, at time.Time) error
+	// MarkConversationEmailed records that the conversation was emailed up to message number n; a lower
+	// n than the one recorded changes nothing.
+	MarkConversationEmailed(ctx context.Context, conversationID string, n int64, at time.Time) error
+	// LogEmail stores an email log entry, or updates the one with the same JobKey (State, Attempts,
+	// Reply, Recipient, Subject, UpdatedAt), and assigns e.ID.
+	LogEmail(ctx context.Context, e *EmailLogEntry) error
+	// DeleteEmailLog deletes up to limit entries last updated at or before the given time and returns
+	// how many it deleted.
+	DeleteEmailLog(ctx context.Context, before time.Time, limit int) (int, error)
+
+	// CreateWebhookEndpoint stores a new endpoint.
+	CreateWebhookEndpoint(ctx context.Context, e *WebhookEndpoint) error
+	// UpdateWebhookEndpoint stores URL, Events, IncludeNotes, Secret, PreviousSecret, PreviousUntil,
+	// UpdatedAt, DisabledAt and FailingSince; ErrNotFound when the workspace has no such endpoint.
+	UpdateWebhookEndpoint(ctx context.Context, e *WebhookEndpoint) error
+	// DeleteWebhookEndpoint deletes an endpoint and its delivery log; ErrNotFound when there is none.
+	DeleteWebhookEndpoint(ctx context.Context, workspaceID, id string) error
+	// AddWebhookDelivery stores a delivery attempt and assigns d.ID.
+	AddWebhookDelivery(ctx context.Context, d *WebhookDelivery) error
+	// DeleteWebhookDeliveries deletes up to limit delivery attempts made at or before the given time and
+	// returns how many it deleted.
+	DeleteWebhookDeliveries(ctx context.Context, before time.Time, limit int) (int, error)
+
+	// EnqueueJob stores j (State pending, Attempts 0) and assigns j.ID. When a job of the same Kind and Key
+	// exists already, it changes nothing and reports false with that job's ID.
+	EnqueueJob(ctx context.Context, j *Job) (bool, error)
+	// ClaimJobs takes up to limit pending jobs due at now (RunAt at or before it), oldest RunAt first:
+	// each gets the lease, RunAt leaseUntil and one more attempt. Jobs another transaction holds are
+	// skipped, not waited for, so runners on several instances never take the same job.
+	ClaimJobs(ctx context.Context, now, leaseUntil time.Time, lease string, limit int) ([]Job, error)
+	// FinishJob marks a claimed job done; ErrLeaseLost unless it is pending under that lease.
+	FinishJob(ctx context.Context, id int64, lease string, at time.Time) error
+	// RetryJob gives a claimed job back: pending again at runAt, or dead when dead is set, with lastError
+	// recorded; ErrLeaseLost unless it is pending under that lease.
+	RetryJob(ctx context.Context, id int64, lease string, runAt time.Time, lastError string, dead bool, at time.Time) error
+	// DeleteFinishedJobs deletes up to limit done or dead jobs last updated at or before the given time
+	// and returns how many it deleted.
+	DeleteFinishedJobs(ctx context.Context, before time.Time, limit int) (int, error)
 
 	// Notify sends payload to the listeners of channel when the transaction commits, and not at all if
 	// it rolls back; listeners receive notifications in commit order. Stores that serve one process

@@ -86,14 +86,15 @@ func (a *Assets) servePage(w http.ResponseWriter, r *http.Request, status int, t
 }
 
 // chatPagePolicy is the chat page's Content-Security-Policy: its own scripts and stylesheets only (no
-// inline script, no eval), calls and the live connection to its own origin only.
+// inline script, no eval), calls and the live connection to its own origin only; images from blob: URLs,
+// which is how the widget shows attachments it fetched with its session header.
 func chatPagePolicy(origin string) string {
 	connect := "'self'"
 	if ws, ok := strings.CutPrefix(origin, "http"); ok && (strings.HasPrefix(ws, "://") || strings.HasPrefix(ws, "s://")) && plainOrigin(origin) {
 		connect += " ws" + ws
 	}
 	return "default-src 'none'; script-src 'self'; style-src 'self'; connect-src " + connect +
-		"; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+		"; img-src 'self' data: blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 }
 
 // plainOrigin reports whether origin holds only the characters of a scheme, host name or IP literal and

@@ -361,7 +361,7 @@ describe('agent console: public keys, JWKS, API keys and the audit trail', () =>
     const serverKey = rows.find((r) => r.action === 'server_key.created');
     assert.ok(serverKey?.cells[1].includes(made.apiKeyID), `the customers API's key, made on first use: ${JSON.stringify(serverKey)}`);
     assert.ok(!(await page.content()).includes(made.apiKey), 'the API key is not in the audit trail');
-    await screenshot(page, 'console-audit');
+    await screenshot(page, 'console-audit-keys');
     assert.deepEqual(page.errors, []);
   });
 

@@ -472,3 +472,49 @@ export async function axeViolations(page) {
   return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target, summary: n.failureSummary })) }));
 }
+
+// startSMTP runs the plainest SMTP server that accepts mail (no TLS, no AUTH: the server is started with
+// ?tls=none), keeping what arrives.
+export function startSMTP() {
+  const received = [];
+  const server = net.createServer((sock) => {
+    sock.setEncoding('utf8');
+    let buf = '';
+    let inData = false;
+    let msg = { to: [], data: '' };
+    sock.write('220 mail.test ESMTP\r\n');
+    sock.on('error', () => {});
+    sock.on('data', (d) => {
+      buf += d;
+      for (;;) {
+        if (inData) {
+          const end = buf.indexOf('\r\n.\r\n');
+          if (end < 0) return;
+          msg.data = buf.slice(0, end);
+          buf = buf.slice(end + 5);
+          inData = false;
+          received.push(msg);
+          msg = { to: [], data: '' };
+          sock.write('250 2.0.0 Ok: queued as PARLEY1\r\n');
+          continue;
+        }
+        const i = buf.indexOf('\r\n');
+        if (i < 0) return;
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const cmd = line.slice(0, 4).toUpperCase();
+        if (cmd === 'EHLO') sock.write('250-mail.test\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n');
+        else if (cmd === 'HELO') sock.write('250 mail.test\r\n');
+        else if (cmd === 'MAIL') sock.write('250 2.1.0 Ok\r\n');
+        else if (cmd === 'RCPT') { msg.to.push(/<([^>]*)>/.exec(line)?.[1]); sock.write('250 2.1.5 Ok\r\n'); }
+        else if (cmd === 'DATA') { inData = true; sock.write('354 End data with <CR><LF>.<CR><LF>\r\n'); }
+        else if (cmd === 'QUIT') { sock.end('221 2.0.0 Bye\r\n'); return; }
+        else if (cmd === 'RSET' || cmd === 'NOOP') sock.write('250 2.0.0 Ok\r\n');
+        else sock.write('502 5.5.2 Command not recognized\r\n');
+      }
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
+    port: server.address().port, received, close: () => new Promise((r) => server.close(r)),
+  })));
+}

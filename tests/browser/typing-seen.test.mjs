@@ -83,7 +83,7 @@ describe('typing and seen', () => {
     });
     await dots.waitFor({ state: 'hidden', timeout: 3000 });
     const seen = conv.locator('li[data-sender="agent"] [data-seen]');
-    await seen.waitFor({ timeout: 5000 });
+    await seen.waitFor({ timeout: 15000 }); // generous: the full suite runs two browsers on two cores
     assert.match(await seen.textContent(), /^Seen \S/);
     assert.deepEqual(await axeViolations(conv), [], 'axe-core on the conversation with Seen');
     await screenshot(conv, 'console-seen');

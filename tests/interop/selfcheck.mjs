@@ -27,12 +27,15 @@ function newParleySecret(alg) {
 function fractionalClaims(lifetimeSeconds = 300) {
   let iat = Date.now() / 1000;
   if (Number.isInteger(iat)) iat += 0.25; // a whole millisecond-second would prove nothing
+  // iat + 0.5 is whole when iat ends in .5 (one millisecond in a thousand): then exp would prove nothing.
+  let exp = iat + lifetimeSeconds + 0.5;
+  if (Number.isInteger(exp)) exp += 0.25;
   return {
     sub: 'user-42',
     email: 'ada@example.com',
     name: 'Ada Lovelace',
     iat,
-    exp: iat + lifetimeSeconds + 0.5,
+    exp,
   };
 }
 

@@ -37,7 +37,8 @@
         area.addEventListener("keydown", function (ev) {
           if (ev.key !== "Enter" || ev.shiftKey || ev.altKey || ev.ctrlKey || ev.metaKey || ev.isComposing) return;
           ev.preventDefault();
-          if (area.value.trim() === "") return;
+          // A reply may be files alone (attach.js puts their ids in the form).
+          if (area.value.trim() === "" && !form.querySelector('input[name="attachment"]')) return;
           if (form.requestSubmit) form.requestSubmit(); else form.submit();
         });
       }
@@ -84,6 +85,7 @@
     var active = document.activeElement;
     if (active && active !== document.body && region.contains(active) && active.closest("form")) return true;
     if (region.querySelector("details[open]")) return true; // a confirmation the agent opened
+    if (region.querySelector("[data-attach-chips] li")) return true; // files attached or uploading
     var area = region.querySelector("textarea");
     return !!(area && area.value.trim() !== "");
   }

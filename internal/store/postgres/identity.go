@@ -22,8 +22,8 @@ const (
 	sqlInsertAPIKey     = `INSERT INTO api_keys (` + apiKeyColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 	sqlRevokeAPIKey     = `UPDATE api_keys SET revoked_at = $1 WHERE workspace_id = $2 AND id = $3 AND revoked_at IS NULL`
 	sqlTouchAPIKey      = `UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)`
-	sqlAuditEvents      = `SELECT seq, workspace_id, at, actor, action, target, detail FROM audit_events WHERE workspace_id = $1 ORDER BY seq DESC LIMIT $2`
-	sqlInsertAuditEvent = `INSERT INTO audit_events (workspace_id, at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq`
+	sqlAuditEvents      = `SELECT seq, workspace_id, at, actor, action, target, detail, addr FROM audit_events WHERE workspace_id = $1 ORDER BY seq DESC LIMIT $2`
+	sqlInsertAuditEvent = `INSERT INTO audit_events (workspace_id, at, actor, action, target, detail, addr) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq`
 )
 
 func scanAPIKey(row pgx.Row) (store.APIKey, error) {
@@ -46,7 +46,7 @@ func (q queries) APIKeys(ctx context.Context, workspaceID string) ([]store.APIKe
 
 func scanAuditEvent(row pgx.Row) (store.AuditEvent, error) {
 	var e store.AuditEvent
-	err := row.Scan(&e.Seq, &e.WorkspaceID, tz(&e.At), &e.Actor, &e.Action, &e.Target, &e.Detail)
+	err := row.Scan(&e.Seq, &e.WorkspaceID, tz(&e.At), &e.Actor, &e.Action, &e.Target, &e.Detail, &e.Addr)
 	return e, err
 }
 
@@ -101,7 +101,7 @@ func (t *txn) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
 }
 
 func (t *txn) AddAuditEvent(ctx context.Context, e *store.AuditEvent) error {
-	err := t.db.QueryRow(ctx, sqlInsertAuditEvent, e.WorkspaceID, ts(e.At), e.Actor, e.Action, e.Target, e.Detail).Scan(&e.Seq)
+	err := t.db.QueryRow(ctx, sqlInsertAuditEvent, e.WorkspaceID, ts(e.At), e.Actor, e.Action, e.Target, e.Detail, e.Addr).Scan(&e.Seq)
 	if err != nil {
 		return writeErr(err, "insert audit event")
 	}

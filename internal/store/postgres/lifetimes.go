@@ -23,7 +23,12 @@ import (
 // ended sessions asks whether a conversation refers to each one through a correlated sub-select kept
 // from becoming a join by OFFSET 0, so it is one index probe per session whatever the tables' sizes.
 const (
-	sqlTouchSession = `UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND revoked_at IS NULL AND last_seen_at <= $3`
+	// The touch finds its row by primary key only. Written plainly (revoked_at IS NULL AND last_seen_at <=
+	// $3), the conditions would also match the partial index sessions_live_by_seen, and on tables the
+	// planner has no statistics for the two cost the same and it took that one, reading every live
+	// session. A CASE is opaque to the planner's index matching, so no partial index qualifies.
+	sqlTouchSession = `UPDATE sessions SET last_seen_at = $1 WHERE id = $2
+		AND CASE WHEN revoked_at IS NULL THEN last_seen_at <= $3 ELSE false END`
 	// Expired live sessions: one statement per rule, each on its index, oldest first.
 	sqlExpireBySeen = `UPDATE sessions SET revoked_at = $1, updated_at = $1 WHERE id = ANY(ARRAY(
 		SELECT id FROM sessions WHERE workspace_id = $2 AND level = $3 AND revoked_at IS NULL AND last_seen_at <= $4

@@ -25,7 +25,7 @@ func TestLifetimeStatementsUseIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Enough rows that a scan would cost more than an index: 3 workspaces, 30,000 sessions (a third of
-	// them ended, every tenth verified), 5,000 conversations, 20,000 used token ids, 5,000 agent sessions, 30,000 blocks.
+	// them ended, every tenth verified), 5,000 conversations, 20,000 used token ids, 20,000 agent sessions (enough rows, now that they are wider, for an ordered index scan to beat a sort), 30,000 blocks.
 	for _, q := range []string{
 		`INSERT INTO workspaces (id, name, created_at, updated_at) SELECT 'ws' || i, 'W', now(), now() FROM generate_series(1, 3) i`,
 		`INSERT INTO customers (id, workspace_id, external_id, created_at, updated_at) SELECT 'cu' || i, 'ws' || (i % 3 + 1), 'u' || i, now(), now() FROM generate_series(1, 3000) i`,
@@ -42,9 +42,9 @@ func TestLifetimeStatementsUseIndexes(t *testing.T) {
 		`INSERT INTO used_jtis (workspace_id, jti, until) SELECT 'ws1', 'j' || i, now() + i * interval '1 second' FROM generate_series(1, 20000) i`,
 		`INSERT INTO agents (id, workspace_id, email, name, role, password_hash, created_at, updated_at)
 			SELECT 'ag' || i, 'ws1', 'a' || i || '@x.example', 'A', 'agent', 'x', now(), now() FROM generate_series(1, 50) i`,
-		`INSERT INTO agent_sessions (token_hash, agent_id, csrf_token, created_at, expires_at, revoked_at)
-			SELECT sha256(('a' || i)::bytea), 'ag' || (i % 50 + 1), 'c', now(), now() + i * interval '1 second',
-				CASE WHEN i % 4 = 0 THEN now() END FROM generate_series(1, 5000) i`,
+		`INSERT INTO agent_sessions (id, token_hash, agent_id, csrf_token, created_at, expires_at, revoked_at)
+			SELECT 'as_' || i, sha256(('a' || i)::bytea), 'ag' || (i % 50 + 1), 'c', now(), now() + i * interval '1 second',
+				CASE WHEN i % 4 = 0 THEN now() END FROM generate_series(1, 20000) i`,
 		`INSERT INTO blocks (id, workspace_id, session_id, created_at, expires_at, lifted_at)
 			SELECT 'bl' || i, 'ws' || (i % 3 + 1), 'se' || i, now(),
 				CASE WHEN i % 2 = 0 THEN now() + i * interval '1 minute' END,

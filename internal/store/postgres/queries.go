@@ -29,8 +29,8 @@ const (
 		claimed_phone, key_id, verified_at, created_at, updated_at, revoked_at, key_source, last_seen_at`
 	sessionInsertColumns = `id, workspace_id, token_hash, level, customer_id, claimed_name, claimed_email, claimed_phone,
 		key_id, verified_at, created_at, updated_at, revoked_at, key_source, last_seen_at`
-	customerColumns       = `id, workspace_id, COALESCE(external_id, ''), COALESCE(email, ''), name, first_name, phone, created_at, updated_at, logged_out_at, attributes`
-	customerInsertColumns = `id, workspace_id, external_id, email, name, first_name, phone, created_at, updated_at, logged_out_at, attributes`
+	customerColumns       = `id, workspace_id, COALESCE(external_id, ''), COALESCE(email, ''), name, first_name, phone, created_at, updated_at, logged_out_at, attributes, first_verified_at`
+	customerInsertColumns = `id, workspace_id, external_id, email, name, first_name, phone, created_at, updated_at, logged_out_at, attributes, first_verified_at`
 	// conversationColumns derives the last message time from the newest message (an index lookup).
 	conversationColumns = `id, workspace_id, COALESCE(customer_id, ''), session_id, status, claimed_name, claimed_email,
 		assignee_id, inbox_id, created_at, updated_at,
@@ -38,10 +38,10 @@ const (
 		closed_at`
 	conversationInsertColumns = `id, workspace_id, customer_id, session_id, status, claimed_name, claimed_email,
 		assignee_id, inbox_id, created_at, updated_at, closed_at`
-	messageColumns       = `seq, n, conversation_id, sender, COALESCE(session_id, ''), COALESCE(agent_id, ''), body, trusted, COALESCE(client_id, ''), created_at, internal`
-	messageInsertColumns = `conversation_id, sender, session_id, agent_id, body, trusted, client_id, created_at, n`
-	agentColumns         = `id, workspace_id, email, name, role, password_hash, available, created_at, updated_at, disabled_at`
-	agentSessionColumns  = `token_hash, agent_id, csrf_token, created_at, expires_at, revoked_at`
+	messageColumns       = `seq, n, conversation_id, sender, COALESCE(session_id, ''), COALESCE(agent_id, ''), body, trusted, COALESCE(client_id, ''), created_at, internal, attachments`
+	messageInsertColumns = `conversation_id, sender, session_id, agent_id, body, trusted, client_id, created_at, n, attachments`
+	agentColumns         = `id, workspace_id, email, name, role, password_hash, available, created_at, updated_at, disabled_at, totp_secret, totp_enabled_at, totp_last_step, password_changed_at`
+	agentSessionColumns  = `token_hash, agent_id, csrf_token, created_at, expires_at, revoked_at, id, stage, method, user_agent, addr, last_seen_at`
 )
 
 const (
@@ -49,12 +49,21 @@ const (
 	sqlWorkspaces = `SELECT ` + workspaceColumns + ` FROM workspaces ORDER BY created_at, id COLLATE "C"`
 	sqlKeys       = `SELECT ` + keyColumns + ` FROM signing_keys WHERE workspace_id = $1 ORDER BY created_at, kid COLLATE "C"`
 
-	sqlSessionByHash    = `SELECT ` + sessionColumns + ` FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL`
+	// The token lookups read the row through the unique index on token_hash alone: the sub-select asks
+	// only for the hash (OFFSET 0 keeps the planner from merging it with the outer condition), and the
+	// outer query drops an ended session. Asked for "token_hash = $1 AND revoked_at IS NULL" at once, the
+	// planner may also use any partial index WHERE revoked_at IS NULL, and on tables it has no statistics
+	// for (a fresh deployment: autovacuum analyses late, or never if it is off) those cost the same as the
+	// unique one, and it chose one of them — reading every live session on every request. Statistics
+	// cannot rescue it either: a table that grows after ANALYZE has stale ones. (Issue 17.)
+	sqlSessionByHash = `SELECT ` + sessionColumns + ` FROM (SELECT * FROM sessions WHERE token_hash = $1 OFFSET 0) sessions
+		WHERE revoked_at IS NULL`
 	sqlSession          = `SELECT ` + sessionColumns + ` FROM sessions WHERE id = $1`
 	sqlSessionWorkspace = `SELECT s.id, s.workspace_id, s.token_hash, s.level, COALESCE(s.customer_id, ''), s.claimed_name,
 		s.claimed_email, s.claimed_phone, s.key_id, s.verified_at, s.created_at, s.updated_at, s.revoked_at, s.key_source, s.last_seen_at,
 		w.id, w.name, w.settings, w.created_at, w.updated_at
-		FROM sessions s JOIN workspaces w ON w.id = s.workspace_id WHERE s.token_hash = $1 AND s.revoked_at IS NULL`
+		FROM (SELECT * FROM sessions WHERE token_hash = $1 OFFSET 0) s JOIN workspaces w ON w.id = s.workspace_id
+		WHERE s.revoked_at IS NULL`
 	sqlSessionsOfCustomer = `SELECT ` + sessionColumns + ` FROM sessions WHERE customer_id = $1 AND revoked_at IS NULL ORDER BY created_at`
 
 	sqlCustomer           = `SELECT ` + customerColumns + ` FROM customers WHERE id = $1`
@@ -88,7 +97,7 @@ const (
 	sqlInsertMessage = `INSERT INTO messages (` + messageInsertColumns + `, internal)
 		SELECT id, $2::text, $3::text, $4::text, $5::text, $6::boolean, $7::text, $8::timestamptz,
 			CASE WHEN $9::boolean THEN LEAST((SELECT COALESCE(MIN(n), 0) FROM messages WHERE conversation_id = $1), 0) - 1
-			ELSE GREATEST((SELECT COALESCE(MAX(n), 0) FROM messages WHERE conversation_id = $1), 0) + 1 END, $9::boolean
+			ELSE GREATEST((SELECT COALESCE(MAX(n), 0) FROM messages WHERE conversation_id = $1), 0) + 1 END, $10::integer, $9::boolean
 		FROM conversations WHERE id = $1 FOR NO KEY UPDATE
 		RETURNING seq, n`
 	// sqlAppendToOpen… find the owner's newest open conversation, lock it and append to it, in one
@@ -105,7 +114,7 @@ const (
 	appendToOpen = `, m AS (
 			INSERT INTO messages (` + messageInsertColumns + `)
 			SELECT id, $2::text, $3::text, $4::text, $5::text, $6::boolean, $7::text, $8::timestamptz,
-				GREATEST((SELECT COALESCE(MAX(n), 0) FROM messages WHERE conversation_id = c.id), 0) + 1 FROM c
+				GREATEST((SELECT COALESCE(MAX(n), 0) FROM messages WHERE conversation_id = c.id), 0) + 1, $9::integer FROM c
 			RETURNING seq, n
 		)
 		SELECT c.id, c.workspace_id, COALESCE(c.customer_id, ''), c.session_id, c.status, c.claimed_name, c.claimed_email,
@@ -126,8 +135,8 @@ const (
 	sqlUpdateSession   = `UPDATE sessions SET token_hash = $1, level = $2, customer_id = $3, claimed_name = $4, claimed_email = $5,
 		claimed_phone = $6, key_id = $7, verified_at = $8, updated_at = $9, revoked_at = $10, key_source = $11,
 		last_seen_at = GREATEST(last_seen_at, $12) WHERE id = $13`
-	sqlInsertCustomer = `INSERT INTO customers (` + customerInsertColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
-	sqlUpdateCustomer = `UPDATE customers SET external_id = $1, email = $2, name = $3, first_name = $4, phone = $5, updated_at = $6, logged_out_at = $7, attributes = $8 WHERE id = $9`
+	sqlInsertCustomer = `INSERT INTO customers (` + customerInsertColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+	sqlUpdateCustomer = `UPDATE customers SET external_id = $1, email = $2, name = $3, first_name = $4, phone = $5, updated_at = $6, logged_out_at = $7, attributes = $8, first_verified_at = $9 WHERE id = $10`
 	// An expired record may be reused; a live one makes the statement change nothing.
 	sqlUseJTI = `INSERT INTO used_jtis (workspace_id, jti, until) VALUES ($1, $2, $3)
 		ON CONFLICT (workspace_id, jti) DO UPDATE SET until = excluded.until WHERE used_jtis.until <= $4`
@@ -138,11 +147,13 @@ const (
 	sqlAgents             = `SELECT ` + agentColumns + ` FROM agents WHERE workspace_id = $1 ORDER BY created_at, id COLLATE "C"`
 	sqlAgentSessionByHash = `SELECT ` + agentSessionColumns + ` FROM agent_sessions WHERE token_hash = $1 AND revoked_at IS NULL`
 	sqlAgentSessionAgent  = `SELECT s.token_hash, s.agent_id, s.csrf_token, s.created_at, s.expires_at, s.revoked_at,
-		a.id, a.workspace_id, a.email, a.name, a.role, a.password_hash, a.available, a.created_at, a.updated_at, a.disabled_at
+		s.id, s.stage, s.method, s.user_agent, s.addr, s.last_seen_at,
+		a.id, a.workspace_id, a.email, a.name, a.role, a.password_hash, a.available, a.created_at, a.updated_at, a.disabled_at,
+		a.totp_secret, a.totp_enabled_at, a.totp_last_step, a.password_changed_at
 		FROM agent_sessions s JOIN agents a ON a.id = s.agent_id WHERE s.token_hash = $1 AND s.revoked_at IS NULL`
-	sqlInsertAgent         = `INSERT INTO agents (` + agentColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
-	sqlUpdateAgent         = `UPDATE agents SET name = $1, role = $2, password_hash = $3, available = $4, updated_at = $5, disabled_at = $6 WHERE id = $7`
-	sqlInsertAgentSession  = `INSERT INTO agent_sessions (` + agentSessionColumns + `) VALUES ($1, $2, $3, $4, $5, $6)`
+	sqlInsertAgent         = `INSERT INTO agents (` + agentColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
+	sqlUpdateAgent         = `UPDATE agents SET name = $1, role = $2, password_hash = $3, available = $4, updated_at = $5, disabled_at = $6, totp_secret = $7, totp_enabled_at = $8, password_changed_at = $9 WHERE id = $10`
+	sqlInsertAgentSession  = `INSERT INTO agent_sessions (` + agentSessionColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
 	sqlRevokeAgentSession  = `UPDATE agent_sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL`
 	sqlRevokeAgentSessions = `UPDATE agent_sessions SET revoked_at = $1 WHERE agent_id = $2 AND revoked_at IS NULL`
 )
@@ -333,7 +344,7 @@ func scanCustomer(row pgx.Row) (store.Customer, error) {
 	var c store.Customer
 	var attrs string
 	err := row.Scan(&c.ID, &c.WorkspaceID, &c.ExternalID, &c.Email, &c.Name, &c.FirstName, &c.Phone,
-		tz(&c.CreatedAt), tz(&c.UpdatedAt), tz(&c.LoggedOutAt), &attrs)
+		tz(&c.CreatedAt), tz(&c.UpdatedAt), tz(&c.LoggedOutAt), &attrs, tz(&c.FirstVerifiedAt))
 	if err == nil {
 		c.Attributes, err = storedAttributes(attrs, "customer "+c.ID)
 	}
@@ -374,7 +385,7 @@ func (q queries) CountCustomersWithEmail(ctx context.Context, workspaceID, email
 
 func (t *txn) CreateCustomer(ctx context.Context, c *store.Customer) error {
 	_, err := t.db.Exec(ctx, sqlInsertCustomer, c.ID, c.WorkspaceID, nullString(c.ExternalID), nullString(c.Email),
-		c.Name, c.FirstName, c.Phone, ts(c.CreatedAt), ts(c.UpdatedAt), ts(c.LoggedOutAt), c.Attributes.String())
+		c.Name, c.FirstName, c.Phone, ts(c.CreatedAt), ts(c.UpdatedAt), ts(c.LoggedOutAt), c.Attributes.String(), ts(c.FirstVerifiedAt))
 	if err != nil {
 		return writeErr(err, "insert customer")
 	}
@@ -383,7 +394,7 @@ func (t *txn) CreateCustomer(ctx context.Context, c *store.Customer) error {
 
 func (t *txn) UpdateCustomer(ctx context.Context, c *store.Customer) error {
 	tag, err := t.db.Exec(ctx, sqlUpdateCustomer, nullString(c.ExternalID), nullString(c.Email), c.Name, c.FirstName,
-		c.Phone, ts(c.UpdatedAt), ts(c.LoggedOutAt), c.Attributes.String(), c.ID)
+		c.Phone, ts(c.UpdatedAt), ts(c.LoggedOutAt), c.Attributes.String(), ts(c.FirstVerifiedAt), c.ID)
 	return mustChange(tag, err, "update customer")
 }
 
@@ -468,8 +479,13 @@ func (t *txn) AdoptConversations(ctx context.Context, sessionID, customerID stri
 
 func scanMessage(row pgx.Row) (store.Message, error) {
 	var m store.Message
+	var attachments int
 	err := row.Scan(&m.Seq, &m.N, &m.ConversationID, &m.Sender, &m.SessionID, &m.AgentID, &m.Body, &m.Trusted, &m.ClientID,
-		tz(&m.CreatedAt), &m.Internal)
+		tz(&m.CreatedAt), &m.Internal, &attachments)
+	if attachments > 0 {
+		// A placeholder of the right length: fillAttachments replaces it with the records.
+		m.Attachments = make([]store.Attachment, attachments)
+	}
 	return m, err
 }
 
@@ -477,14 +493,14 @@ func (q queries) Messages(ctx context.Context, conversationID string, afterSeq i
 	if limit <= 0 || limit > maxMessagesPerRead {
 		limit = maxMessagesPerRead
 	}
-	return list(ctx, q.db, "messages", scanMessage, sqlMessages, conversationID, afterSeq, limit)
+	return q.withAttachments(ctx)(list(ctx, q.db, "messages", scanMessage, sqlMessages, conversationID, afterSeq, limit))
 }
 
 func (q queries) MessagesAfterNumber(ctx context.Context, conversationID string, afterN int64, limit int) ([]store.Message, error) {
 	if limit <= 0 || limit > maxMessagesPerRead {
 		limit = maxMessagesPerRead
 	}
-	return list(ctx, q.db, "messages after number", scanMessage, sqlMessagesAfterNumber, conversationID, afterN, limit)
+	return q.withAttachments(ctx)(list(ctx, q.db, "messages after number", scanMessage, sqlMessagesAfterNumber, conversationID, afterN, limit))
 }
 
 func (q queries) MessageByClientID(ctx context.Context, sessionID, clientID string) (store.Message, error) {
@@ -492,7 +508,7 @@ func (q queries) MessageByClientID(ctx context.Context, sessionID, clientID stri
 	if err != nil {
 		return m, notFound(err, "message by client id")
 	}
-	return m, nil
+	return q.withAttachment(ctx, m)
 }
 
 func (q queries) MessageByAgentClientID(ctx context.Context, agentID, clientID string) (store.Message, error) {
@@ -500,7 +516,7 @@ func (q queries) MessageByAgentClientID(ctx context.Context, agentID, clientID s
 	if err != nil {
 		return m, notFound(err, "message by agent client id")
 	}
-	return m, nil
+	return q.withAttachment(ctx, m)
 }
 
 // messageArgs are a message's values for sqlInsertMessage and appendToOpen, from $2 on.
@@ -510,11 +526,11 @@ func messageArgs(first any, m *store.Message) []any {
 }
 
 func (t *txn) AppendMessage(ctx context.Context, m *store.Message) error {
-	err := t.db.QueryRow(ctx, sqlInsertMessage, append(messageArgs(m.ConversationID, m), m.Internal)...).Scan(&m.Seq, &m.N)
+	err := t.db.QueryRow(ctx, sqlInsertMessage, append(messageArgs(m.ConversationID, m), m.Internal, len(m.Attachments))...).Scan(&m.Seq, &m.N)
 	if err != nil {
 		return notFound(err, "insert message")
 	}
-	return nil
+	return t.bindAttachments(ctx, m)
 }
 
 func (t *txn) AppendToOpenConversation(ctx context.Context, owner store.Owner, m *store.Message) (store.Conversation, error) {
@@ -524,12 +540,12 @@ func (t *txn) AppendToOpenConversation(ctx context.Context, owner store.Owner, m
 	}
 	var c store.Conversation
 	var seq, n int64
-	if err := t.db.QueryRow(ctx, query, messageArgs(arg, m)...).Scan(append(conversationDest(&c), &seq, &n)...); err != nil {
+	if err := t.db.QueryRow(ctx, query, append(messageArgs(arg, m), len(m.Attachments))...).Scan(append(conversationDest(&c), &seq, &n)...); err != nil {
 		return store.Conversation{}, notFound(err, "append to open conversation")
 	}
 	m.ConversationID, m.Seq, m.N = c.ID, seq, n
 	c.LastMessage = m.CreatedAt
-	return c, nil
+	return c, t.bindAttachments(ctx, m)
 }
 
 func scanEvent(row pgx.Row) (store.Event, error) {
@@ -578,7 +594,8 @@ func (t *txn) PurgeJTIs(ctx context.Context, before time.Time) (int, error) {
 
 func agentDest(a *store.Agent) []any {
 	return []any{&a.ID, &a.WorkspaceID, &a.Email, &a.Name, &a.Role, &a.PasswordHash, &a.Available,
-		tz(&a.CreatedAt), tz(&a.UpdatedAt), tz(&a.DisabledAt)}
+		tz(&a.CreatedAt), tz(&a.UpdatedAt), tz(&a.DisabledAt), &a.TOTPSecret, tz(&a.TOTPEnabledAt), &a.TOTPLastStep,
+		tz(&a.PasswordChangedAt)}
 }
 
 func scanAgent(row pgx.Row) (store.Agent, error) {
@@ -609,7 +626,8 @@ func (q queries) Agents(ctx context.Context, workspaceID string) ([]store.Agent,
 
 func (t *txn) CreateAgent(ctx context.Context, a *store.Agent) error {
 	_, err := t.db.Exec(ctx, sqlInsertAgent, a.ID, a.WorkspaceID, a.Email, a.Name, a.Role, a.PasswordHash, a.Available,
-		ts(a.CreatedAt), ts(a.UpdatedAt), ts(a.DisabledAt))
+		ts(a.CreatedAt), ts(a.UpdatedAt), ts(a.DisabledAt), a.TOTPSecret, ts(a.TOTPEnabledAt), a.TOTPLastStep,
+		ts(a.PasswordChangedAt))
 	if err != nil {
 		return writeErr(err, "insert agent")
 	}
@@ -617,15 +635,17 @@ func (t *txn) CreateAgent(ctx context.Context, a *store.Agent) error {
 }
 
 func (t *txn) UpdateAgent(ctx context.Context, a *store.Agent) error {
+	// totp_last_step is not written here: only UseTOTPStep moves it, conditionally.
 	tag, err := t.db.Exec(ctx, sqlUpdateAgent, a.Name, a.Role, a.PasswordHash, a.Available, ts(a.UpdatedAt),
-		ts(a.DisabledAt), a.ID)
+		ts(a.DisabledAt), a.TOTPSecret, ts(a.TOTPEnabledAt), ts(a.PasswordChangedAt), a.ID)
 	return mustChange(tag, err, "update agent")
 }
 
 // Agent sessions
 
 func agentSessionDest(x *store.AgentSession) []any {
-	return []any{&x.TokenHash, &x.AgentID, &x.CSRFToken, tz(&x.CreatedAt), tz(&x.ExpiresAt), tz(&x.RevokedAt)}
+	return []any{&x.TokenHash, &x.AgentID, &x.CSRFToken, tz(&x.CreatedAt), tz(&x.ExpiresAt), tz(&x.RevokedAt), &x.ID,
+		&x.Stage, &x.Method, &x.UserAgent, &x.Addr, tz(&x.LastSeenAt)}
 }
 
 func scanAgentSession(row pgx.Row) (store.AgentSession, error) {
@@ -652,12 +672,24 @@ func (q queries) AgentSessionAndAgent(ctx context.Context, hash []byte) (store.A
 }
 
 func (t *txn) CreateAgentSession(ctx context.Context, x *store.AgentSession) error {
+	if x.ID == "" {
+		return fmt.Errorf("store: insert agent session: no id")
+	}
 	_, err := t.db.Exec(ctx, sqlInsertAgentSession, x.TokenHash, x.AgentID, x.CSRFToken, ts(x.CreatedAt),
-		ts(x.ExpiresAt), ts(x.RevokedAt))
+		ts(x.ExpiresAt), ts(x.RevokedAt), x.ID, x.Stage, x.Method, x.UserAgent, x.Addr, ts(x.LastSeenAt))
 	if err != nil {
 		return writeErr(err, "insert agent session")
 	}
 	return nil
+}
+
+func (t *txn) TouchAgentSession(ctx context.Context, hash []byte, at, ifBefore time.Time) (bool, error) {
+	tag, err := t.db.Exec(ctx, `UPDATE agent_sessions SET last_seen_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL
+		AND (last_seen_at IS NULL OR last_seen_at < $3)`, ts(at), hash, ts(ifBefore))
+	if err != nil {
+		return false, writeErr(err, "touch agent session")
+	}
+	return tag.RowsAffected() == 1, nil
 }
 
 func (t *txn) RevokeAgentSession(ctx context.Context, hash []byte, at time.Time) error {

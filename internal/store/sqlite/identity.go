@@ -21,8 +21,8 @@ const (
 	sqlInsertAPIKey     = `INSERT INTO api_keys (` + apiKeyColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlRevokeAPIKey     = `UPDATE api_keys SET revoked_at = ? WHERE workspace_id = ? AND id = ? AND revoked_at IS NULL`
 	sqlTouchAPIKey      = `UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`
-	sqlAuditEvents      = `SELECT seq, workspace_id, at, actor, action, target, detail FROM audit_events WHERE workspace_id = ? ORDER BY seq DESC LIMIT ?`
-	sqlInsertAuditEvent = `INSERT INTO audit_events (workspace_id, at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)`
+	sqlAuditEvents      = `SELECT seq, workspace_id, at, actor, action, target, detail, addr FROM audit_events WHERE workspace_id = ? ORDER BY seq DESC LIMIT ?`
+	sqlInsertAuditEvent = `INSERT INTO audit_events (workspace_id, at, actor, action, target, detail, addr) VALUES (?, ?, ?, ?, ?, ?, ?)`
 )
 
 // Scopes are stored space-separated, as OAuth writes them; a scope never contains a space.
@@ -52,7 +52,7 @@ func (q queries) APIKeys(ctx context.Context, workspaceID string) ([]store.APIKe
 func scanAuditEvent(s scanner) (store.AuditEvent, error) {
 	var e store.AuditEvent
 	var at sql.NullInt64
-	err := s.Scan(&e.Seq, &e.WorkspaceID, &at, &e.Actor, &e.Action, &e.Target, &e.Detail)
+	err := s.Scan(&e.Seq, &e.WorkspaceID, &at, &e.Actor, &e.Action, &e.Target, &e.Detail, &e.Addr)
 	e.At = fromMicros(at)
 	return e, err
 }
@@ -95,7 +95,7 @@ func (t *txn) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
 }
 
 func (t *txn) AddAuditEvent(ctx context.Context, e *store.AuditEvent) error {
-	res, err := t.run.exec(ctx, sqlInsertAuditEvent, e.WorkspaceID, micros(e.At), e.Actor, e.Action, e.Target, e.Detail)
+	res, err := t.run.exec(ctx, sqlInsertAuditEvent, e.WorkspaceID, micros(e.At), e.Actor, e.Action, e.Target, e.Detail, e.Addr)
 	if err != nil {
 		return writeErr(err, "insert audit event")
 	}

@@ -24,7 +24,7 @@ const (
 	keyColumns       = `workspace_id, kid, kind, alg, secret, public_key, jwks_url, allow_private, created_at, revoked_at, last_used_at`
 	sessionColumns   = `id, workspace_id, token_hash, level, customer_id, claimed_name, claimed_email, claimed_phone,
 		key_id, verified_at, created_at, updated_at, revoked_at, key_source, last_seen_at`
-	customerColumns = `id, workspace_id, external_id, email, name, first_name, phone, created_at, updated_at, logged_out_at, attributes`
+	customerColumns = `id, workspace_id, external_id, email, name, first_name, phone, created_at, updated_at, logged_out_at, attributes, first_verified_at`
 	// conversationColumns derives the last message time from the newest message (an index lookup).
 	conversationColumns = `id, workspace_id, customer_id, session_id, status, claimed_name, claimed_email,
 		assignee_id, inbox_id, created_at, updated_at,
@@ -35,9 +35,9 @@ const (
 		assignee_id, inbox_id, created_at, updated_at, NULL, closed_at`
 	conversationInsertColumns = `id, workspace_id, customer_id, session_id, status, claimed_name, claimed_email,
 		assignee_id, inbox_id, created_at, updated_at, closed_at`
-	messageColumns      = `seq, n, conversation_id, sender, session_id, agent_id, body, trusted, client_id, created_at, internal`
-	agentColumns        = `id, workspace_id, email, name, role, password_hash, available, created_at, updated_at, disabled_at`
-	agentSessionColumns = `token_hash, agent_id, csrf_token, created_at, expires_at, revoked_at`
+	messageColumns      = `seq, n, conversation_id, sender, session_id, agent_id, body, trusted, client_id, created_at, internal, attachments`
+	agentColumns        = `id, workspace_id, email, name, role, password_hash, available, created_at, updated_at, disabled_at, totp_secret, totp_enabled_at, totp_last_step, password_changed_at`
+	agentSessionColumns = `token_hash, agent_id, csrf_token, created_at, expires_at, revoked_at, id, stage, method, user_agent, addr, last_seen_at`
 )
 
 const (
@@ -75,8 +75,8 @@ const (
 	sqlTouchKey                 = `UPDATE signing_keys SET last_used_at = ? WHERE workspace_id = ? AND kid = ? AND (last_used_at IS NULL OR last_used_at < ?)`
 	sqlInsertSession            = `INSERT INTO sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlUpdateSession            = `UPDATE sessions SET token_hash = ?, level = ?, customer_id = ?, claimed_name = ?, claimed_email = ?, claimed_phone = ?, key_id = ?, verified_at = ?, updated_at = ?, revoked_at = ?, key_source = ?, last_seen_at = MAX(last_seen_at, COALESCE(?, 0)) WHERE id = ?`
-	sqlInsertCustomer           = `INSERT INTO customers (` + customerColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	sqlUpdateCustomer           = `UPDATE customers SET external_id = ?, email = ?, name = ?, first_name = ?, phone = ?, updated_at = ?, logged_out_at = ?, attributes = ? WHERE id = ?`
+	sqlInsertCustomer           = `INSERT INTO customers (` + customerColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlUpdateCustomer           = `UPDATE customers SET external_id = ?, email = ?, name = ?, first_name = ?, phone = ?, updated_at = ?, logged_out_at = ?, attributes = ?, first_verified_at = ? WHERE id = ?`
 	sqlInsertConversation       = `INSERT INTO conversations (` + conversationInsertColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlUpdateConversation       = `UPDATE conversations SET status = ?, customer_id = ?, claimed_name = ?, claimed_email = ?, assignee_id = ?, inbox_id = ?, updated_at = ?, closed_at = ? WHERE id = ?`
 	sqlSetConversationInbox     = `UPDATE conversations SET inbox_id = ?, updated_at = ? WHERE id = ?`
@@ -85,8 +85,8 @@ const (
 	sqlAppendTargetSession      = `SELECT ` + conversationColumnsNoLast + ` FROM conversations WHERE session_id = ? AND customer_id IS NULL AND status = 'open' ORDER BY created_at DESC, rowid DESC LIMIT 1`
 	// The number is the conversation's highest, at least 0, plus one (an internal note's: its lowest, at
 	// most 0, minus one), read through messages_by_conversation_number; the single writer makes it race-free.
-	sqlInsertMessage = `INSERT INTO messages (conversation_id, sender, session_id, agent_id, body, trusted, client_id, created_at, internal, n)
-		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, CASE WHEN ?9 THEN
+	sqlInsertMessage = `INSERT INTO messages (conversation_id, sender, session_id, agent_id, body, trusted, client_id, created_at, internal, attachments, n)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, CASE WHEN ?9 THEN
 			MIN(COALESCE((SELECT MIN(n) FROM messages WHERE conversation_id = ?1), 0), 0) - 1 ELSE
 			MAX(COALESCE((SELECT MAX(n) FROM messages WHERE conversation_id = ?1), 0), 0) + 1 END)
 		RETURNING seq, n`
@@ -99,11 +99,13 @@ const (
 	sqlAgents             = `SELECT ` + agentColumns + ` FROM agents WHERE workspace_id = ? ORDER BY created_at, id`
 	sqlAgentSessionByHash = `SELECT ` + agentSessionColumns + ` FROM agent_sessions WHERE token_hash = ? AND revoked_at IS NULL`
 	sqlAgentSessionAgent  = `SELECT s.token_hash, s.agent_id, s.csrf_token, s.created_at, s.expires_at, s.revoked_at,
-		a.id, a.workspace_id, a.email, a.name, a.role, a.password_hash, a.available, a.created_at, a.updated_at, a.disabled_at
+		s.id, s.stage, s.method, s.user_agent, s.addr, s.last_seen_at,
+		a.id, a.workspace_id, a.email, a.name, a.role, a.password_hash, a.available, a.created_at, a.updated_at, a.disabled_at,
+		a.totp_secret, a.totp_enabled_at, a.totp_last_step, a.password_changed_at
 		FROM agent_sessions s JOIN agents a ON a.id = s.agent_id WHERE s.token_hash = ? AND s.revoked_at IS NULL`
-	sqlInsertAgent         = `INSERT INTO agents (` + agentColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	sqlUpdateAgent         = `UPDATE agents SET name = ?, role = ?, password_hash = ?, available = ?, updated_at = ?, disabled_at = ? WHERE id = ?`
-	sqlInsertAgentSession  = `INSERT INTO agent_sessions (` + agentSessionColumns + `) VALUES (?, ?, ?, ?, ?, ?)`
+	sqlInsertAgent         = `INSERT INTO agents (` + agentColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlUpdateAgent         = `UPDATE agents SET name = ?, role = ?, password_hash = ?, available = ?, updated_at = ?, disabled_at = ?, totp_secret = ?, totp_enabled_at = ?, password_changed_at = ? WHERE id = ?`
+	sqlInsertAgentSession  = `INSERT INTO agent_sessions (` + agentSessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlRevokeAgentSession  = `UPDATE agent_sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL`
 	sqlRevokeAgentSessions = `UPDATE agent_sessions SET revoked_at = ? WHERE agent_id = ? AND revoked_at IS NULL`
 )
@@ -138,7 +140,7 @@ func statements() []string {
 		sqlSetKeySecret, sqlAPIKeyByHash, sqlAPIKeys, sqlInsertAPIKey, sqlRevokeAPIKey, sqlTouchAPIKey,
 		sqlAuditEvents, sqlInsertAuditEvent,
 		sqlLiveVerifiedSessions, sqlRevokeSessionsAll, sqlRevokeSessionsByKey, sqlRevokeSessionsOfCustomer,
-	}, slices.Concat(blockStatements(), lifetimeStatements(), attributeStatements(), seenStatements(), cannedStatements(), prefsStatements(), noteStatements())...)
+	}, slices.Concat(blockStatements(), lifetimeStatements(), attributeStatements(), seenStatements(), cannedStatements(), prefsStatements(), noteStatements(), attachmentStatements(), jobStatements(), twoFactorStatements(), webhookStatements())...)
 }
 
 // Time columns hold microseconds since the epoch; NULL stands for the zero time.
@@ -382,11 +384,12 @@ func (t *txn) UpdateSession(ctx context.Context, s *store.Session) error {
 func scanCustomer(s scanner) (store.Customer, error) {
 	var c store.Customer
 	var external, email sql.NullString
-	var created, updated, loggedOut sql.NullInt64
+	var created, updated, loggedOut, firstVerified sql.NullInt64
 	var attrs string
-	err := s.Scan(&c.ID, &c.WorkspaceID, &external, &email, &c.Name, &c.FirstName, &c.Phone, &created, &updated, &loggedOut, &attrs)
+	err := s.Scan(&c.ID, &c.WorkspaceID, &external, &email, &c.Name, &c.FirstName, &c.Phone, &created, &updated, &loggedOut, &attrs, &firstVerified)
 	c.ExternalID, c.Email = external.String, email.String
 	c.CreatedAt, c.UpdatedAt, c.LoggedOutAt = fromMicros(created), fromMicros(updated), fromMicros(loggedOut)
+	c.FirstVerifiedAt = fromMicros(firstVerified)
 	if err == nil {
 		c.Attributes, err = storedAttributes(attrs, "customer "+c.ID)
 	}
@@ -427,7 +430,7 @@ func (q queries) CountCustomersWithEmail(ctx context.Context, workspaceID, email
 
 func (t *txn) CreateCustomer(ctx context.Context, c *store.Customer) error {
 	_, err := t.run.exec(ctx, sqlInsertCustomer, c.ID, c.WorkspaceID, nullString(c.ExternalID), nullString(c.Email),
-		c.Name, c.FirstName, c.Phone, micros(c.CreatedAt), micros(c.UpdatedAt), micros(c.LoggedOutAt), c.Attributes.String())
+		c.Name, c.FirstName, c.Phone, micros(c.CreatedAt), micros(c.UpdatedAt), micros(c.LoggedOutAt), c.Attributes.String(), micros(c.FirstVerifiedAt))
 	if err != nil {
 		return writeErr(err, "insert customer")
 	}
@@ -436,7 +439,7 @@ func (t *txn) CreateCustomer(ctx context.Context, c *store.Customer) error {
 
 func (t *txn) UpdateCustomer(ctx context.Context, c *store.Customer) error {
 	res, err := t.run.exec(ctx, sqlUpdateCustomer, nullString(c.ExternalID), nullString(c.Email), c.Name, c.FirstName,
-		c.Phone, micros(c.UpdatedAt), micros(c.LoggedOutAt), c.Attributes.String(), c.ID)
+		c.Phone, micros(c.UpdatedAt), micros(c.LoggedOutAt), c.Attributes.String(), micros(c.FirstVerifiedAt), c.ID)
 	return mustChange(res, err, "update customer")
 }
 
@@ -547,9 +550,14 @@ func scanMessage(s scanner) (store.Message, error) {
 	var m store.Message
 	var session, agent, client sql.NullString
 	var created sql.NullInt64
-	err := s.Scan(&m.Seq, &m.N, &m.ConversationID, &m.Sender, &session, &agent, &m.Body, &m.Trusted, &client, &created, &m.Internal)
+	var attachments int
+	err := s.Scan(&m.Seq, &m.N, &m.ConversationID, &m.Sender, &session, &agent, &m.Body, &m.Trusted, &client, &created, &m.Internal, &attachments)
 	m.SessionID, m.AgentID, m.ClientID = session.String, agent.String, client.String
 	m.CreatedAt = fromMicros(created)
+	if attachments > 0 {
+		// A placeholder of the right length: fillAttachments replaces it with the records.
+		m.Attachments = make([]store.Attachment, attachments)
+	}
 	return m, err
 }
 
@@ -557,14 +565,14 @@ func (q queries) Messages(ctx context.Context, conversationID string, afterSeq i
 	if limit <= 0 || limit > maxMessagesPerRead {
 		limit = maxMessagesPerRead
 	}
-	return list(ctx, q.run, "messages", scanMessage, sqlMessages, conversationID, afterSeq, limit)
+	return q.withAttachments(ctx)(list(ctx, q.run, "messages", scanMessage, sqlMessages, conversationID, afterSeq, limit))
 }
 
 func (q queries) MessagesAfterNumber(ctx context.Context, conversationID string, afterN int64, limit int) ([]store.Message, error) {
 	if limit <= 0 || limit > maxMessagesPerRead {
 		limit = maxMessagesPerRead
 	}
-	return list(ctx, q.run, "messages after number", scanMessage, sqlMessagesAfterNumber, conversationID, afterN, limit)
+	return q.withAttachments(ctx)(list(ctx, q.run, "messages after number", scanMessage, sqlMessagesAfterNumber, conversationID, afterN, limit))
 }
 
 func (q queries) MessageByClientID(ctx context.Context, sessionID, clientID string) (store.Message, error) {
@@ -572,7 +580,7 @@ func (q queries) MessageByClientID(ctx context.Context, sessionID, clientID stri
 	if err != nil {
 		return m, notFound(err, "message by client id")
 	}
-	return m, nil
+	return q.withAttachment(ctx, m)
 }
 
 func (q queries) MessageByAgentClientID(ctx context.Context, agentID, clientID string) (store.Message, error) {
@@ -580,7 +588,7 @@ func (q queries) MessageByAgentClientID(ctx context.Context, agentID, clientID s
 	if err != nil {
 		return m, notFound(err, "message by agent client id")
 	}
-	return m, nil
+	return q.withAttachment(ctx, m)
 }
 
 func (t *txn) AppendMessage(ctx context.Context, m *store.Message) error {
@@ -608,11 +616,11 @@ func (t *txn) AppendToOpenConversation(ctx context.Context, owner store.Owner, m
 
 func (t *txn) insertMessage(ctx context.Context, m *store.Message) error {
 	err := t.run.queryRow(ctx, sqlInsertMessage, m.ConversationID, m.Sender, nullString(m.SessionID), nullString(m.AgentID),
-		m.Body, m.Trusted, nullString(m.ClientID), micros(m.CreatedAt), m.Internal).Scan(&m.Seq, &m.N)
+		m.Body, m.Trusted, nullString(m.ClientID), micros(m.CreatedAt), m.Internal, len(m.Attachments)).Scan(&m.Seq, &m.N)
 	if err != nil {
 		return writeErr(err, "insert message")
 	}
-	return nil
+	return t.bindAttachments(ctx, m)
 }
 
 func scanEvent(s scanner) (store.Event, error) {
@@ -680,18 +688,20 @@ func (t *txn) PurgeJTIs(ctx context.Context, before time.Time) (int, error) {
 
 // agentRow receives an agent's columns; it may follow other destinations in the same row.
 type agentRow struct {
-	a                          store.Agent
-	created, updated, disabled sql.NullInt64
+	a                                             store.Agent
+	created, updated, disabled, totpOn, pwChanged sql.NullInt64
 }
 
 func (r *agentRow) dest() []any {
 	a := &r.a
-	return []any{&a.ID, &a.WorkspaceID, &a.Email, &a.Name, &a.Role, &a.PasswordHash, &a.Available, &r.created, &r.updated, &r.disabled}
+	return []any{&a.ID, &a.WorkspaceID, &a.Email, &a.Name, &a.Role, &a.PasswordHash, &a.Available, &r.created, &r.updated, &r.disabled,
+		&a.TOTPSecret, &r.totpOn, &a.TOTPLastStep, &r.pwChanged}
 }
 
 func (r *agentRow) agent() store.Agent {
 	a := r.a
 	a.CreatedAt, a.UpdatedAt, a.DisabledAt = fromMicros(r.created), fromMicros(r.updated), fromMicros(r.disabled)
+	a.TOTPEnabledAt, a.PasswordChangedAt = fromMicros(r.totpOn), fromMicros(r.pwChanged)
 	return a
 }
 
@@ -723,7 +733,8 @@ func (q queries) Agents(ctx context.Context, workspaceID string) ([]store.Agent,
 
 func (t *txn) CreateAgent(ctx context.Context, a *store.Agent) error {
 	_, err := t.run.exec(ctx, sqlInsertAgent, a.ID, a.WorkspaceID, a.Email, a.Name, a.Role, a.PasswordHash, a.Available,
-		micros(a.CreatedAt), micros(a.UpdatedAt), micros(a.DisabledAt))
+		micros(a.CreatedAt), micros(a.UpdatedAt), micros(a.DisabledAt), a.TOTPSecret, micros(a.TOTPEnabledAt), a.TOTPLastStep,
+		micros(a.PasswordChangedAt))
 	if err != nil {
 		return writeErr(err, "insert agent")
 	}
@@ -731,8 +742,9 @@ func (t *txn) CreateAgent(ctx context.Context, a *store.Agent) error {
 }
 
 func (t *txn) UpdateAgent(ctx context.Context, a *store.Agent) error {
+	// totp_last_step is not written here: only UseTOTPStep moves it, conditionally.
 	res, err := t.run.exec(ctx, sqlUpdateAgent, a.Name, a.Role, a.PasswordHash, a.Available, micros(a.UpdatedAt),
-		micros(a.DisabledAt), a.ID)
+		micros(a.DisabledAt), a.TOTPSecret, micros(a.TOTPEnabledAt), micros(a.PasswordChangedAt), a.ID)
 	return mustChange(res, err, "update agent")
 }
 
@@ -740,18 +752,20 @@ func (t *txn) UpdateAgent(ctx context.Context, a *store.Agent) error {
 
 // agentSessionRow receives an agent session's columns; more destinations may follow them in the same row.
 type agentSessionRow struct {
-	x                         store.AgentSession
-	created, expires, revoked sql.NullInt64
+	x                                   store.AgentSession
+	created, expires, revoked, lastSeen sql.NullInt64
 }
 
 func (r *agentSessionRow) dest() []any {
 	x := &r.x
-	return []any{&x.TokenHash, &x.AgentID, &x.CSRFToken, &r.created, &r.expires, &r.revoked}
+	return []any{&x.TokenHash, &x.AgentID, &x.CSRFToken, &r.created, &r.expires, &r.revoked, &x.ID, &x.Stage, &x.Method,
+		&x.UserAgent, &x.Addr, &r.lastSeen}
 }
 
 func (r *agentSessionRow) session() store.AgentSession {
 	x := r.x
 	x.CreatedAt, x.ExpiresAt, x.RevokedAt = fromMicros(r.created), fromMicros(r.expires), fromMicros(r.revoked)
+	x.LastSeenAt = fromMicros(r.lastSeen)
 	return x
 }
 
@@ -779,12 +793,25 @@ func (q queries) AgentSessionAndAgent(ctx context.Context, hash []byte) (store.A
 }
 
 func (t *txn) CreateAgentSession(ctx context.Context, x *store.AgentSession) error {
+	if x.ID == "" {
+		return fmt.Errorf("store: insert agent session: no id")
+	}
 	_, err := t.run.exec(ctx, sqlInsertAgentSession, x.TokenHash, x.AgentID, x.CSRFToken, micros(x.CreatedAt),
-		micros(x.ExpiresAt), micros(x.RevokedAt))
+		micros(x.ExpiresAt), micros(x.RevokedAt), x.ID, x.Stage, x.Method, x.UserAgent, x.Addr, micros(x.LastSeenAt))
 	if err != nil {
 		return writeErr(err, "insert agent session")
 	}
 	return nil
+}
+
+func (t *txn) TouchAgentSession(ctx context.Context, hash []byte, at, ifBefore time.Time) (bool, error) {
+	res, err := t.run.exec(ctx, `UPDATE agent_sessions SET last_seen_at = ?1 WHERE token_hash = ?2 AND revoked_at IS NULL
+		AND (last_seen_at IS NULL OR last_seen_at < ?3)`, micros(at), hash, micros(ifBefore))
+	if err != nil {
+		return false, writeErr(err, "touch agent session")
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 func (t *txn) RevokeAgentSession(ctx context.Context, hash []byte, at time.Time) error {

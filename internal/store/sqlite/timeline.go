@@ -36,7 +36,7 @@ func pageLimit(limit int) int {
 }
 
 func (q queries) MessagesBefore(ctx context.Context, conversationID string, beforeSeq int64, limit int) ([]store.Message, error) {
-	return list(ctx, q.run, "messages before", scanMessage, sqlMessagesBefore, conversationID, beforeBound(beforeSeq), pageLimit(limit))
+	return q.withAttachments(ctx)(list(ctx, q.run, "messages before", scanMessage, sqlMessagesBefore, conversationID, beforeBound(beforeSeq), pageLimit(limit)))
 }
 
 func (q queries) EventsAfter(ctx context.Context, conversationID string, afterSeq int64, limit int) ([]store.Event, error) {

@@ -338,7 +338,7 @@ func testDeleteAgentSessions(t *testing.T, s store.Store) {
 	ada := newAgent(t, s, w.ID, "ag-ada", "ada@acme.example", at(0))
 	mk := func(name string, expires, revoked time.Time) store.AgentSession {
 		t.Helper()
-		x := store.AgentSession{TokenHash: tokenHash(name), AgentID: ada.ID, CSRFToken: "csrf-" + name,
+		x := store.AgentSession{ID: "as_" + name, Method: store.AgentMethodPassword, TokenHash: tokenHash(name), AgentID: ada.ID, CSRFToken: "csrf-" + name,
 			CreatedAt: at(-100 * time.Hour), ExpiresAt: expires}
 		mustUpdate(t, s, func(tx store.Tx) error { return tx.CreateAgentSession(ctx, &x) })
 		if !revoked.IsZero() {

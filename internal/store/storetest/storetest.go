@@ -57,6 +57,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AgentEmailRace", testAgentEmailRace},
 		{"AgentSessions", testAgentSessions},
 		{"AgentSessionAndAgent", testAgentSessionAndAgent},
+		{"AgentSessionList", testAgentSessionList},
+		{"AgentLinks", testAgentLinks},
 		{"ConversationInbox", testConversationInbox},
 		{"ConversationsOfCustomer", testConversationsOfCustomer},
 		{"ListConversations", testListConversations},
@@ -71,6 +73,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SigningKeyKinds", testSigningKeyKinds},
 		{"APIKeys", testAPIKeys},
 		{"AuditEvents", testAuditEvents},
+		{"AuditFilter", testAuditFilter},
+		{"AuditAppendOnly", testAuditAppendOnly},
 		{"RevokeSessions", testRevokeSessions},
 		{"CustomerLoggedOutAt", testCustomerLoggedOutAt},
 		{"TouchSession", testTouchSession},
@@ -88,7 +92,20 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CustomerSeen", testCustomerSeen},
 		{"AgentsReadUpTo", testAgentsReadUpTo},
 		{"AgentPrefs", testAgentPrefs},
+		{"OIDCFlows", testOIDCFlows},
+		{"TOTPSteps", testTOTPSteps},
+		{"RecoveryCodes", testRecoveryCodes},
 		{"CannedResponses", testCannedResponses},
+		{"Attachments", testAttachments},
+		{"AttachmentCrash", testAttachmentCrash},
+		{"AttachmentRace", testAttachmentRace},
+		{"BlobChunks", testBlobChunks},
+		{"Jobs", testJobs},
+		{"JobsConcurrentClaims", testJobsConcurrentClaims},
+		{"EmailState", testEmailState},
+		{"EraseCustomer", testEraseCustomer},
+		{"DeleteClosedConversations", testDeleteClosedConversations},
+		{"Webhooks", testWebhooks},
 		{"UpdateRollsBackOnError", testUpdateRollsBack},
 		{"UpdateReadsOwnWrites", testUpdateReadsOwnWrites},
 		{"UpdateConcurrentIsolation", testUpdateConcurrentIsolation},
@@ -295,6 +312,22 @@ func testWorkspaces(t *testing.T, s store.Store) {
 			VisitorIdleTimeout:  14 * 24 * time.Hour,
 			BlocksUntil:         at(42 * time.Hour),
 			HideReadReceipts:    true,
+			AttachmentMaxBytes:  2_500_000,
+			AttachmentKinds:     []string{"png", "pdf"},
+			AttachmentsOff:      true,
+			EmailRepliesOff:     true,
+			EmailReplyDelay:     7 * time.Minute,
+			EmailInterval:       2 * time.Hour,
+			UnreadAlertDelay:    3 * time.Minute,
+			RetentionDays:       90,
+			Require2FA:          true,
+			ConsoleIdleTimeout:  45 * time.Minute,
+			SSO: store.SSOSettings{Enabled: true, Issuer: "https://login.acme.example", ClientID: "parley",
+				ClientSecret: []byte{0, 1, 0xfe, 0xff}, AllowedDomains: []string{"acme.example"}, SelfProvision: true,
+				PasswordsOff: true, TrustMFA: true},
+			Hours: store.BusinessHours{Enabled: true, TimeZone: "Europe/Berlin",
+				Week:     [7][]string{1: {"09:00-12:30", "13:30-17:00"}, 6: {"10:00-14:00"}},
+				Holidays: []string{"2026-12-24", "2026-12-25"}, OutOfHours: "hide"},
 		},
 		// A sub-second part shows the store keeps microseconds, not seconds or milliseconds.
 		CreatedAt: at(123456 * time.Microsecond),
@@ -2151,14 +2184,14 @@ func testAgentSessions(t *testing.T, s store.Store) {
 	bob := newAgent(t, s, w.ID, "ag-bob", "bob@acme.example", at(0))
 
 	// Token hashes are arbitrary bytes.
-	first := store.AgentSession{TokenHash: []byte{0, 0xff, 0, 0xc3, 0x28}, AgentID: ada.ID, CSRFToken: "csrf-first",
+	first := store.AgentSession{ID: "as_fixture1", Method: store.AgentMethodPassword, TokenHash: []byte{0, 0xff, 0, 0xc3, 0x28}, AgentID: ada.ID, CSRFToken: "csrf-first",
 		CreatedAt: at(123456 * time.Microsecond), ExpiresAt: at(12 * time.Hour)}
-	second := store.AgentSession{TokenHash: tokenHash("ada's second browser"), AgentID: ada.ID, CSRFToken: "csrf-second",
+	second := store.AgentSession{ID: "as_fixture2", Method: store.AgentMethodPassword, TokenHash: tokenHash("ada's second browser"), AgentID: ada.ID, CSRFToken: "csrf-second",
 		CreatedAt: at(time.Minute), ExpiresAt: at(12*time.Hour + time.Minute)}
 	// Expired long ago: the store still returns it, for the caller to refuse.
-	expired := store.AgentSession{TokenHash: tokenHash("ada's old browser"), AgentID: ada.ID, CSRFToken: "csrf-expired",
+	expired := store.AgentSession{ID: "as_fixture3", Method: store.AgentMethodPassword, TokenHash: tokenHash("ada's old browser"), AgentID: ada.ID, CSRFToken: "csrf-expired",
 		CreatedAt: at(-48 * time.Hour), ExpiresAt: at(-36 * time.Hour)}
-	bobs := store.AgentSession{TokenHash: tokenHash("bob's browser"), AgentID: bob.ID, CSRFToken: "csrf-bob",
+	bobs := store.AgentSession{ID: "as_fixture4", Method: store.AgentMethodPassword, TokenHash: tokenHash("bob's browser"), AgentID: bob.ID, CSRFToken: "csrf-bob",
 		CreatedAt: at(0), ExpiresAt: at(12 * time.Hour)}
 	sessions := []store.AgentSession{first, second, expired, bobs}
 	for _, x := range sessions {
@@ -2182,13 +2215,13 @@ func testAgentSessions(t *testing.T, s store.Store) {
 	_, err = s.AgentSessionByTokenHash(ctx, tokenHash("token of sess-widget"))
 	wantErr(t, "AgentSessionByTokenHash(a widget session's hash)", err, store.ErrNotFound)
 
-	dup := store.AgentSession{TokenHash: first.TokenHash, AgentID: bob.ID, CSRFToken: "csrf-dup", CreatedAt: at(time.Hour), ExpiresAt: at(2 * time.Hour)}
+	dup := store.AgentSession{ID: "as_fixture5", Method: store.AgentMethodPassword, TokenHash: first.TokenHash, AgentID: bob.ID, CSRFToken: "csrf-dup", CreatedAt: at(time.Hour), ExpiresAt: at(2 * time.Hour)}
 	err = tryUpdate(t, s, func(tx store.Tx) error { return tx.CreateAgentSession(ctx, &dup) })
 	wantErr(t, "CreateAgentSession(duplicate token hash)", err, store.ErrConflict)
 	if got, err := lookup(first); err != nil || got.AgentID != ada.ID {
 		t.Errorf("after a rejected duplicate, the session belongs to %q, %v; want %s", got.AgentID, err, ada.ID)
 	}
-	orphan := store.AgentSession{TokenHash: tokenHash("orphan"), AgentID: "ag-missing", CSRFToken: "csrf-orphan", CreatedAt: at(0), ExpiresAt: at(time.Hour)}
+	orphan := store.AgentSession{ID: "as_fixture6", Method: store.AgentMethodPassword, TokenHash: tokenHash("orphan"), AgentID: "ag-missing", CSRFToken: "csrf-orphan", CreatedAt: at(0), ExpiresAt: at(time.Hour)}
 	err = tryUpdate(t, s, func(tx store.Tx) error { return tx.CreateAgentSession(ctx, &orphan) })
 	wantErr(t, "CreateAgentSession(missing agent)", err, store.ErrNotFound)
 	_, err = lookup(orphan)
@@ -2241,7 +2274,7 @@ func testAgentSessions(t *testing.T, s store.Store) {
 	}
 
 	// A transaction reads the session it created.
-	fresh := store.AgentSession{TokenHash: tokenHash("fresh"), AgentID: ada.ID, CSRFToken: "csrf-fresh", CreatedAt: at(4 * time.Hour), ExpiresAt: at(16 * time.Hour)}
+	fresh := store.AgentSession{ID: "as_fixture7", Method: store.AgentMethodPassword, TokenHash: tokenHash("fresh"), AgentID: ada.ID, CSRFToken: "csrf-fresh", CreatedAt: at(4 * time.Hour), ExpiresAt: at(16 * time.Hour)}
 	mustUpdate(t, s, func(tx store.Tx) error {
 		if err := tx.CreateAgentSession(ctx, &fresh); err != nil {
 			return err
@@ -2267,9 +2300,9 @@ func testAgentSessionAndAgent(t *testing.T, s store.Store) {
 	bob.Available, bob.DisabledAt, bob.UpdatedAt = false, at(time.Hour), at(time.Hour)
 	mustUpdate(t, s, func(tx store.Tx) error { return tx.UpdateAgent(ctx, &bob) })
 
-	adas := store.AgentSession{TokenHash: []byte{0, 0xff, 0, 0xc3, 0x28}, AgentID: ada.ID, CSRFToken: "csrf-ada",
+	adas := store.AgentSession{ID: "as_fixture8", Method: store.AgentMethodPassword, TokenHash: []byte{0, 0xff, 0, 0xc3, 0x28}, AgentID: ada.ID, CSRFToken: "csrf-ada",
 		CreatedAt: at(123456 * time.Microsecond), ExpiresAt: at(12 * time.Hour)}
-	bobs := store.AgentSession{TokenHash: tokenHash("bob's browser"), AgentID: bob.ID, CSRFToken: "csrf-bob",
+	bobs := store.AgentSession{ID: "as_fixture9", Method: store.AgentMethodPassword, TokenHash: tokenHash("bob's browser"), AgentID: bob.ID, CSRFToken: "csrf-bob",
 		CreatedAt: at(-13 * time.Hour), ExpiresAt: at(-time.Hour)}
 	for _, x := range []store.AgentSession{adas, bobs} {
 		mustUpdate(t, s, func(tx store.Tx) error { return tx.CreateAgentSession(ctx, &x) })
@@ -2299,7 +2332,7 @@ func testAgentSessionAndAgent(t *testing.T, s store.Store) {
 	}
 
 	// A transaction reads the session it created.
-	fresh := store.AgentSession{TokenHash: tokenHash("fresh"), AgentID: ada.ID, CSRFToken: "csrf-fresh", CreatedAt: at(2 * time.Hour), ExpiresAt: at(14 * time.Hour)}
+	fresh := store.AgentSession{ID: "as_fixture10", Method: store.AgentMethodPassword, TokenHash: tokenHash("fresh"), AgentID: ada.ID, CSRFToken: "csrf-fresh", CreatedAt: at(2 * time.Hour), ExpiresAt: at(14 * time.Hour)}
 	mustUpdate(t, s, func(tx store.Tx) error {
 		if err := tx.CreateAgentSession(ctx, &fresh); err != nil {
 			return err

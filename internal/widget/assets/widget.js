@@ -59,7 +59,9 @@
     config: null,
     convs: new Map(), // id → {id, status, created_at, msgs: [message]}
     byId: new Map(), // conversation id + message id → element (ids are unique within a conversation)
-    pending: [], // {clientId, body, el, state}
+    pending: [], // {clientId, body, atts, el, state}
+    files: [], // the composer's attachments: {name, size, el, bar, msg, xhr while uploading, att once stored, err}
+    blobs: new Map(), // attachment id → promise of a blob URL; replaced (and the URLs revoked) whenever the screen clears
     open: false,
     seen: readSeen(),
     switching: 0, // identity changes pending that may bring someone else: show and send nothing meanwhile
@@ -72,6 +74,12 @@
     retryDelay: 1000,
     flushing: false,
     generation: 0, // bumps whenever the person behind the widget changes; stale responses are dropped
+    // A page view costs one request (docs/widget.md): until the visitor interacts (opens the panel, the
+    // page or token provider signs them in, a message is sent) the widget is passive. It has a session
+    // only if one was stored, loads no messages, and keeps a socket only while a conversation is open;
+    // the launcher counts unread from the server's summary of the conversations.
+    active: false,
+    summary: new Map(), // passive: conversation id → {id, status, tail: [ids of agent/system messages after the customer's last]}
   };
 
   function readSeen() {
@@ -105,7 +113,7 @@
     }
   }
 
-  async function call(method, path, body, token = state.token) {
+  async function call(method, path, body, token = state.token, cache = 'no-store') {
     const headers = {};
     if (token) headers.Authorization = 'Bearer ' + token;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -113,7 +121,7 @@
     try {
       res = await fetch(base + path, {
         method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-        credentials: 'omit', cache: 'no-store',
+        credentials: 'omit', cache,
       });
     } catch (_) {
       throw new ParleyError(0, 'network_error', 'Could not reach the chat server.');
@@ -130,7 +138,10 @@
     return data || {};
   }
 
+  // setToken takes a token a response handed out: a new session, or a new level or person. From then
+  // on the widget is active (the summary was of another token's conversations).
   function setToken(token) {
+    if (token !== state.token) { state.active = true; state.summary.clear(); }
     state.token = token;
     if (token) storage.set(TOKEN, token);
   }
@@ -140,25 +151,88 @@
     const data = await call('POST', '/v1/widget/sessions', { workspace });
     setToken(data.session_token);
     state.identity = data.identity;
-    state.config = data.config;
+    setConfig(data.config);
     noteSession(data);
   }
 
-  // ensureSession resumes the stored session, or starts a new one if there is none or it has ended.
+  // ensureSession resumes the stored session with one request (identity, config and the conversations'
+  // summary). Without one (or when it has ended) an active widget starts a new session; a passive one
+  // reads only the workspace's config, which browsers keep and revalidate (no session, no write).
   async function ensureSession() {
     if (state.token) {
       try {
         const data = await call('GET', '/v1/widget/session');
         state.identity = data.identity;
-        state.config = data.config;
+        setConfig(data.config);
         noteSession(data);
+        setSummary(data.conversations);
         return;
       } catch (e) {
         if (e.code !== 'session_invalid') throw e;
         wipe();
+        state.token = null;
       }
     }
-    await newSession();
+    if (state.active || pageMode) { await newSession(); return; }
+    state.identity = { level: 'anonymous' };
+    noteSession(null);
+    state.summary.clear();
+    setConfig((await call('GET', '/v1/widget/config?workspace=' + encodeURIComponent(workspace), undefined, null, 'no-cache')).config);
+  }
+
+  // ensureToken gives the widget a session when the visitor first interacts: one at a time.
+  let creating = null;
+  function ensureToken() {
+    if (state.token) return Promise.resolve();
+    if (!creating) creating = newSession().finally(() => { creating = null; });
+    return creating;
+  }
+
+  // activate turns a passive widget into a chatting one: a session (created now if there is none), the
+  // live connection, and the messages, loaded once by the socket's ready (or now if it is ready already).
+  function activate() {
+    if (state.active) return;
+    state.active = true;
+    if (inFlight) return; // the identity change in flight connects when it settles, and ready loads
+    if (!state.token) {
+      // A session that could not be started is tried again when the visitor next opens the panel or sends.
+      ensureToken().then(() => { render(); connect(); }, (e) => { state.active = !!state.token; showError(friendly(e)); emit('error', e); });
+      return;
+    }
+    if (state.ws && state.ws.ready) sync().catch(() => { /* the next reconnect resumes */ });
+    else connect();
+  }
+
+  // setSummary keeps the server's summary of the conversations (GET /v1/widget/session, the socket's
+  // ready) while passive: enough for the badge and to know whether one is open.
+  function setSummary(list) {
+    state.summary.clear();
+    for (const c of Array.isArray(list) ? list : []) {
+      if (c && typeof c.id === 'string') state.summary.set(c.id, { id: c.id, status: c.status, tail: Array.isArray(c.unanswered) ? c.unanswered.slice() : [] });
+    }
+    renderBadge();
+    showHost();
+  }
+
+  // passiveMessage counts a live message while no messages are loaded: the customer's own answers all
+  // before it, an agent's or the system's adds to what may be unread.
+  function passiveMessage(m) {
+    if (!m || typeof m.id !== 'string' || typeof m.conversation_id !== 'string') return;
+    let c = state.summary.get(m.conversation_id);
+    if (!c) state.summary.set(m.conversation_id, c = { id: m.conversation_id, status: 'open', tail: [] });
+    if (m.sender === 'customer') c.tail = [];
+    else if (!c.tail.includes(m.id)) c.tail.push(m.id);
+    emit('message', m);
+    renderBadge();
+    showHost();
+  }
+
+  // wantsLive: an active widget keeps a live connection; a passive one only for an open conversation,
+  // so an agent's follow-up arrives at once and the badge counts it.
+  function wantsLive() {
+    if (state.active || pageMode) return true;
+    for (const c of state.summary.values()) if (c.status === 'open') return true;
+    return false;
   }
 
   // ---------------------------------------------------------------- DOM
@@ -211,11 +285,13 @@
     ui.footer = h('div', { class: 'footer' });
     // The chat page: the panel is the page's main content, always open, with nothing to close.
     ui.notice = pageMode ? h('p', { class: 'notice', role: 'status' }) : null;
-    ui.panel = h('div', { class: 'panel', id: 'parley-panel', role: pageMode ? 'main' : 'dialog', 'aria-labelledby': 'parley-title', hidden: !pageMode, onkeydown: onPanelKey },
+    ui.drop = h('div', { class: 'drop', hidden: true, 'aria-hidden': 'true' }, h('span', { text: 'Drop files to attach them' }));
+    ui.panel = h('div', { class: 'panel', id: 'parley-panel', role: pageMode ? 'main' : 'dialog', 'aria-labelledby': 'parley-title', hidden: !pageMode, onkeydown: onPanelKey,
+      ondragenter: onDrag, ondragover: onDrag, ondragleave: onDrag, ondrop: onDrag },
       h('header', { class: 'head' }, h('div', null, ui.title, ui.who), pageMode ? null : ui.closeBtn),
       ui.notice,
       ui.body = h('div', { class: 'body' }, ui.greeting, ui.log, typingIndicator()),
-      ui.status, ui.error, ui.footer);
+      ui.status, ui.error, tools(), ui.footer, ui.drop);
     if (pageMode) {
       state.open = true;
       host.setAttribute('data-page', '');
@@ -235,16 +311,30 @@
       if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); form.requestSubmit(); }
     });
     input.addEventListener('input', () => (input.value ? typingKey() : typingStop()));
-    const form = h('form', { class: 'composer', 'aria-label': 'Send a message' }, input, h('button', { type: 'submit', class: 'send', text: 'Send' }));
+    // A screenshot pasted into the composer is attached; pasted text stays text.
+    input.addEventListener('paste', (ev) => {
+      const files = ev.clipboardData && ev.clipboardData.files;
+      if (files && files.length && attOn()) { ev.preventDefault(); addFiles(files); }
+    });
+    const picker = h('input', { type: 'file', multiple: true, hidden: true, tabindex: '-1', accept: attCfg().accept || false, onchange: () => { addFiles(picker.files); picker.value = ''; } });
+    ui.attach = h('button', { type: 'button', class: 'attach', 'aria-label': 'Attach files', hidden: !attCfg().enabled, onclick: () => attOn() && picker.click() }, h('span', { 'aria-hidden': 'true' }));
+    ui.chips = h('div', { class: 'chips' }, ...state.files.map((f) => f.el));
+    ui.send = h('button', { type: 'submit', class: 'send', text: 'Send' });
+    const form = h('form', { class: 'composer', 'aria-label': 'Send a message' }, ui.chips, input, ui.attach, picker, ui.send);
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       const body = input.value;
-      if (!body.trim()) return;
+      // A message goes with its files once they are all uploaded (Send is disabled meanwhile).
+      if (state.files.some((f) => f.xhr)) return;
+      const atts = state.files.filter((f) => f.att).map((f) => f.att);
+      if (!body.trim() && !atts.length) return;
       input.value = '';
+      clearFiles();
       typingStop();
-      send(body);
+      send(body.trim() ? body : '', atts);
       input.focus();
     });
+    sendState();
     return form;
   }
 
@@ -328,10 +418,17 @@
       // page is identifying them, do not ask.
       if (!ui.footer.querySelector('.onboarding')) ui.footer.replaceChildren(onboarding(id));
     } else if (!ui.footer.querySelector('.composer')) ui.footer.replaceChildren(composer());
+    if (ui.attach) ui.attach.hidden = !attCfg().enabled;
     if (hadFocus) focusInput();
+    renderHours();
+    renderTools();
+    showHost();
+  }
 
-    // The chat page is never hidden: a visitor the rules do not show the chat to gets the sign-in prompt.
-    const show = visible() || pageMode;
+  // showHost shows or hides the whole widget. The chat page is never hidden: a visitor the rules do not
+  // show the chat to gets the sign-in prompt, and out of hours the away notice.
+  function showHost() {
+    const show = (visible() && !hoursHide()) || pageMode;
     host.toggleAttribute('data-hidden', !show);
     if (!show && state.open) close();
   }
@@ -352,12 +449,13 @@
   }
 
   function focusInput() {
-    const el = ui.footer.querySelector('textarea, input, a, button');
+    const el = ui.footer.querySelector('textarea') || ui.footer.querySelector('input, a, button');
     if (el) el.focus();
   }
 
   function open() {
-    if (!visible()) return;
+    if (!visible() || hoursHide()) return;
+    activate();
     state.open = true;
     ui.panel.hidden = false;
     ui.launcher.setAttribute('aria-expanded', 'true');
@@ -391,6 +489,14 @@
   // a new device does not flag every old goodbye.
   function unread() {
     let n = 0;
+    if (!state.active) {
+      for (const c of state.summary.values()) {
+        const mark = typeof state.seen[c.id] === 'string' ? state.seen[c.id] : '';
+        if (!mark && c.status !== 'open') continue;
+        for (const id of c.tail) if (id > mark) n++;
+      }
+      return n;
+    }
     for (const c of state.convs.values()) {
       const mark = typeof state.seen[c.id] === 'string' ? state.seen[c.id] : '';
       if (!mark && c.status !== 'open') continue;
@@ -442,10 +548,11 @@
 
   const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 
-  function bubble(sender, body, stateName) {
+  function bubble(sender, body, stateName, atts) {
     const el = h('div', { class: 'msg from-' + sender, 'data-sender': sender, 'data-state': stateName },
       h('span', { class: 'sr-only', text: sender === 'customer' ? 'You: ' : sender === 'agent' ? 'Agent: ' : '' }),
       h('p', { class: 'text', text: body }),
+      atts && atts.length ? attachments(atts) : null,
       h('span', { class: 'meta', text: stateName === 'pending' ? 'Sending…' : '' }));
     // An agent's "please sign in" arrives as a system message carrying the workspace's login link: make
     // that link a real one (the URL comes from the config, not from the message text).
@@ -485,7 +592,7 @@
       if (p) { el = p.el; state.pending.splice(state.pending.indexOf(p), 1); }
       else el = ui.log.querySelector('[data-client-id="' + CSS.escape(m.client_id) + '"]');
     }
-    if (!el) el = bubble(m.sender, m.body, 'sent');
+    if (!el) el = bubble(m.sender, m.body, 'sent', m.attachments);
     if (m.client_id) el.dataset.clientId = m.client_id;
     markSent(el, m);
     state.byId.set(msgKey(m), el);
@@ -494,6 +601,7 @@
     c.msgs.splice(i, 0, m);
     const next = c.msgs[i + 1] ? state.byId.get(msgKey(c.msgs[i + 1])) : nextConversationStart(c);
     if (el.parentNode !== ui.log || next) ui.log.insertBefore(el, next || pendingStart());
+    if (c.msgs.length === 1) renderTools();
     if (live) {
       emit('message', m);
       markSeen();
@@ -522,12 +630,18 @@
   function resetMessages(keepPending) {
     state.convs.clear();
     state.byId.clear();
+    // No file of the previous screen stays reachable: its blob URLs go, even for the same person (the
+    // messages kept load theirs again).
+    dropBlobs();
     if (!keepPending) {
       for (const p of state.pending) p.dropped = true;
       state.pending = [];
+      clearFiles();
     }
+    for (const p of state.pending) p.el.querySelectorAll('img[data-att]').forEach(thumb);
     if (ui.log) ui.log.replaceChildren(...state.pending.map((p) => p.el));
     renderBadge();
+    if (ui.tools) { ui.toolsNote.textContent = ''; renderTools(); }
   }
 
   // sync loads every message the visitor may see that is not on screen yet (after a start, a login or a
@@ -535,6 +649,10 @@
   async function sync() {
     if (state.switching) return; // whoever ends the change loads the new person's messages
     const gen = state.generation;
+    // What was on screen before asking: a live message arriving meanwhile must not move the resume
+    // point past messages not loaded yet (it is loaded again, and dropped as a duplicate).
+    const last = new Map();
+    for (const c of state.convs.values()) if (c.msgs.length) last.set(c.id, c.msgs[c.msgs.length - 1].id);
     const { conversations } = await call('GET', '/v1/widget/conversations');
     if (gen !== state.generation) return;
     const list = (conversations || []).slice(0, 20).reverse(); // oldest first
@@ -542,7 +660,7 @@
       const known = conv(c.id, c.created_at);
       known.status = c.status;
       known.created_at = c.created_at;
-      let after = known.msgs.length ? known.msgs[known.msgs.length - 1].id : '';
+      let after = last.get(c.id) || '';
       for (;;) {
         const q = after ? '?after=' + encodeURIComponent(after) : '';
         const { messages, read } = await call('GET', '/v1/widget/conversations/' + encodeURIComponent(c.id) + '/messages' + q);
@@ -555,6 +673,8 @@
     }
     markSeen();
     renderBadge();
+    renderTools();
+    showHost(); // out of hours, an open conversation keeps a hiding widget shown
   }
 
   function notSent(item) {
@@ -569,9 +689,9 @@
     const bodies = [];
     for (const item of items) {
       if (item.failed) continue;
-      if (input) { item.el.remove(); bodies.push(item.body); } else notSent(item);
+      if (input) { item.el.remove(); bodies.push(item.body); item.atts.forEach(restoreFile); } else notSent(item);
     }
-    if (input && bodies.length) input.value = bodies.concat(input.value ? [input.value] : []).join('\n');
+    if (input && bodies.some((b) => b)) input.value = bodies.concat(input.value ? [input.value] : []).filter((b) => b).join('\n');
   }
 
   function newClientId() {
@@ -580,9 +700,9 @@
     return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
   }
 
-  function send(body) {
+  function send(body, atts = []) {
     // Typed while the page changes who is signed in: it belongs to whoever that change brings, and waits.
-    const item = { clientId: newClientId(), body, el: bubble('customer', body, 'pending'), held: inFlight > 0 };
+    const item = { clientId: newClientId(), body, atts, el: bubble('customer', body, 'pending', atts), held: inFlight > 0 };
     item.el.dataset.clientId = item.clientId;
     state.pending.push(item);
     ui.log.append(item.el);
@@ -594,6 +714,11 @@
   // answers, so it is stored exactly once however often the connection drops.
   async function flush() {
     if (state.flushing || inFlight) return; // settle() flushes once the identity change is over
+    if (!state.token) {
+      // Sending is an interaction: it starts the session (the socket's ready flushes again).
+      if (state.pending.length) ensureToken().then(() => { render(); connect(); flush(); }, () => { state.retryTimer = setTimeout(flush, state.retryDelay); });
+      return;
+    }
     state.flushing = true;
     clearTimeout(state.retryTimer);
     try {
@@ -602,7 +727,9 @@
         if (item.failed) { state.pending.shift(); continue; }
         const gen = state.generation;
         try {
-          const { message } = await call('POST', '/v1/widget/messages', { body: item.body, client_id: item.clientId });
+          const out = { body: item.body, client_id: item.clientId };
+          if (item.atts.length) out.attachments = item.atts.map((a) => a.id);
+          const { message } = await call('POST', '/v1/widget/messages', out);
           if (gen !== state.generation || item.dropped) continue;
           state.retryDelay = 1000;
           state.blocked = false;
@@ -641,6 +768,325 @@
     } finally {
       state.flushing = false;
     }
+  }
+
+  // ---------------------------------------------------------------- attachments
+
+  // Files go up one by one (XMLHttpRequest, for its upload progress) before the message that refers to
+  // them; the server decides what it accepts, the widget only spares a visitor a hopeless upload. Files
+  // come down with the session's header into blob URLs: no token ever goes into a URL.
+  const attCfg = () => (state.config && state.config.attachments) || {};
+  const attOn = () => !!attCfg().enabled && !inFlight && !!ui.chips && ui.chips.isConnected;
+
+  function fmtSize(n) {
+    if (n < 1000) return n + ' B';
+    if (n < 1e6) return Math.round(n / 1000) + ' KB';
+    return String(Math.round(n / 1e5) / 10) + ' MB';
+  }
+
+  // Why a file was refused, by the server's code; "name" goes first.
+  const REFUSED = {
+    attachment_type_not_allowed: ": this type of file can't be sent.",
+    attachment_type_mismatch: ": its contents do not match its type, so it can't be sent.",
+    attachment_unsafe: " can't be sent: it looks damaged or unsafe.",
+    attachments_disabled: ": files can't be sent in this chat.",
+    rate_limited: ': you are sending files quickly. Please wait a moment and try again.',
+    network_error: ' could not be uploaded. Please check your connection.',
+  };
+
+  // announce tells screen readers politely, in the live region the typing note uses.
+  function announce(text) { ui.typingNote.textContent = text; }
+
+  function addFiles(list) {
+    const max = attCfg().max_files || 5;
+    for (const file of Array.from(list)) {
+      if (state.files.filter((f) => !f.err).length >= max) { showError('You can attach up to ' + max + ' files to a message.'); break; }
+      const f = chip({ name: file.name || 'file', size: file.size });
+      if (attCfg().max_size && file.size > attCfg().max_size) refuse(f, 'attachment_too_large');
+      else upload(f, file);
+    }
+    sendState();
+  }
+
+  function chip(f) {
+    f.bar = h('span', { class: 'bar', role: 'progressbar', 'aria-label': 'Uploading ' + f.name, 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': '0' }, h('span'));
+    f.msg = h('span', { class: 'chip-msg' });
+    f.el = h('div', { class: 'chip' }, h('span', { class: 'chip-name', text: f.name }), h('span', { class: 'chip-size', text: fmtSize(f.size) }),
+      f.x = h('button', { type: 'button', class: 'chip-x', onclick: () => { unfile(f); focusInput(); } }, h('span', { 'aria-hidden': 'true', text: '×' })),
+      f.bar, f.msg);
+    state.files.push(f);
+    ui.chips.append(f.el);
+    ui.body.scrollTop = ui.body.scrollHeight; // the composer grew
+    sendState();
+    return f;
+  }
+
+  // restoreFile puts an uploaded file of a message given back into the composer again.
+  function restoreFile(att) {
+    const f = chip({ name: att.name, size: att.size, att });
+    f.bar.remove();
+  }
+
+  function upload(f, file) {
+    const x = new XMLHttpRequest();
+    const token = state.token;
+    const body = new FormData();
+    body.append('file', file, f.name);
+    f.xhr = x;
+    x.open('POST', base + '/v1/widget/attachments');
+    x.setRequestHeader('Authorization', 'Bearer ' + token);
+    x.upload.onprogress = (ev) => {
+      if (!ev.lengthComputable) return;
+      const pct = Math.round((100 * ev.loaded) / ev.total);
+      f.bar.setAttribute('aria-valuenow', String(pct));
+      f.bar.firstChild.style.width = pct + '%';
+    };
+    x.onloadend = () => {
+      if (f.xhr !== x) return; // removed meanwhile
+      f.xhr = null;
+      let data = null;
+      try { data = JSON.parse(x.responseText); } catch (_) { /* not JSON */ }
+      if (x.status >= 200 && x.status < 300 && data && data.attachment) {
+        f.att = data.attachment;
+        f.bar.remove();
+        announce(f.name + ' is ready to send.');
+      } else {
+        const code = !x.status ? 'network_error' : x.status === 413 ? 'attachment_too_large' : ((data && data.error) || {}).code;
+        refuse(f, code);
+        if (code === 'session_invalid') sessionRefused(token); // the session ended meanwhile: follow whoever is there now
+      }
+      sendState();
+    };
+    x.send(body);
+  }
+
+  function refuse(f, code) {
+    f.err = code || 'error';
+    f.bar.remove();
+    f.msg.textContent = f.name + (code === 'attachment_too_large' ? ' is larger than ' + fmtSize(attCfg().max_size) + '.' : REFUSED[code] || ' could not be uploaded.' + (FRIENDLY[code] ? ' ' + FRIENDLY[code] : ''));
+    announce(f.msg.textContent);
+  }
+
+  // unfile takes a file off the composer, cancelling its upload.
+  function unfile(f) {
+    const x = f.xhr;
+    f.xhr = null;
+    if (x) x.abort();
+    f.el.remove();
+    const i = state.files.indexOf(f);
+    if (i >= 0) state.files.splice(i, 1);
+    sendState();
+  }
+
+  // clearFiles empties the composer's files, and the live region that may still name one.
+  function clearFiles() {
+    state.files.slice().forEach(unfile);
+    if (ui.typingNote) announce('');
+  }
+
+  // sendState follows the uploads: Send waits for them, each chip's button cancels or removes.
+  function sendState() {
+    for (const f of state.files) f.x.setAttribute('aria-label', (f.xhr ? 'Cancel upload of ' : 'Remove ') + f.name);
+    if (ui.send) ui.send.disabled = state.files.some((f) => f.xhr);
+  }
+
+  // Files dragged over the panel show where they go; dropped, they are attached. The depth counts the
+  // enter and leave events of the panel's children.
+  let dragDepth = 0;
+  function onDrag(ev) {
+    if (ev.type === 'dragleave') { if (dragDepth && !--dragDepth) ui.drop.hidden = true; return; }
+    if (!attOn() || !ev.dataTransfer || !Array.from(ev.dataTransfer.types).includes('Files')) return;
+    ev.preventDefault();
+    if (ev.type === 'dragenter') dragDepth++;
+    ui.drop.hidden = ev.type === 'drop';
+    if (ev.type === 'drop') { dragDepth = 0; addFiles(ev.dataTransfer.files); }
+  }
+
+  // attachments shows a message's files: images as thumbnails, others as a card that downloads them.
+  function attachments(atts) {
+    return h('div', { class: 'atts' }, ...atts.map((a) => {
+      if (a.image) {
+        // The stored width and height reserve the thumbnail's place before it loads.
+        const img = h('img', { alt: a.name, width: a.width || false, height: a.height || false, 'data-att': a.id });
+        thumb(img);
+        return img;
+      }
+      const save = () => blob(a.id).then((url) => h('a', { href: url, download: a.name }).click(), () => showError(a.name + ' could not be downloaded.'));
+      return h('button', { type: 'button', class: 'file', onclick: save },
+        h('span', { class: 'fname', text: a.name }), h('span', { class: 'fmeta', text: String(a.kind || '').toUpperCase() + ' · ' + fmtSize(a.size) }));
+    }));
+  }
+
+  function thumb(img) { blob(img.dataset.att).then((url) => { img.src = url; }, () => {}); }
+
+  // blob fetches an attachment once per screen. A fetch that ends after the screen was cleared makes no
+  // URL: the cache it belonged to is gone.
+  function blob(id) {
+    let p = state.blobs.get(id);
+    if (p) return p;
+    const cache = state.blobs;
+    p = fetch(base + '/v1/widget/attachments/' + encodeURIComponent(id), { headers: { Authorization: 'Bearer ' + state.token }, credentials: 'omit', cache: 'no-store' })
+      .then((res) => {
+        if (!res.ok) throw new ParleyError(res.status, 'http_' + res.status, 'The file could not be loaded.');
+        return res.blob();
+      })
+      .then((b) => {
+        if (cache !== state.blobs) throw new ParleyError(0, 'cleared', 'The screen was cleared.');
+        return URL.createObjectURL(b);
+      });
+    p.catch(() => { if (cache.get(id) === p) cache.delete(id); });
+    cache.set(id, p);
+    return p;
+  }
+
+  function dropBlobs() {
+    for (const p of state.blobs.values()) p.then((url) => URL.revokeObjectURL(url), () => {});
+    state.blobs = new Map();
+  }
+
+  // ---------------------------------------------------------------- business hours
+
+  // The config's hours say whether the workspace is open now (by the server's clock) and when that
+  // changes. Out of hours the widget says when the team answers, in the visitor's own time zone; in
+  // "hide" mode it also hides from visitors with nothing going on. Messages are taken either way.
+  const hoursCfg = () => (state.config && state.config.hours) || {};
+  const outOfHours = () => !!hoursCfg().enabled && !hoursCfg().open;
+  const DAY = 86400000;
+  let hoursTimer = 0;
+
+  function setConfig(config) {
+    state.config = config;
+    scheduleHours();
+  }
+
+  // hoursHide: a widget that hides out of hours still shows to a visitor with an open conversation (an
+  // answer may come to it), and stays while its panel is open.
+  function hoursHide() {
+    if (!outOfHours() || hoursCfg().mode !== 'hide' || state.open || pageMode) return false;
+    for (const c of (state.active ? state.convs : state.summary).values()) if (c.status === 'open') return false;
+    return true;
+  }
+
+  function awayText() {
+    const at = Date.parse(hoursCfg().next_open);
+    if (isNaN(at)) return "We're away. We'll answer as soon as we can.";
+    const o = { weekday: 'long', hour: '2-digit', minute: '2-digit' };
+    // A weekday alone names the coming week only; past it the date says which one.
+    if (at - Date.now() > 6 * DAY) { o.day = 'numeric'; o.month = 'long'; }
+    return "We're away. We'll answer from " + new Intl.DateTimeFormat(undefined, o).format(at) + '.';
+  }
+
+  // renderHours shows the away notice, a status announced once: its text is set only when it changes.
+  // The message box names it as its description, so a screen reader meets it when the panel opens.
+  function renderHours() {
+    const text = outOfHours() && !state.switching ? awayText() : '';
+    if (!ui.away && !text) return;
+    // Made only for a workspace that is away: the widget's other status stays the only one elsewhere.
+    if (!ui.away) ui.panel.insertBefore(ui.away = h('p', { class: 'notice away', id: 'parley-away', role: 'status' }), ui.body);
+    if (ui.away.textContent !== text) ui.away.textContent = text;
+    const input = ui.footer.querySelector('.input');
+    if (input && text) input.setAttribute('aria-describedby', 'parley-away');
+    else if (input) input.removeAttribute('aria-describedby');
+  }
+
+  // scheduleHours reads the config again when the moment it holds (the opening, or the closing) has
+  // passed, a little after so the server agrees. A moment already past by this device's clock means the
+  // clocks disagree: ask every minute until the server's answer moves on. Timers hold at most 24.8 days.
+  function scheduleHours() {
+    clearTimeout(hoursTimer);
+    const o = hoursCfg();
+    if (!o.enabled) return;
+    const at = Date.parse(o.open ? o.closes_at : o.next_open);
+    const wait = isNaN(at) ? DAY : at > Date.now() ? Math.min(at - Date.now() + 1000 + Math.random() * 4000, 24 * DAY) : 60000;
+    hoursTimer = setTimeout(rereadConfig, wait);
+  }
+
+  async function rereadConfig() {
+    const token = state.token;
+    const gen = state.generation;
+    if (inFlight) { hoursTimer = setTimeout(rereadConfig, 60000); return; }
+    try {
+      const data = token ? await call('GET', '/v1/widget/session')
+        : await call('GET', '/v1/widget/config?workspace=' + encodeURIComponent(workspace), undefined, null, 'no-cache');
+      if (token !== state.token || gen !== state.generation) return;
+      setConfig(data.config);
+      render();
+    } catch (e) {
+      if (e.code === 'session_invalid') sessionRefused(token);
+      else if (token === state.token) hoursTimer = setTimeout(rereadConfig, 60000);
+    }
+  }
+
+  // ---------------------------------------------------------------- transcripts
+
+  // Any visitor can download their latest conversation as text; a verified customer can have it mailed
+  // to the address their sign-in proved (the server decides the address and says which).
+  const MAIL_REFUSED = {
+    email_unavailable: "Email isn't available.",
+    no_verified_email: 'We have no verified email address to send this conversation to.',
+    rate_limited: 'Please wait a moment before asking again.',
+  };
+
+  function tools() {
+    ui.mailBtn = h('button', { type: 'button', class: 'link', text: 'Email me this conversation', onclick: mailTranscript });
+    ui.toolsNote = h('p', { class: 'tools-note', 'aria-live': 'polite' });
+    ui.tools = h('div', { class: 'tools', hidden: true },
+      h('button', { type: 'button', class: 'link', text: 'Download conversation', onclick: download }), ui.mailBtn, ui.toolsNote);
+    return ui.tools;
+  }
+
+  function latestConv() {
+    let best = null;
+    for (const c of state.convs.values()) if (c.msgs.length && (!best || c.created_at > best.created_at)) best = c;
+    return best;
+  }
+
+  function renderTools() {
+    if (!ui.tools) return;
+    ui.tools.hidden = !!state.switching || !latestConv();
+    ui.mailBtn.hidden = state.identity.level !== 'verified';
+  }
+
+  const transcriptPath = (c) => '/v1/widget/conversations/' + encodeURIComponent(c.id) + '/transcript';
+
+  // download fetches the text with the session's header (no token in a URL) and saves it from a blob.
+  async function download() {
+    const c = latestConv();
+    if (!c) return;
+    const token = state.token;
+    ui.toolsNote.textContent = '';
+    try {
+      const res = await fetch(base + transcriptPath(c), { headers: { Authorization: 'Bearer ' + token }, credentials: 'omit', cache: 'no-store' });
+      if (!res.ok) {
+        const e = ((await res.json().catch(() => null)) || {}).error || {};
+        throw new ParleyError(res.status, e.code || 'http_' + res.status, e.message || '');
+      }
+      const b = await res.blob();
+      if (token !== state.token) return; // someone else is behind the widget now
+      const url = URL.createObjectURL(b);
+      h('a', { href: url, download: 'conversation.txt' }).click();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+    } catch (e) {
+      if (token !== state.token) return;
+      ui.toolsNote.textContent = 'The conversation could not be downloaded.' + (e.code === 'network_error' || e instanceof TypeError ? ' ' + FRIENDLY.network_error : '');
+      if (e.code === 'session_invalid') sessionRefused(token);
+    }
+  }
+
+  async function mailTranscript() {
+    const c = latestConv();
+    if (!c) return;
+    const gen = state.generation;
+    ui.toolsNote.textContent = '';
+    let text;
+    try {
+      const { email } = await call('POST', transcriptPath(c) + '/email');
+      text = "We'll email this conversation to " + email + '.';
+    } catch (e) {
+      text = MAIL_REFUSED[e.code] || friendly(e);
+      if (e.code === 'session_invalid') sessionRefused(e.token);
+    }
+    if (gen === state.generation) ui.toolsNote.textContent = text;
   }
 
   // ---------------------------------------------------------------- typing, seen and read
@@ -739,7 +1185,7 @@
   // ---------------------------------------------------------------- live connection
 
   function connect() {
-    if (state.ws || !state.token || !state.config || state.switching) return;
+    if (state.ws || !state.token || !state.config || state.switching || !wantsLive()) return;
     clearTimeout(state.wsTimer);
     const ws = new WebSocket(base.replace(/^http/, 'ws') + '/v1/widget/ws');
     const token = state.token;
@@ -751,16 +1197,27 @@
       if (ws !== state.ws) return;
       if (f.type === 'ready') {
         state.wsAttempts = 0;
+        ws.ready = true;
         if (f.session) noteSession(f);
         setStatus('');
-        sync().catch(() => { /* the next reconnect resumes */ });
+        // Passive, the summary says what came before the subscription; active, the messages are loaded
+        // (once, from here: the socket is up first so nothing falls between the two).
+        if (state.active) sync().catch(() => { /* the next reconnect resumes */ });
+        else setSummary(f.conversations);
         flush();
       } else if (f.type === 'message') {
         if (f.message && f.message.sender === 'agent') agentTyping(false);
-        addMessage(f.message, true);
+        if (state.active) addMessage(f.message, true);
+        else passiveMessage(f.message);
       } else if (f.type === 'conversation' && f.conversation) {
-        conv(f.conversation.id, f.conversation.created_at).status = f.conversation.status;
+        if (state.active) conv(f.conversation.id, f.conversation.created_at).status = f.conversation.status;
+        else {
+          const c = state.summary.get(f.conversation.id);
+          if (c) c.status = f.conversation.status;
+          else state.summary.set(f.conversation.id, { id: f.conversation.id, status: f.conversation.status, tail: [] });
+        }
         renderBadge();
+        showHost();
       } else if (f.type === 'session_ended') {
         ws.endedReason = f.reason; // the 4401 close follows
       } else if (f.type === 'typing' && typeof f.conversation_id === 'string') {
@@ -899,6 +1356,10 @@
     state.token = null;
     state.identity = { level: 'anonymous' };
     forgetSeen();
+    dropBlobs();
+    clearFiles();
+    state.summary.clear();
+    if (!old) { wipe(); return null; } // nobody's session to end: the visitor stays without one
     let failure = null;
     try {
       const data = await call('POST', '/v1/widget/logout', undefined, old);
@@ -925,7 +1386,8 @@
     const wasVerified = state.identity.level === 'verified';
     forget();
     try {
-      await newSession();
+      // A passive widget goes on without a session until the visitor interacts.
+      if (state.active) await newSession();
       render();
       reconnect();
     } catch (e) {
@@ -933,7 +1395,7 @@
     }
     if (wasVerified) emit('logout');
     // An expired or refused session: the site's token provider, if any, may sign the customer back in.
-    if (prov.fn && state.token) providerStep();
+    if (prov.fn && (state.token || !state.active)) providerStep();
   }
 
   // adopt takes over a token another tab stored, with the identity behind it.
@@ -964,7 +1426,7 @@
       const now = state.identity;
       if (before.level === 'verified' && (now.level !== 'verified' || now.customer_id !== before.customer_id)) emit('logout');
       if (now.level === 'verified' && now.customer_id !== before.customer_id) emit('login', now);
-      return sync();
+      return state.active ? sync() : undefined;
     }).catch((e) => showError(friendly(e)));
   }
 
@@ -974,6 +1436,7 @@
     wipe();
     state.token = null;
     state.identity = { level: 'anonymous' };
+    state.summary.clear();
     resetMessages();
     const ws = state.ws;
     state.ws = null;
@@ -983,6 +1446,7 @@
   // ---------------------------------------------------------------- public API
 
   async function identify(claims, done = () => {}) {
+    await ensureToken(); // setUser is an interaction: it starts the session
     const data = await call('POST', '/v1/widget/identify', claims);
     const changed = !!data.session_token && data.session_token !== state.token;
     if (changed) setToken(data.session_token);
@@ -1041,6 +1505,7 @@
     let data;
     try {
       if (typeof token !== 'string' || !token) throw new ParleyError(0, 'token_malformed', 'login needs the token your back end signed');
+      await ensureToken();
       data = await call('POST', '/v1/widget/login', singleUse ? { token, single_use: true } : { token });
     } catch (e) {
       await refused(switched);
@@ -1159,7 +1624,6 @@
       return state.identity;
     }
     const prev = state.identity;
-    const old = state.token;
     let token;
     try {
       token = await askProvider();
@@ -1176,6 +1640,13 @@
       prov.checked = true;
       if (sameUser(tokenSubject(token), prev) && !refreshDue()) { prov.failures = 0; return state.identity; }
     }
+    // The provider's token is an interaction: a visitor without a session gets one to log in with.
+    try {
+      await ensureToken();
+    } catch (e) {
+      return providerFailed(e, need);
+    }
+    const old = state.token;
     let data;
     try {
       data = await call('POST', '/v1/widget/login', { token });
@@ -1362,7 +1833,12 @@
     // else, the stored session's person is neither shown nor announced; either way the change connects.
     render();
     if (!inFlight) {
-      try { await sync(); } catch (e) { if (e.code === 'session_invalid') sessionRefused(e.token); }
+      // The chat page is a chat from the start; a widget stays passive: no messages loaded, a socket
+      // only for an open conversation (wantsLive).
+      if (pageMode) {
+        state.active = true;
+        try { await sync(); } catch (e) { if (e.code === 'session_invalid') sessionRefused(e.token); }
+      }
       connect();
     }
     await idle();
@@ -1374,6 +1850,8 @@
   // Timers sleep with the device: a page shown again renews a session that is about to run out.
   document.addEventListener('visibilitychange', () => { if (begun && document.visibilityState === 'visible' && refreshDue()) providerStep(); });
   document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') markSeen(); else typingStop(); });
+  // A page shown again may have slept past the moment the workspace opens or closes.
+  document.addEventListener('visibilitychange', () => { if (begun && document.visibilityState === 'visible' && hoursCfg().enabled) rereadConfig(); });
   addEventListener('storage', (ev) => {
     // The chat page's session is its tab's own: a widget on a page of the same origin is someone else's.
     if (pageMode || ev.key !== prefix + TOKEN || ev.newValue === state.token) return;
@@ -1382,7 +1860,8 @@
       // Only our own token's removal concerns us (another tab lost the session we share).
       if (ev.oldValue !== state.token) return;
       forget();
-      newSession().then(() => { render(); reconnect(); }).catch(() => {});
+      if (state.active) newSession().then(() => { render(); reconnect(); }).catch(() => {});
+      else render();
       return;
     }
     adopt(ev.newValue);

@@ -1,0 +1,89 @@
+package storetest
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley/internal/store"
+)
+
+func testWebhooks(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorkspace(t, s, "ws")
+	other := newWorkspace(t, s, "ws2")
+	e := store.WebhookEndpoint{ID: "wh_1", WorkspaceID: w.ID, URL: "https://crm.example/hook", Events: []string{"message.created", "conversation.closed"},
+		Secret: []byte("sealed"), CreatedAt: at(0), UpdatedAt: at(0)}
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.CreateWebhookEndpoint(ctx, &e) })
+	e2 := store.WebhookEndpoint{ID: "wh_2", WorkspaceID: w.ID, URL: "https://b.example/", IncludeNotes: true, Secret: []byte("s2"),
+		CreatedAt: at(time.Minute), UpdatedAt: at(time.Minute)}
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.CreateWebhookEndpoint(ctx, &e2) })
+
+	got, err := s.WebhookEndpoint(ctx, w.ID, "wh_1")
+	if err != nil || got.URL != e.URL || !slices.Equal(got.Events, e.Events) || string(got.Secret) != "sealed" || got.PreviousSecret != nil ||
+		!got.PreviousUntil.IsZero() || !got.DisabledAt.IsZero() || !got.FailingSince.IsZero() || got.IncludeNotes {
+		t.Fatalf("WebhookEndpoint = %+v, %v", got, err)
+	}
+	if _, err := s.WebhookEndpoint(ctx, other.ID, "wh_1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("another workspace's endpoint: %v; want ErrNotFound", err)
+	}
+	list, err := s.WebhookEndpoints(ctx, w.ID)
+	if err != nil || len(list) != 2 || list[0].ID != "wh_1" || list[1].ID != "wh_2" || list[1].Events != nil || !list[1].IncludeNotes {
+		t.Fatalf("WebhookEndpoints = %+v, %v", list, err)
+	}
+	if l, _ := s.WebhookEndpoints(ctx, other.ID); len(l) != 0 {
+		t.Errorf("another workspace lists %d endpoints", len(l))
+	}
+
+	got.Secret, got.PreviousSecret, got.PreviousUntil = []byte("new"), []byte("sealed"), at(24*time.Hour)
+	got.Events, got.IncludeNotes, got.UpdatedAt, got.DisabledAt, got.FailingSince = nil, true, at(time.Hour), at(2*time.Hour), at(time.Hour)
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.UpdateWebhookEndpoint(ctx, &got) })
+	again, _ := s.WebhookEndpoint(ctx, w.ID, "wh_1")
+	if string(again.Secret) != "new" || string(again.PreviousSecret) != "sealed" || !sameTime(again.PreviousUntil, at(24*time.Hour)) ||
+		again.Events != nil || !again.IncludeNotes || !sameTime(again.DisabledAt, at(2*time.Hour)) || !sameTime(again.FailingSince, at(time.Hour)) {
+		t.Errorf("after update: %+v", again)
+	}
+	wrong := again
+	wrong.WorkspaceID = other.ID
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.UpdateWebhookEndpoint(ctx, &wrong) }); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("update through another workspace: %v; want ErrNotFound", err)
+	}
+
+	for i := range 3 {
+		d := store.WebhookDelivery{EndpointID: "wh_1", WebhookID: "msg_a", EventType: "message.created", Attempt: i + 1, Status: 500,
+			Duration: 1500 * time.Microsecond, Error: "boom", At: at(time.Duration(i) * time.Hour)}
+		mustUpdate(t, s, func(tx store.Tx) error { return tx.AddWebhookDelivery(ctx, &d) })
+		if d.ID == 0 {
+			t.Fatal("AddWebhookDelivery assigned no id")
+		}
+	}
+	ds, err := s.WebhookDeliveries(ctx, "wh_1", 2)
+	if err != nil || len(ds) != 2 || ds[0].Attempt != 3 || ds[1].Attempt != 2 || ds[0].Status != 500 || ds[0].Duration != 1500*time.Microsecond ||
+		ds[0].Error != "boom" || ds[0].WebhookID != "msg_a" || ds[0].EventType != "message.created" || !sameTime(ds[0].At, at(2*time.Hour)) {
+		t.Fatalf("WebhookDeliveries = %+v, %v", ds, err)
+	}
+	var n int
+	mustUpdate(t, s, func(tx store.Tx) error {
+		var err error
+		n, err = tx.DeleteWebhookDeliveries(ctx, at(time.Hour), 10)
+		return err
+	})
+	if n != 2 {
+		t.Errorf("DeleteWebhookDeliveries = %d; want 2", n)
+	}
+	if ds, _ := s.WebhookDeliveries(ctx, "wh_1", 10); len(ds) != 1 {
+		t.Errorf("%d deliveries left; want 1", len(ds))
+	}
+
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.DeleteWebhookEndpoint(ctx, other.ID, "wh_1") }); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("delete through another workspace: %v; want ErrNotFound", err)
+	}
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.DeleteWebhookEndpoint(ctx, w.ID, "wh_1") })
+	if _, err := s.WebhookEndpoint(ctx, w.ID, "wh_1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("after delete: %v", err)
+	}
+	if ds, _ := s.WebhookDeliveries(ctx, "wh_1", 10); len(ds) != 0 {
+		t.Errorf("the deleted endpoint's log kept %d rows", len(ds))
+	}
+}
