@@ -370,6 +370,9 @@ type timelineFragment struct {
 	EarlierURL  string
 	Status      string
 	Unreachable *unreachableNote
+	// Seen is how far the customer has read (After only): a seen mark can land between the page's
+	// render and its socket's subscription, and this fetch is how the page catches up on it.
+	Seen store.Seen
 }
 
 // ConversationTimeline serves GET /console/conversations/{id}/timeline: the timeline entries after a
@@ -400,6 +403,10 @@ func (c *Console) ConversationTimeline(w http.ResponseWriter, r *http.Request) {
 		f.Items = items(u.Entries, displayName(u.Customer, u.Conversation), agentName, hoursZone(s.workspace.Settings))
 		f.Status = u.Conversation.Status
 		f.Unreachable = unreachable(u.Reach)
+		if f.Seen, err = c.chat.CustomerSeen(r.Context(), s.agent, id); err != nil {
+			c.fail(w, r, err)
+			return
+		}
 	} else {
 		before, err := cursorParams(q, "before", "before_event")
 		if err != nil {

@@ -95,6 +95,12 @@ func TestConsoleTypingAndSeen(t *testing.T) {
 	if strings.Count(p.body, "data-seen>") != 1 {
 		t.Errorf("Seen appears %d times; want once", strings.Count(p.body, "data-seen>"))
 	}
+	// The timeline fragment a page fetches when its socket is ready carries the mark too: a mark that
+	// landed between the page's render and its subscription still reaches the page.
+	frag := b.mustGet("/console/conversations/" + convID + "/timeline?after=0&after_event=0")
+	if want := `data-seen-n="` + strconv.FormatInt(reply.N, 10) + `" data-seen-at="`; !strings.Contains(frag.body, want) {
+		t.Fatalf("the timeline fragment lacks %s:\n%s", want, frag.body)
+	}
 	if !strings.Contains(p.body, `role="status" aria-live="polite"></p>`) {
 		t.Errorf("the page lacks the typing line's live region")
 	}

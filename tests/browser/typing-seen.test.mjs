@@ -42,6 +42,13 @@ describe('typing and seen', () => {
     await inbox.goto(parley.url + '/console/?view=open');
     await inbox.locator(`li[data-conversation="${id}"]`).waitFor();
     const conv = await session.tab();
+    // The test can hold the conversation page's socket back: the page must catch up on what happened
+    // between its render and its subscription (below, the customer's seen mark).
+    let holdSocket = false;
+    await conv.routeWebSocket(/\/console\/ws$/, async (ws) => {
+      if (holdSocket) await new Promise((resolve) => setTimeout(resolve, 3000));
+      ws.connectToServer();
+    });
     await conv.goto(conversationURL(parley.url, id));
     await conv.getByRole('heading', { name: 'Ada Lovelace' }).waitFor();
     // Opening the conversation read the customer's message: the widget says so under it.
@@ -75,7 +82,10 @@ describe('typing and seen', () => {
     await screenshot(cust, 'widget-typing');
 
     // The agent sends: the dots go, and with the panel open and the page visible the customer has seen
-    // the reply, which the console shows under it.
+    // the reply, which the console shows under it. Sending reloads the agent's page; its new socket is
+    // held back 3 s, so the customer's seen mark lands while the page is not listening yet, and the page
+    // learns of it only by catching up once its socket is ready.
+    holdSocket = true;
     await conv.getByRole('button', { name: 'Send', exact: true }).click();
     await eventually(async () => {
       const agentMsgs = (await bubbles(cust)).filter((b) => b.sender === 'agent');
@@ -84,6 +94,7 @@ describe('typing and seen', () => {
     await dots.waitFor({ state: 'hidden', timeout: 3000 });
     const seen = conv.locator('li[data-sender="agent"] [data-seen]');
     await seen.waitFor({ timeout: 15000 }); // generous: the full suite runs two browsers on two cores
+    holdSocket = false;
     assert.match(await seen.textContent(), /^Seen \S/);
     assert.deepEqual(await axeViolations(conv), [], 'axe-core on the conversation with Seen');
     await screenshot(conv, 'console-seen');

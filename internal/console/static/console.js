@@ -193,6 +193,13 @@
         if (v > parseInt(t.getAttribute(name) || "0", 10)) t.setAttribute(name, String(v));
       });
       restamp(list.getAttribute("data-status"));
+      // How far the customer has read, for typing.js: a seen mark that came before the socket did.
+      if (list.hasAttribute("data-seen-n")) {
+        document.dispatchEvent(new CustomEvent("parley:frame", { detail: {
+          type: "seen", conversation_id: t.getAttribute("data-conversation"),
+          n: list.getAttribute("data-seen-n"), at: list.getAttribute("data-seen-at"),
+        } }));
+      }
       if (stick) scrollToEnd();
       if (lastSeq() > before) announce("New message");
       markRead();
@@ -377,8 +384,10 @@
         document.dispatchEvent(new CustomEvent("parley:frame", { detail: frame }));
         if (frame.type === "ready") {
           attempt = 0;
-          // After a reconnect, catch up on whatever happened while the socket was down.
+          // After a reconnect, catch up on whatever happened while the socket was down; on the first
+          // connection, on what happened between the page's render and now (a message, a seen mark).
           if (!first) schedule(true, true);
+          else if (kind === "conversation") schedule(true, false);
           first = false;
           return;
         }
