@@ -24,7 +24,7 @@ const (
 	// sqlListConversations is completed by listConversationsSQL with the filter's conditions.
 	sqlListConversations = `SELECT ` + summaryColumns + ` FROM conversations c
 		LEFT JOIN customers cu ON cu.id = c.customer_id
-		LEFT JOIN messages m ON m.seq = (SELECT seq FROM messages WHERE conversation_id = c.id AND internal = 0 ORDER BY seq DESC LIMIT 1)
+		LEFT JOIN messages m ON m.seq = (SELECT seq FROM messages WHERE conversation_id = c.id AND n > 0 ORDER BY n DESC LIMIT 1)
 		LEFT JOIN agent_reads r ON r.agent_id = ? AND r.conversation_id = c.id
 		WHERE c.workspace_id = ?`
 	sqlOpenAssignedCounts = `SELECT assignee_id, COUNT(*) FROM conversations

@@ -38,7 +38,15 @@ func TestHotStatementsUseTheirIndexes(t *testing.T) {
 		{"conversations of session", sqlConversationsOfSession, []any{"se7"}, []string{"SEARCH conversations USING INDEX conversations_by_session (session_id=?)"}},
 		{"append target, customer", sqlAppendTargetCustomer, []any{"cu7"}, []string{"SEARCH conversations USING INDEX conversations_by_customer (customer_id=?)"}},
 		{"append target, session", sqlAppendTargetSession, []any{"se7"}, []string{"SEARCH conversations USING INDEX conversations_by_session (session_id=?)"}},
-		{"messages after seq", sqlMessages, []any{"cv7", 10, 100}, []string{"SEARCH messages USING INDEX messages_by_conversation (conversation_id=? AND seq>?)"}},
+		{"messages after seq", sqlMessages, []any{"cv7", 10, 100}, []string{
+			"SEARCH messages USING INDEX messages_by_conversation_number (conversation_id=? AND n>?)",
+			"SEARCH messages USING COVERING INDEX messages_by_conversation_number (conversation_id=? AND n>?)",
+			"SEARCH messages USING INDEX messages_by_conversation_number (conversation_id=? AND n<?)",
+			"SEARCH messages USING COVERING INDEX messages_by_conversation_number (conversation_id=? AND n<?)"}},
+		{"messages before seq", sqlMessagesBefore, []any{"cv7", 10, 100}, []string{
+			"SEARCH messages USING INDEX messages_by_conversation_number (conversation_id=? AND n>?)",
+			"SEARCH messages USING INDEX messages_by_conversation_number (conversation_id=? AND n<?)"}},
+		{"read receipt", sqlAgentsReadUpTo, []any{"cv7"}, []string{"SEARCH messages USING INDEX messages_by_conversation_number (conversation_id=? AND n>?)"}},
 		{"messages after number", sqlMessagesAfterNumber, []any{"cv7", 10, 100}, []string{"SEARCH messages USING INDEX messages_by_conversation_number (conversation_id=? AND n>?)"}},
 		{"message by client id", sqlMessageByClientID, []any{"se7", "c7"}, []string{"SEARCH messages USING INDEX messages_by_session_client_id (session_id=? AND client_id=?)"}},
 		{"append message", sqlInsertMessage, []any{"cv7", "customer", "se7", nil, "hi", false, "c9", int64(1), false, 0},
@@ -56,7 +64,8 @@ func TestHotStatementsUseTheirIndexes(t *testing.T) {
 				plan := queryPlan(t, db, tc.query, tc.args...)
 				joined := strings.Join(plan, "\n")
 				for _, step := range plan {
-					if strings.HasPrefix(step, "SCAN ") && !strings.HasPrefix(step, "SCAN CONSTANT") {
+					// A co-routine's rows (a sub-select of a UNION ALL) are scanned in memory: not a table scan.
+					if strings.HasPrefix(step, "SCAN ") && !strings.HasPrefix(step, "SCAN CONSTANT") && !strings.HasPrefix(step, "SCAN (subquery-") {
 						t.Errorf("the plan scans: %q\n%s", step, joined)
 					}
 				}

@@ -28,7 +28,7 @@ const (
 	// conversationColumns derives the last message time from the newest message (an index lookup).
 	conversationColumns = `id, workspace_id, customer_id, session_id, status, claimed_name, claimed_email,
 		assignee_id, inbox_id, created_at, updated_at,
-		(SELECT m.created_at FROM messages m WHERE m.conversation_id = conversations.id AND m.internal = 0 ORDER BY m.seq DESC LIMIT 1),
+		(SELECT m.created_at FROM messages m WHERE m.conversation_id = conversations.id AND m.n > 0 ORDER BY m.n DESC LIMIT 1),
 		closed_at`
 	// conversationColumnsNoLast skips that lookup where the caller knows the answer (it is appending).
 	conversationColumnsNoLast = `id, workspace_id, customer_id, session_id, status, claimed_name, claimed_email,
@@ -63,7 +63,19 @@ const (
 	sqlOpenConversationSession  = `SELECT ` + conversationColumns + ` FROM conversations WHERE session_id = ? AND customer_id IS NULL AND status = 'open' ORDER BY created_at DESC, rowid DESC LIMIT 1`
 	sqlConversationsOfCustomer  = `SELECT ` + conversationColumns + ` FROM conversations WHERE customer_id = ? ORDER BY created_at DESC, rowid DESC`
 	sqlConversationsOfSession   = `SELECT ` + conversationColumns + ` FROM conversations WHERE session_id = ? AND customer_id IS NULL ORDER BY created_at DESC, rowid DESC`
-	sqlMessages                 = `SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?`
+	// sqlMessages reads a conversation's messages and notes after a seq, in seq order, through
+	// (conversation_id, n) (migration 0023): messages above the newest message at or before the seq
+	// (walking n up), notes below the newest note at or before it (walking n down). Each bound is found
+	// from the end the new entries are at, so a live update reads about as many entries as it returns.
+	sqlMessages = `SELECT ` + messageColumns + ` FROM (
+		SELECT ` + messageColumns + ` FROM (SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ?1
+			AND n > COALESCE((SELECT n FROM messages WHERE conversation_id = ?1 AND n > 0 AND seq <= ?2 ORDER BY n DESC LIMIT 1), 0)
+			ORDER BY n LIMIT ?3)
+		UNION ALL
+		SELECT ` + messageColumns + ` FROM (SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ?1
+			AND n < COALESCE((SELECT n FROM messages WHERE conversation_id = ?1 AND n < 0 AND seq <= ?2 ORDER BY n LIMIT 1), 0)
+			ORDER BY n DESC LIMIT ?3)
+	) ORDER BY seq LIMIT ?3`
 	sqlMessagesAfterNumber      = `SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND n > ? AND internal = 0 ORDER BY n LIMIT ?`
 	sqlMessageByClientID        = `SELECT ` + messageColumns + ` FROM messages WHERE session_id = ? AND client_id = ?`
 	sqlMessageByAgentClientID   = `SELECT ` + messageColumns + ` FROM messages WHERE agent_id = ? AND client_id = ?`

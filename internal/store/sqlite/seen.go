@@ -16,9 +16,9 @@ const (
 	sqlMarkSeen     = `INSERT INTO customer_seen (conversation_id, n, seen_at) VALUES (?1, ?2, ?3)
 		ON CONFLICT (conversation_id) DO UPDATE SET n = excluded.n, seen_at = excluded.seen_at WHERE customer_seen.n < excluded.n`
 	// The newest customer message at or before the furthest agent read mark, walking the conversation's
-	// messages backwards from there on (conversation_id, seq).
-	sqlAgentsReadUpTo = `SELECT n FROM messages WHERE conversation_id = ?1 AND sender = 'customer'
-		AND seq <= (SELECT MAX(seq) FROM agent_reads WHERE conversation_id = ?1) ORDER BY seq DESC LIMIT 1`
+	// messages (n > 0, numbered in seq order) backwards from the newest on (conversation_id, n).
+	sqlAgentsReadUpTo = `SELECT n FROM messages WHERE conversation_id = ?1 AND n > 0 AND sender = 'customer'
+		AND seq <= (SELECT MAX(seq) FROM agent_reads WHERE conversation_id = ?1) ORDER BY n DESC LIMIT 1`
 )
 
 func seenStatements() []string {

@@ -8,12 +8,20 @@ import (
 )
 
 // A conversation's timeline read a page at a time, from either end: the console shows the newest page
-// of a long conversation and loads older ones on request. Each query walks the (conversation_id, seq)
-// index from its bound and stops after limit rows.
+// of a long conversation and loads older ones on request. Each query walks a conversation's index from
+// its bound and stops after limit rows.
 
 const (
-	sqlMessagesBefore = `SELECT ` + messageColumns + ` FROM (SELECT ` + messageColumns + ` FROM messages
-		WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?) ORDER BY seq`
+	// Messages before a seq walk (conversation_id, n) from the newest entries down (messages) and from
+	// the newest notes up, skipping the entries at or after the bound inside the index: an earlier page
+	// reads the entries after it too, in the index only (each entry carries its seq).
+	sqlMessagesBefore = `SELECT ` + messageColumns + ` FROM (
+		SELECT ` + messageColumns + ` FROM (SELECT ` + messageColumns + ` FROM messages
+			WHERE conversation_id = ?1 AND n > 0 AND seq < ?2 ORDER BY n DESC LIMIT ?3)
+		UNION ALL
+		SELECT ` + messageColumns + ` FROM (SELECT ` + messageColumns + ` FROM messages
+			WHERE conversation_id = ?1 AND n < 0 AND seq < ?2 ORDER BY n LIMIT ?3)
+		ORDER BY seq DESC LIMIT ?3) ORDER BY seq`
 	eventColumns    = `seq, conversation_id, type, data, created_at`
 	sqlEventsAfter  = `SELECT ` + eventColumns + ` FROM events WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?`
 	sqlEventsBefore = `SELECT ` + eventColumns + ` FROM (SELECT ` + eventColumns + ` FROM events

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentAppends", testConcurrentAppends},
 		{"Events", testEvents},
 		{"TimelinePages", testTimelinePages},
+		{"MessagesAndNotesInSeqOrder", testMessagesAndNotesInSeqOrder},
 		{"UseJTI", testUseJTI},
 		{"Agents", testAgents},
 		{"AgentEmailRace", testAgentEmailRace},

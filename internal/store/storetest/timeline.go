@@ -106,3 +106,60 @@ func testTimelinePages(t *testing.T, s store.Store) {
 		t.Errorf("MessagesBefore(missing conversation) = %v, %v; want none", got, err)
 	}
 }
+
+// testMessagesAndNotesInSeqOrder: Messages (after a seq) and MessagesBefore return a conversation's
+// messages and internal notes, however they interleave, exactly as seq order has them, from every place
+// and with every limit — the SQLite store finds them through the (conversation_id, n) index, where
+// notes are numbered downwards.
+func testMessagesAndNotesInSeqOrder(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorkspace(t, s, "ws")
+	sess := newSession(t, s, w.ID, "sess", "")
+	conv := newConversation(t, s, w.ID, "conv", sess.ID, "", at(0))
+	other := newConversation(t, s, w.ID, "conv-other", sess.ID, "", at(0))
+	a := newAgent(t, s, w.ID, "ag-1", "ada@example.com", at(0))
+
+	// m: a customer message, n: a note, o: a message of another conversation (a gap in this one's seqs).
+	var all []store.Message
+	for i, kind := range "nmmonnmomnnnmmomn" {
+		m := store.Message{ConversationID: conv.ID, Sender: store.SenderCustomer, SessionID: sess.ID,
+			Body: fmt.Sprintf("%c%d", kind, i), CreatedAt: at(time.Duration(i) * time.Second)}
+		switch kind {
+		case 'n':
+			m.Sender, m.SessionID, m.AgentID, m.Internal = store.SenderAgent, "", a.ID, true
+		case 'o':
+			m.ConversationID = other.ID
+		}
+		m = appendMessage(t, s, m)
+		if kind != 'o' {
+			all = append(all, m)
+		}
+	}
+	places := []int64{0, all[len(all)-1].Seq + 1}
+	for _, m := range all {
+		places = append(places, m.Seq, m.Seq+1)
+	}
+	for _, place := range places {
+		var after, before []store.Message
+		for _, m := range all {
+			if m.Seq > place {
+				after = append(after, m)
+			}
+			if place == 0 || m.Seq < place {
+				before = append(before, m)
+			}
+		}
+		for _, limit := range []int{1, 2, 3, 5, 100} {
+			got, err := s.Messages(ctx, conv.ID, place, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkList(t, fmt.Sprintf("Messages(after %d, limit %d)", place, limit), got, after[:min(limit, len(after))], messageKey)
+			got, err = s.MessagesBefore(ctx, conv.ID, place, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkList(t, fmt.Sprintf("MessagesBefore(%d, limit %d)", place, limit), got, before[max(0, len(before)-limit):], messageKey)
+		}
+	}
+}
