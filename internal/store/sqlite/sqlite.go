@@ -41,7 +41,8 @@ type Options struct {
 // DB is the SQLite store.
 type DB struct {
 	path     string
-	migrated int // migrations this Open applied
+	migrated int       // migrations this Open applied
+	lock     *fileLock // shared while open (see Restore)
 	writer   *sql.DB
 	reader   *sql.DB
 	ckpt     *sql.DB
@@ -64,6 +65,21 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: create data folder: %w", err)
 	}
+	// Everyone who has the database open holds its lock file shared, for as long as the store is open,
+	// so that restore (which takes it exclusively) can tell reliably that the file is in use.
+	lock, err := lockFile(LockPath(path), false)
+	if errors.Is(err, ErrInUse) {
+		return nil, fmt.Errorf("sqlite: %s is being restored (parley restore holds %s); start again when it is done: %w", path, LockPath(path), err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	opened := false
+	defer func() {
+		if !opened {
+			lock.release()
+		}
+	}()
 	// The database holds secrets: create it readable by its owner only (SQLite gives the -wal and -shm
 	// files the same permissions).
 	if f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600); err != nil {
@@ -134,7 +150,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	reader.SetConnMaxIdleTime(0)
 
 	db := &DB{
-		path: path, migrated: migrated,
+		path: path, migrated: migrated, lock: lock,
 		writer:  writer,
 		reader:  reader,
 		rstmts:  newStmtCache(reader, true),
@@ -153,6 +169,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	db.wg.Add(2)
 	go db.writeLoop()
 	go db.checkpointLoop()
+	opened = true
 	return db, nil
 }
 
@@ -167,7 +184,8 @@ func (db *DB) Close() error {
 	db.wstmts.close()
 	// Leave a complete database file behind, so a copy of it alone is a full backup.
 	_, ckErr := db.writer.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
-	return errors.Join(ckErr, db.ckpt.Close(), db.reader.Close(), db.writer.Close())
+	err := errors.Join(ckErr, db.ckpt.Close(), db.reader.Close(), db.writer.Close())
+	return errors.Join(err, db.lock.release())
 }
 
 // checkpointInterval is how often the background checkpoint runs. A passive checkpoint never blocks
