@@ -129,6 +129,8 @@ func commands() []command {
 		{"audit", "show the audit trail of keys and API keys", runAudit},
 		{"email", "check outbound email: email test --to ADDRESS", runEmail},
 		{"migrate", "apply pending database migrations and exit", runMigrate},
+		{"backup", "copy the database while the server runs: backup --to FILE", runBackup},
+		{"restore", "put a backup in place of the database: restore --from FILE", runRestore},
 	}
 }
 

@@ -94,6 +94,9 @@ func Backup(ctx context.Context, path, dest string, overwrite bool) (Info, error
 		return Info{}, err
 	}
 	info, err := inspectCopy(ctx, tmp, true)
+	if errors.Is(err, ErrNotDatabase) {
+		return Info{}, fmt.Errorf("%s is not a Parley database: %w", path, err)
+	}
 	if err != nil {
 		return Info{}, err
 	}
@@ -181,7 +184,7 @@ func readInfo(ctx context.Context, db *sql.DB) (Info, error) {
 		return Info{}, fmt.Errorf("sqlite: read schema: %w", err)
 	}
 	if !ok {
-		return Info{}, fmt.Errorf("%w: it is a SQLite database without Parley's schema_migrations table", ErrNotDatabase)
+		return Info{}, ErrNotDatabase
 	}
 	var info Info
 	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&info.SchemaVersion); err != nil {
@@ -265,10 +268,12 @@ func Restore(ctx context.Context, src, path string, overwrite bool, now time.Tim
 		return RestoreResult{}, fmt.Errorf("sqlite: restore: copy %s: %w", src, err)
 	}
 	info, err := inspectCopy(ctx, tmp, false)
-	if err != nil {
-		if errors.Is(err, ErrNotDatabase) {
-			return RestoreResult{}, fmt.Errorf("%s is not a Parley database: %w", src, err)
-		}
+	switch {
+	case errors.Is(err, ErrNotDatabase):
+		return RestoreResult{}, fmt.Errorf("%s is a SQLite database, but not Parley's (it has no schema_migrations table): %w", src, ErrNotDatabase)
+	case err != nil && ctx.Err() == nil:
+		return RestoreResult{}, fmt.Errorf("%s is damaged, or not a database (%v): %w", src, err, ErrNotDatabase)
+	case err != nil:
 		return RestoreResult{}, err
 	}
 	if info.SchemaVersion > latest {
