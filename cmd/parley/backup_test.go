@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -431,5 +432,58 @@ func TestBackupPostgresPrintsPgDump(t *testing.T) {
 	list, err := exec.Command("pg_restore", "--list", dump).CombinedOutput()
 	if err != nil || !strings.Contains(string(list), "TABLE public messages") {
 		t.Fatalf("the dump does not hold Parley's messages table (%v):\n%s", err, list)
+	}
+}
+
+// TestBackupHoldsAttachments: attachments are stored in the database, so a backup holds them; a file
+// sent before the backup reads back whole from the restored database, with nothing else copied.
+func TestBackupHoldsAttachments(t *testing.T) {
+	data := t.TempDir()
+	ws := cli(t, data, "workspace", "create", "--name", "Files")["id"].(string)
+	srv := startServer(t, data, "127.0.0.1:0")
+	tok := mustCall(t, "POST", srv.url()+"/v1/widget/sessions", "", map[string]string{"workspace": ws}, 201)["session_token"].(string)
+
+	file := pdfOf(700 << 10) // several chunks
+	body, ct := multipartFile(t, "invoice.pdf", "application/pdf", file)
+	req, _ := http.NewRequest("POST", srv.url()+"/v1/widget/attachments", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", ct)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uploaded struct {
+		Attachment struct{ ID string } `json:"attachment"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&uploaded)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 201 || uploaded.Attachment.ID == "" {
+		t.Fatalf("upload: %d, %+v, %v", resp.StatusCode, uploaded, err)
+	}
+	mustCall(t, "POST", srv.url()+"/v1/widget/messages", tok, map[string]any{"body": "the invoice", "attachments": []string{uploaded.Attachment.ID}}, 201)
+
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	out := cli(t, data, "backup", "--to", backup) // while serving
+	if out["attachments"] != float64(1) || out["attachment_bytes"] != float64(len(file)) {
+		t.Errorf("backup printed %v, want 1 attachment of %d bytes", out, len(file))
+	}
+	if err := srv.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	restored := t.TempDir()
+	cli(t, restored, "restore", "--from", backup)
+	copyFileTo(t, filepath.Join(data, seal.FileName), filepath.Join(restored, seal.FileName))
+	srv = startServer(t, restored, "127.0.0.1:0")
+	req, _ = http.NewRequest("GET", srv.url()+"/v1/widget/attachments/"+uploaded.Attachment.ID, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Equal(got, file) {
+		t.Fatalf("the restored attachment: %d, %d bytes; want 200 and the %d bytes uploaded", resp.StatusCode, len(got), len(file))
 	}
 }
