@@ -194,19 +194,21 @@ func useDatabaseTools(e env, g *global, tool, before, after string) error {
 	return p
 }
 
-// libpqKeywords are the connection parameters libpq (pg_dump's client library) accepts in a URL. pgx
-// takes more (pool_max_conns, or any run-time setting such as enable_seqscan), which libpq refuses.
-var libpqKeywords = map[string]bool{
-	"host": true, "hostaddr": true, "port": true, "dbname": true, "user": true, "passfile": true,
-	"require_auth": true, "channel_binding": true, "connect_timeout": true, "client_encoding": true, "options": true,
-	"application_name": true, "fallback_application_name": true, "keepalives": true, "keepalives_idle": true,
-	"keepalives_interval": true, "keepalives_count": true, "tcp_user_timeout": true, "replication": true,
-	"gssencmode": true, "sslmode": true, "sslnegotiation": true, "requiressl": true, "sslcompression": true,
-	"sslcert": true, "sslkey": true, "sslkeylogfile": true, "sslpassword": true, "sslcertmode": true,
-	"sslrootcert": true, "sslcrl": true, "sslcrldir": true, "sslsni": true, "requirepeer": true,
-	"ssl_min_protocol_version": true, "ssl_max_protocol_version": true, "krbsrvname": true, "gsslib": true,
-	"gssdelegation": true, "service": true, "target_session_attrs": true, "load_balance_hosts": true,
-	"min_protocol_version": true, "max_protocol_version": true,
+// libpqKeyword reports whether libpq (pg_dump's client library) accepts k as a URL parameter. pgx takes
+// more (pool_max_conns, or any run-time setting such as enable_seqscan), which libpq refuses.
+func libpqKeyword(k string) bool {
+	switch k {
+	case "host", "hostaddr", "port", "dbname", "user", "passfile", "require_auth", "channel_binding",
+		"connect_timeout", "client_encoding", "options", "application_name", "fallback_application_name",
+		"keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+		"replication", "gssencmode", "sslmode", "sslnegotiation", "requiressl", "sslcompression", "sslcert",
+		"sslkey", "sslkeylogfile", "sslpassword", "sslcertmode", "sslrootcert", "sslcrl", "sslcrldir", "sslsni",
+		"requirepeer", "ssl_min_protocol_version", "ssl_max_protocol_version", "krbsrvname", "gsslib",
+		"gssdelegation", "service", "target_session_attrs", "load_balance_hosts", "min_protocol_version",
+		"max_protocol_version":
+		return true
+	}
+	return false
 }
 
 // libpqURL turns Parley's database URL into one pg_dump and pg_restore accept and that is safe to print: the
@@ -232,7 +234,7 @@ func libpqURL(raw, tool string) (target, note string) {
 			if len(notes) == 0 {
 				notes = append(notes, "the password is left out: give it in PGPASSWORD or ~/.pgpass")
 			}
-		case !libpqKeywords[k]:
+		case !libpqKeyword(k):
 			q.Del(k)
 			dropped = append(dropped, k)
 		}

@@ -9,7 +9,6 @@ package sqlite
 // not in it.
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -318,7 +317,7 @@ func Restore(ctx context.Context, src, path string, overwrite bool, now time.Tim
 }
 
 // sqliteHeader starts every SQLite database file.
-var sqliteHeader = []byte("SQLite format 3\x00")
+const sqliteHeader = "SQLite format 3\x00"
 
 func checkHeader(path string) error {
 	f, err := os.Open(path)
@@ -327,7 +326,7 @@ func checkHeader(path string) error {
 	}
 	defer f.Close()
 	head := make([]byte, len(sqliteHeader))
-	if _, err := io.ReadFull(f, head); err != nil || !bytes.Equal(head, sqliteHeader) {
+	if _, err := io.ReadFull(f, head); err != nil || string(head) != sqliteHeader {
 		return fmt.Errorf("%s is not a SQLite database (it does not start with %q): %w", path, "SQLite format 3", ErrNotDatabase)
 	}
 	return nil
