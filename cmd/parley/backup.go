@@ -20,9 +20,6 @@ import (
 	"github.com/parleyhq/parley/internal/store/sqlite"
 )
 
-// databasePath is the embedded database's file in the data folder.
-func (g *global) databasePath() string { return filepath.Join(g.data, "parley.db") }
-
 // runBackup copies the embedded database while the server runs. On PostgreSQL it writes nothing and
 // prints the pg_dump command instead: the database's own tool does it better (and it fails, so that a
 // script expecting a file never believes it has one).

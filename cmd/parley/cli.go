@@ -108,8 +108,11 @@ func (g *global) openStore(ctx context.Context) (store.Store, error) {
 	if g.databaseURL != "" {
 		return postgres.Open(ctx, g.databaseURL, postgres.Options{})
 	}
-	return sqlite.Open(ctx, filepath.Join(g.data, "parley.db"), sqlite.Options{})
+	return sqlite.Open(ctx, g.databasePath(), sqlite.Options{})
 }
+
+// databasePath is the embedded database's file in the data folder.
+func (g *global) databasePath() string { return filepath.Join(g.data, "parley.db") }
 
 // command is one subcommand.
 type command struct {

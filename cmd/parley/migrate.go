@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"github.com/parleyhq/parley/internal/store/postgres"
 	"github.com/parleyhq/parley/internal/store/sqlite"
@@ -28,8 +27,8 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 		}
 		applied = n
 	} else {
-		database = "SQLite " + filepath.Join(g.data, "parley.db")
-		n, err := sqlite.Migrate(ctx, filepath.Join(g.data, "parley.db"))
+		database = "SQLite " + g.databasePath()
+		n, err := sqlite.Migrate(ctx, g.databasePath())
 		if err != nil {
 			return commandError(e, &g, err)
 		}
