@@ -48,7 +48,7 @@ func runBackup(ctx context.Context, e env, args []string) error {
 	case errors.Is(err, fs.ErrExist):
 		return commandError(e, &g, problem.New(http.StatusConflict, "backup_exists",
 			"%s exists already; choose another name, or pass --force to replace it", to))
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, sqlite.ErrNoDatabase):
 		return commandError(e, &g, problem.New(http.StatusNotFound, "no_database",
 			"there is no database at %s: check --data (or PARLEY_DATA)", g.databasePath()))
 	case err != nil:

@@ -366,8 +366,11 @@ func TestBackupRefusesExistingFile(t *testing.T) {
 	if len(entries) != 1 {
 		t.Errorf("the backup folder holds %d files, want only the backup", len(entries))
 	}
-	if _, code := cliFail(t, nil, t.TempDir(), "backup", "--to", filepath.Join(dir, "none.db")); code != 1 {
-		t.Errorf("backup of a folder without a database: exit %d, want 1", code)
+	if v, code := cliFail(t, nil, t.TempDir(), "backup", "--to", filepath.Join(dir, "none.db")); errorCode(v) != "no_database" || code != 1 {
+		t.Errorf("backup of a folder without a database: exit %d, %v; want 1 and no_database", code, v)
+	}
+	if v, code := cliFail(t, nil, data, "backup", "--to", filepath.Join(dir, "missing", "b.db")); errorCode(v) != "error" || code != 1 {
+		t.Errorf("backup into a folder that does not exist: exit %d, %v; want 1 and error", code, v)
 	}
 }
 

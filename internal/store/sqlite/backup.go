@@ -28,6 +28,9 @@ var ErrInUse = errors.New("sqlite: the database is in use")
 // ErrNotDatabase means a file is not a Parley SQLite database.
 var ErrNotDatabase = errors.New("sqlite: not a Parley database")
 
+// ErrNoDatabase means there is no database file to back up.
+var ErrNoDatabase = errors.New("sqlite: no database")
+
 // ErrTooNew means a database's schema is newer than this build's migrations.
 var ErrTooNew = errors.New("sqlite: schema version newer than this build knows")
 
@@ -61,7 +64,7 @@ type Info struct {
 func Backup(ctx context.Context, path, dest string, overwrite bool) (Info, error) {
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return Info{}, fmt.Errorf("sqlite: backup: no database at %s: %w", path, err)
+			return Info{}, fmt.Errorf("sqlite: backup: no database at %s: %w", path, ErrNoDatabase)
 		}
 		return Info{}, fmt.Errorf("sqlite: backup: %w", err)
 	}
@@ -81,7 +84,7 @@ func Backup(ctx context.Context, path, dest string, overwrite bool) (Info, error
 
 	tmp, err := tempBeside(dest)
 	if err != nil {
-		return Info{}, fmt.Errorf("sqlite: backup: %w", err)
+		return Info{}, fmt.Errorf("sqlite: backup: cannot create a file in %s: %w", filepath.Dir(dest), pathCause(err))
 	}
 	placed := false
 	defer func() {
@@ -255,7 +258,7 @@ func Restore(ctx context.Context, src, path string, overwrite bool, now time.Tim
 
 	tmp, err := tempBeside(path)
 	if err != nil {
-		return RestoreResult{}, fmt.Errorf("sqlite: restore: %w", err)
+		return RestoreResult{}, fmt.Errorf("sqlite: restore: cannot create a file in %s: %w", filepath.Dir(path), pathCause(err))
 	}
 	placed := false
 	defer func() {
@@ -413,6 +416,15 @@ func syncDir(dir string) error {
 		err = nil
 	}
 	return errors.Join(err, d.Close())
+}
+
+// pathCause is the cause of a file operation's error without the (temporary) path it names.
+func pathCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func removeWithSidecars(path string) {
