@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -150,7 +153,11 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	con, err := console.New(console.Config{Chat: svc, Events: hub, Logger: log, Limits: consoleLimits, TrustedProxies: proxies, Secrets: box, Now: g.now})
+	setupToken, err := newSetupToken(ctx, svc)
+	if err != nil {
+		return err
+	}
+	con, err := console.New(console.Config{Chat: svc, Events: hub, Logger: log, Limits: consoleLimits, TrustedProxies: proxies, Secrets: box, Now: g.now, SetupToken: setupToken})
 	if err != nil {
 		return err
 	}
@@ -187,6 +194,10 @@ func runServe(ctx context.Context, e env, args []string) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "url", base, "console", base+"/console/")
+	if setupToken != "" {
+		printSetupLink(e.stdout, base, setupToken)
+		log.Info("Parley is not set up yet: open the setup link printed on standard output (it is not logged)", "setup", base+"/setup")
+	}
 	if sender != nil {
 		st, _ := mail.ParseURL(o.mail.url)
 		log.Info("email: sending through SMTP", "smtp", st.Redacted(), "from", sender.From().String())
@@ -234,6 +245,26 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// newSetupToken returns the token of the first-run setup link when the store has no workspace (and so no
+// agent), or "" when Parley is set up. It is kept in memory only: a restart makes a new one.
+func newSetupToken(ctx context.Context, svc *chat.Service) (string, error) {
+	configured, err := svc.Configured(ctx)
+	if err != nil || configured {
+		return "", err
+	}
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// printSetupLink prints the one place the setup token appears: on standard output, like the demo's
+// credentials, and never in the log, which may be shipped elsewhere.
+func printSetupLink(w io.Writer, base, token string) {
+	fmt.Fprintln(w, "Parley is not set up yet. Open this link to create your workspace, administrator and signing key:")
+	fmt.Fprintf(w, "\n  %s/setup#token=%s\n\n", base, token)
+	fmt.Fprintln(w, "It works until it is used or this process stops. (Or set up from the command line: parley workspace create, README.md.)")
 }
 
 // baseURL is the address people can open: a wildcard listen address is shown as loopback.

@@ -214,6 +214,8 @@ type loginPage struct {
 	Error     string
 	SignedOut bool
 	SSO       []chat.SSOWorkspace // workspaces whose agents may sign in through single sign-on (sso.go)
+	// SetupPending: nobody can sign in yet, the installation waits for its first-run setup (setup.go).
+	SetupPending bool
 }
 
 // loginCSRFLifetime is how long a sign-in form stays usable.
@@ -230,6 +232,10 @@ func (c *Console) LoginPage(w http.ResponseWriter, r *http.Request) {
 	next := localPath(r.URL.Query().Get("next"))
 	if _, err := c.authenticate(r); err == nil {
 		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	if c.SetupPending(r.Context()) {
+		c.render(w, r, http.StatusOK, "login", &view{Title: "Set up Parley", Data: loginPage{SetupPending: true}})
 		return
 	}
 	c.renderLogin(w, r, http.StatusOK, loginPage{Next: next, SignedOut: r.URL.Query().Get("signed_out") == "1"})

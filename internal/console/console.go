@@ -46,12 +46,15 @@ type Limits struct {
 	SecondFactorsPerAgent ratelimit.Rate
 	// UploadsPerAgent bounds attachment uploads (POST /console/attachments) per agent.
 	UploadsPerAgent ratelimit.Rate
+	// SetupsPerIP bounds first-run setup attempts with a wrong token per client address (setup.go).
+	SetupsPerIP ratelimit.Rate
 }
 
 // DefaultLimits: per client address 30 failures, then one per 30 s; per account and address 10, then
 // one per 90 s (10 per 15 minutes); per account 100, then one per 9 s (100 per 15 minutes); per known
 // device 10, then one per 90 s; wrong two-factor codes per agent 5, then one per 3 minutes (5 per 15
-// minutes); uploads per agent 20, then one per 3 s.
+// minutes); uploads per agent 20, then one per 3 s; wrong setup tokens per client address 10, then one
+// per minute.
 func DefaultLimits() Limits {
 	return Limits{
 		LoginsPerIP:        ratelimit.Rate{Every: 30 * time.Second, Burst: 30},
@@ -59,6 +62,7 @@ func DefaultLimits() Limits {
 		LoginsPerAccount:   ratelimit.Rate{Every: 9 * time.Second, Burst: 100},
 		LoginsPerDevice:    ratelimit.Rate{Every: 90 * time.Second, Burst: 10},
 		UploadsPerAgent:    ratelimit.Rate{Every: 3 * time.Second, Burst: 20},
+		SetupsPerIP:        ratelimit.Rate{Every: time.Minute, Burst: 10},
 
 		SecondFactorsPerAgent: ratelimit.Rate{Every: 3 * time.Minute, Burst: 5},
 	}
@@ -77,6 +81,9 @@ type Config struct {
 	Secrets *seal.Box
 	// Now reads the clock; nil means time.Now.
 	Now func() time.Time
+	// SetupToken opens the first-run setup page (setup.go); serve makes one when the store has no
+	// workspace. Empty: this instance offers no setup.
+	SetupToken string
 }
 
 // Console serves the agent console's pages.
@@ -95,6 +102,8 @@ type Console struct {
 	uploads                                                        *ratelimit.Limiter // per agent
 
 	secondFactorPerAgent *ratelimit.Failures // wrong two-factor codes, see Limits
+
+	setup setup
 
 	// Sockets outlive http.Server.Shutdown (they are hijacked), so the console tracks them itself.
 	sockets      sync.WaitGroup
@@ -138,6 +147,8 @@ func New(cfg Config) (*Console, error) {
 
 		secondFactorPerAgent: ratelimit.NewFailures(cfg.Limits.SecondFactorsPerAgent, now),
 	}
+	c.setup.token = cfg.SetupToken
+	c.setup.failures = ratelimit.NewFailures(cfg.Limits.SetupsPerIP, now)
 	c.socketCtx, c.closeSockets = context.WithCancel(context.Background())
 	return c, nil
 }

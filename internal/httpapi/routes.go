@@ -302,6 +302,10 @@ func (a *API) routes() {
 		m.Handle("POST /console/identity/check", c.Admin(c.CheckToken))
 
 		m.Handle("/console/", c.Public(c.NotFound))
+
+		// First-run setup (console/setup.go): the token travels in the form body, never in a URL.
+		m.Handle("GET /setup", c.Public(c.SetupPage))
+		m.Handle("POST /setup", c.Public(c.Setup))
 	}
 
 	if a.widget != nil {
@@ -309,9 +313,12 @@ func (a *API) routes() {
 		m.HandleFunc("GET /widget/{name}", a.widget.ServeFile)
 		m.HandleFunc("GET /chat/{workspace}", a.chatPage)
 	}
-	if a.site != nil {
+	switch {
+	case a.site != nil:
 		m.Handle("/", a.site)
-	} else {
+	case a.console != nil:
+		m.Handle("GET /{$}", a.console.Public(a.console.Home)) // the status page, or the way to setup
+	default:
 		m.HandleFunc("GET /{$}", a.home)
 	}
 }
