@@ -61,6 +61,7 @@ type setupPage struct {
 	Token string // what the visitor posted, kept so that a refused form needs no second paste
 	Form  chat.SetupInput
 	Error string
+	Code  string // Error's stable code (docs/api.md), for scripts and tests
 	Field string // the field Error is about, to point at it
 	// Afterwards:
 	Done    bool
@@ -109,7 +110,7 @@ func (c *Console) Setup(w http.ResponseWriter, r *http.Request) {
 	}
 	ck, err := r.Cookie(setupCSRFCookie)
 	if err != nil || ck.Value == "" || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(f.Get("csrf"))) != 1 {
-		p.Error = "This setup form has expired. Please try again."
+		p.Error, p.Code = "This setup form has expired. Please try again.", "csrf_failed"
 		c.renderSetup(w, r, http.StatusForbidden, p)
 		return
 	}
@@ -122,13 +123,13 @@ func (c *Console) Setup(w http.ResponseWriter, r *http.Request) {
 	}
 	if subtle.ConstantTimeCompare([]byte(p.Token), []byte(c.setup.token)) != 1 {
 		c.log.Info("setup: refused a wrong setup token", "addr", c.clientIP(r))
-		p.Error, p.Field = sentence(errSetupToken.Message), "token"
+		p.Error, p.Code, p.Field = sentence(errSetupToken.Message), errSetupToken.Code, "token"
 		c.renderSetup(w, r, errSetupToken.Status, p)
 		return
 	}
 	c.setup.failures.Refund(addr)
 	if f.Get("password") != f.Get("confirm") {
-		p.Error, p.Field = "The password and its confirmation differ. Type them again.", "password"
+		p.Error, p.Code, p.Field = "The password and its confirmation differ. Type them again.", "invalid_field", "password"
 		c.renderSetup(w, r, http.StatusUnprocessableEntity, p)
 		return
 	}
@@ -142,7 +143,7 @@ func (c *Console) Setup(w http.ResponseWriter, r *http.Request) {
 			c.log.Info("setup: another setup won; this one wrote nothing")
 			c.setupGone(w, r, err)
 		case ok && pr.Field != "":
-			p.Error, p.Field = problemSentence(pr), pr.Field
+			p.Error, p.Code, p.Field = problemSentence(pr), pr.Code, pr.Field
 			c.renderSetup(w, r, pr.Status, p)
 		default:
 			c.fail(w, r, err)
@@ -175,7 +176,7 @@ func (c *Console) renderSetup(w http.ResponseWriter, r *http.Request, status int
 // setupGone answers a setup page that is no more (404), or a setup another one beat (409).
 func (c *Console) setupGone(w http.ResponseWriter, r *http.Request, err error) {
 	p := c.problemOf(w, r, err)
-	c.render(w, r, p.Status, "setup", &view{Title: "Parley is set up", Data: setupPage{Gone: true, Message: sentence(p.Message)}})
+	c.render(w, r, p.Status, "setup", &view{Title: "Parley is set up", Data: setupPage{Gone: true, Message: sentence(p.Message), Code: p.Code}})
 }
 
 // EmbedSnippet is the tag that embeds the widget of the workspace on a page, Parley served at origin.
