@@ -33,7 +33,7 @@ type setup struct {
 
 var (
 	errSetupToken = problem.New(http.StatusForbidden, "setup_token_invalid",
-		"this setup link is not valid: open the link `parley serve` printed when it started (a restart makes a new one)")
+		"this setup link is not valid: open the link that parley serve printed when it started (a restart makes a new one)")
 	errNoSetup = problem.NotFound("setup_not_available", "there is no setup page: Parley is already set up; sign in at /console/")
 )
 
@@ -158,7 +158,7 @@ func (c *Console) Setup(w http.ResponseWriter, r *http.Request) {
 		Embed:   EmbedSnippet(origin, res.Workspace.ID),
 		Signing: SigningSnippet(res.Workspace.ID, res.Key.ID),
 	}
-	c.render(w, r, http.StatusOK, "setup", &view{Title: "Parley is set up", Data: done, NoReferrer: true})
+	c.render(w, r, http.StatusOK, "setup", &view{Title: "Parley is set up", Data: done})
 }
 
 // renderSetup shows the setup form with a fresh double-submit token, as the sign-in form does.
@@ -170,7 +170,7 @@ func (c *Console) renderSetup(w http.ResponseWriter, r *http.Request, status int
 		Name: setupCSRFCookie, Value: p.CSRF, Path: setupPath, MaxAge: int(loginCSRFLifetime.Seconds()),
 		HttpOnly: true, Secure: c.overTLS(r), SameSite: http.SameSiteStrictMode,
 	})
-	c.render(w, r, status, "setup", &view{Title: "Set up Parley", Data: p, NoReferrer: true})
+	c.render(w, r, status, "setup", &view{Title: "Set up Parley", Data: p})
 }
 
 // setupGone answers a setup page that is no more (404), or a setup another one beat (409).
