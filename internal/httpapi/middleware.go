@@ -157,7 +157,8 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// home answers / when no site is configured, so an operator opening the address sees it is alive.
+// home answers / when neither a site nor the console (whose status page it is otherwise, console.Home)
+// is configured, so an operator opening the address sees it is alive.
 func (a *API) home(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = w.Write([]byte("Parley is running.\nEmbed the chat widget with <script src=\"/widget.js\" data-workspace=\"ws_…\" async></script>.\nRun `parley serve --demo` for a demo site.\n"))
