@@ -39,20 +39,41 @@ var (
 
 // SetupPending reports whether the installation still waits for its first-run setup on this instance:
 // it made a setup link and the store still has no workspace. Once a workspace is seen, the answer is
-// remembered (a workspace is never the last one deleted).
+// remembered (a workspace is never the last one deleted). When the store cannot tell, the pages that
+// merely point to the setup (/ and the sign-in page) show what they show once set up.
 func (c *Console) SetupPending(ctx context.Context) bool {
+	pending, err := c.setupPending(ctx)
+	if err != nil && ctx.Err() == nil {
+		c.log.Warn("setup: could not tell whether Parley is set up", "err", err)
+	}
+	return pending
+}
+
+func (c *Console) setupPending(ctx context.Context) (bool, error) {
 	if c.setup.token == "" || c.setup.done.Load() {
-		return false
+		return false, nil
 	}
 	configured, err := c.chat.Configured(ctx)
 	if err != nil {
-		c.log.Warn("setup: could not tell whether Parley is set up", "err", err)
-		return false
+		return false, err
 	}
 	if configured {
 		c.setup.done.Store(true)
 	}
-	return !configured
+	return !configured, nil
+}
+
+// setupOpen answers the request and returns false unless the setup page is there to be served: the
+// store failing to answer is a 500, not a claim that Parley is set up.
+func (c *Console) setupOpen(w http.ResponseWriter, r *http.Request) bool {
+	pending, err := c.setupPending(r.Context())
+	switch {
+	case err != nil:
+		c.fail(w, r, err)
+	case !pending:
+		c.setupGone(w, r, errNoSetup)
+	}
+	return err == nil && pending
 }
 
 // setupPage is the data of the setup page.
@@ -78,8 +99,7 @@ type setupPage struct {
 
 // SetupPage serves GET /setup.
 func (c *Console) SetupPage(w http.ResponseWriter, r *http.Request) {
-	if !c.SetupPending(r.Context()) {
-		c.setupGone(w, r, errNoSetup)
+	if !c.setupOpen(w, r) {
 		return
 	}
 	c.renderSetup(w, r, http.StatusOK, setupPage{})
@@ -87,8 +107,7 @@ func (c *Console) SetupPage(w http.ResponseWriter, r *http.Request) {
 
 // Setup serves POST /setup (fields csrf, token, workspace_name, origin, name, email, password, confirm).
 func (c *Console) Setup(w http.ResponseWriter, r *http.Request) {
-	if !c.SetupPending(r.Context()) {
-		c.setupGone(w, r, errNoSetup)
+	if !c.setupOpen(w, r) {
 		return
 	}
 	if err := c.sameOrigin(r); err != nil {
