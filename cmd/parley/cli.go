@@ -134,6 +134,7 @@ func commands() []command {
 		{"migrate", "apply pending database migrations and exit", runMigrate},
 		{"backup", "copy the database while the server runs: backup --to FILE", runBackup},
 		{"restore", "put a backup in place of the database: restore --from FILE", runRestore},
+		{"version", "print the version, commit and Go version of this binary (also --version)", runVersion},
 	}
 }
 
@@ -166,6 +167,11 @@ func hoistGlobals(args []string) ([]string, error) {
 	i := 0
 	for i < len(args) && strings.HasPrefix(args[i], "-") && args[i] != "-h" && args[i] != "--help" {
 		name, _, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		if name == "version" && !hasValue {
+			// `parley --version` (or -version), the spelling most tools answer to, is the version command.
+			args = append(append(args[:i:i], "version"), args[i+1:]...)
+			break
+		}
 		switch {
 		case name == "json" || (withValue[name] && hasValue):
 			globals = append(globals, args[i])

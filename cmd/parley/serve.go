@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/parleyhq/parley/internal/buildinfo"
 	"github.com/parleyhq/parley/internal/chat"
 	"github.com/parleyhq/parley/internal/console"
 	"github.com/parleyhq/parley/internal/demo"
@@ -76,6 +77,9 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The first line of every server log says which build wrote it, for whoever reads the log later.
+	bi := buildinfo.Read()
+	log.Info("starting parley", "version", bi.Version, "commit", bi.Short(), "go", bi.GoVersion, "platform", bi.OS+"/"+bi.Arch)
 	proxies, err := parsePrefixes("--trusted-proxies", o.trustedProxies)
 	if err != nil {
 		return err

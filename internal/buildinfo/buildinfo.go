@@ -26,10 +26,22 @@ type Info struct {
 
 // Read returns the running binary's build information.
 func Read() Info {
-	info := Info{Version: "(devel)", GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
+		bi = nil
+	}
+	return fromBuildInfo(bi)
+}
+
+// fromBuildInfo reads what Read needs from bi (nil when the binary carries none), apart so that tests can
+// feed it the build information of builds other than their own.
+func fromBuildInfo(bi *debug.BuildInfo) Info {
+	info := Info{Version: "(devel)", GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}
+	if bi == nil {
 		return info
+	}
+	if bi.GoVersion != "" {
+		info.GoVersion = bi.GoVersion
 	}
 	if v := bi.Main.Version; v != "" {
 		info.Version = v
@@ -42,6 +54,10 @@ func Read() Info {
 			info.Modified = s.Value == "true"
 		case "vcs.time":
 			info.CommitTime = s.Value
+		case "GOOS":
+			info.OS = s.Value
+		case "GOARCH":
+			info.Arch = s.Value
 		}
 	}
 	return info
