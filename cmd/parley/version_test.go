@@ -1,6 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"os/exec"
 	"sort"
 	"strings"
 	"testing"
@@ -46,5 +50,36 @@ func TestCLIVersion(t *testing.T) {
 	out, _, _ := runCLI(t, env, "help")
 	if !strings.Contains(out, "\n  version ") {
 		t.Errorf("help does not list the version command:\n%s", out)
+	}
+}
+
+// TestServeLogsItsVersion: the server's first log line names the build, as `parley version` does.
+func TestServeLogsItsVersion(t *testing.T) {
+	bin := parleyBinary(t)
+	out, err := exec.Command(bin, "version", "--json").Output()
+	if err != nil {
+		t.Fatalf("parley version --json: %v", err)
+	}
+	var v versionJSON
+	if err := json.Unmarshal(out, &v); err != nil {
+		t.Fatal(err)
+	}
+	short := buildinfo.Info{Commit: v.Commit, Modified: v.Modified}.Short()
+	// The line as slog writes it, quoting included, without the time and level that lead it.
+	var want bytes.Buffer
+	slog.New(slog.NewTextHandler(&want, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey || a.Key == slog.LevelKey {
+			return slog.Attr{}
+		}
+		return a
+	}})).Info("starting parley", "version", v.Version, "commit", short, "go", v.GoVersion, "platform", v.OS+"/"+v.Arch)
+
+	s := startServer(t, t.TempDir(), "127.0.0.1:0", "--cleanup-interval", "0")
+	first, _, _ := strings.Cut(s.log(), "\n")
+	if !strings.HasPrefix(first, "time=") || !strings.HasSuffix(first+"\n", " level=INFO "+want.String()) {
+		t.Errorf("first log line of parley serve:\n%s\nwant it to end with:\n%s", first, want.String())
+	}
+	if err := s.stop(); err != nil {
+		t.Fatalf("stop: %v\n%s", err, s.log())
 	}
 }
