@@ -76,25 +76,25 @@ const (
 			AND n < COALESCE((SELECT n FROM messages WHERE conversation_id = ?1 AND n < 0 AND seq <= ?2 ORDER BY n LIMIT 1), 0)
 			ORDER BY n DESC LIMIT ?3)
 	) ORDER BY seq LIMIT ?3`
-	sqlMessagesAfterNumber      = `SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND n > ? AND internal = 0 ORDER BY n LIMIT ?`
-	sqlMessageByClientID        = `SELECT ` + messageColumns + ` FROM messages WHERE session_id = ? AND client_id = ?`
-	sqlMessageByAgentClientID   = `SELECT ` + messageColumns + ` FROM messages WHERE agent_id = ? AND client_id = ?`
-	sqlEvents                   = `SELECT seq, conversation_id, type, data, created_at FROM events WHERE conversation_id = ? ORDER BY seq`
-	sqlInsertWorkspace          = `INSERT INTO workspaces (` + workspaceColumns + `) VALUES (?, ?, ?, ?, ?)`
-	sqlUpdateWorkspace          = `UPDATE workspaces SET name = ?, settings = ?, updated_at = ? WHERE id = ?`
-	sqlInsertKey                = `INSERT INTO signing_keys (` + keyColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	sqlRevokeKey                = `UPDATE signing_keys SET revoked_at = ? WHERE workspace_id = ? AND kid = ? AND revoked_at IS NULL`
-	sqlTouchKey                 = `UPDATE signing_keys SET last_used_at = ? WHERE workspace_id = ? AND kid = ? AND (last_used_at IS NULL OR last_used_at < ?)`
-	sqlInsertSession            = `INSERT INTO sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	sqlUpdateSession            = `UPDATE sessions SET token_hash = ?, level = ?, customer_id = ?, claimed_name = ?, claimed_email = ?, claimed_phone = ?, key_id = ?, verified_at = ?, updated_at = ?, revoked_at = ?, key_source = ?, last_seen_at = MAX(last_seen_at, COALESCE(?, 0)) WHERE id = ?`
-	sqlInsertCustomer           = `INSERT INTO customers (` + customerColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	sqlUpdateCustomer           = `UPDATE customers SET external_id = ?, email = ?, name = ?, first_name = ?, phone = ?, updated_at = ?, logged_out_at = ?, attributes = ?, first_verified_at = ? WHERE id = ?`
-	sqlInsertConversation       = `INSERT INTO conversations (` + conversationInsertColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	sqlUpdateConversation       = `UPDATE conversations SET status = ?, customer_id = ?, claimed_name = ?, claimed_email = ?, assignee_id = ?, inbox_id = ?, updated_at = ?, closed_at = ? WHERE id = ?`
-	sqlSetConversationInbox     = `UPDATE conversations SET inbox_id = ?, updated_at = ? WHERE id = ?`
-	sqlAdoptConversations       = `UPDATE conversations SET customer_id = ?, updated_at = ? WHERE session_id = ? AND customer_id IS NULL RETURNING id`
-	sqlAppendTargetCustomer     = `SELECT ` + conversationColumnsNoLast + ` FROM conversations WHERE customer_id = ? AND status = 'open' ORDER BY created_at DESC, rowid DESC LIMIT 1`
-	sqlAppendTargetSession      = `SELECT ` + conversationColumnsNoLast + ` FROM conversations WHERE session_id = ? AND customer_id IS NULL AND status = 'open' ORDER BY created_at DESC, rowid DESC LIMIT 1`
+	sqlMessagesAfterNumber    = `SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND n > ? AND internal = 0 ORDER BY n LIMIT ?`
+	sqlMessageByClientID      = `SELECT ` + messageColumns + ` FROM messages WHERE session_id = ? AND client_id = ?`
+	sqlMessageByAgentClientID = `SELECT ` + messageColumns + ` FROM messages WHERE agent_id = ? AND client_id = ?`
+	sqlEvents                 = `SELECT seq, conversation_id, type, data, created_at FROM events WHERE conversation_id = ? ORDER BY seq`
+	sqlInsertWorkspace        = `INSERT INTO workspaces (` + workspaceColumns + `) VALUES (?, ?, ?, ?, ?)`
+	sqlUpdateWorkspace        = `UPDATE workspaces SET name = ?, settings = ?, updated_at = ? WHERE id = ?`
+	sqlInsertKey              = `INSERT INTO signing_keys (` + keyColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlRevokeKey              = `UPDATE signing_keys SET revoked_at = ? WHERE workspace_id = ? AND kid = ? AND revoked_at IS NULL`
+	sqlTouchKey               = `UPDATE signing_keys SET last_used_at = ? WHERE workspace_id = ? AND kid = ? AND (last_used_at IS NULL OR last_used_at < ?)`
+	sqlInsertSession          = `INSERT INTO sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlUpdateSession          = `UPDATE sessions SET token_hash = ?, level = ?, customer_id = ?, claimed_name = ?, claimed_email = ?, claimed_phone = ?, key_id = ?, verified_at = ?, updated_at = ?, revoked_at = ?, key_source = ?, last_seen_at = MAX(last_seen_at, COALESCE(?, 0)) WHERE id = ?`
+	sqlInsertCustomer         = `INSERT INTO customers (` + customerColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlUpdateCustomer         = `UPDATE customers SET external_id = ?, email = ?, name = ?, first_name = ?, phone = ?, updated_at = ?, logged_out_at = ?, attributes = ?, first_verified_at = ? WHERE id = ?`
+	sqlInsertConversation     = `INSERT INTO conversations (` + conversationInsertColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlUpdateConversation     = `UPDATE conversations SET status = ?, customer_id = ?, claimed_name = ?, claimed_email = ?, assignee_id = ?, inbox_id = ?, updated_at = ?, closed_at = ? WHERE id = ?`
+	sqlSetConversationInbox   = `UPDATE conversations SET inbox_id = ?, updated_at = ? WHERE id = ?`
+	sqlAdoptConversations     = `UPDATE conversations SET customer_id = ?, updated_at = ? WHERE session_id = ? AND customer_id IS NULL RETURNING id`
+	sqlAppendTargetCustomer   = `SELECT ` + conversationColumnsNoLast + ` FROM conversations WHERE customer_id = ? AND status = 'open' ORDER BY created_at DESC, rowid DESC LIMIT 1`
+	sqlAppendTargetSession    = `SELECT ` + conversationColumnsNoLast + ` FROM conversations WHERE session_id = ? AND customer_id IS NULL AND status = 'open' ORDER BY created_at DESC, rowid DESC LIMIT 1`
 	// The number is the conversation's highest, at least 0, plus one (an internal note's: its lowest, at
 	// most 0, minus one), read through messages_by_conversation_number; the single writer makes it race-free.
 	sqlInsertMessage = `INSERT INTO messages (conversation_id, sender, session_id, agent_id, body, trusted, client_id, created_at, internal, attachments, n)
