@@ -107,6 +107,9 @@ type SettingsPatch struct {
 	// RetentionDays: closed conversations are deleted this many days after they closed (retention.go);
 	// 0 keeps them for good.
 	RetentionDays *int
+	// The widget's look and the business's texts in one language (appearance.go).
+	Appearance *AppearancePatch
+	Texts      *TextsPatch
 }
 
 // UpdateWorkspace validates and applies a settings patch. Verified sessions of customers whose email a
@@ -262,6 +265,12 @@ func applyPatch(w *store.Workspace, p SettingsPatch) error {
 			return problem.InvalidField("unread_alert_delay", "must be between 1m and 24h (0 restores the default, %s)", DefaultUnreadAlertDelay)
 		}
 		st.UnreadAlertDelay = *p.UnreadAlertDelay
+	}
+	if err := applyAppearance(st, p.Appearance); err != nil {
+		return err
+	}
+	if err := applyTexts(st, p.Texts); err != nil {
+		return err
 	}
 	if err := applyHours(st, p); err != nil {
 		return err

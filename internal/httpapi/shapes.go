@@ -89,6 +89,31 @@ type configJSON struct {
 	MaxMessageLength int                   `json:"max_message_length"`
 	Attachments      attachmentsConfigJSON `json:"attachments"`
 	Hours            hoursConfigJSON       `json:"hours"`
+	// The business's texts in the default language (first_message above is one of them), the other
+	// languages' by BCP 47 tag (a field "" falls back to the default language's), and the widget's look.
+	Greeting        string                     `json:"greeting"`
+	AwayNotice      string                     `json:"away_notice"`
+	OnboardingIntro string                     `json:"onboarding_intro"`
+	Texts           map[string]widgetTextsJSON `json:"texts"`
+	Appearance      appearanceJSON             `json:"appearance"`
+}
+
+type widgetTextsJSON struct {
+	Greeting        string `json:"greeting"`
+	FirstMessage    string `json:"first_message"`
+	AwayNotice      string `json:"away_notice"`
+	OnboardingIntro string `json:"onboarding_intro"`
+}
+
+// appearanceJSON is the widget's look with the defaults filled in; text_color is derived from
+// brand_color (chat.TextColor). launcher_label and logo_url are "" when unset.
+type appearanceJSON struct {
+	BrandColor    string `json:"brand_color"`
+	TextColor     string `json:"text_color"`
+	Position      string `json:"position"`
+	LauncherLabel string `json:"launcher_label"`
+	Theme         string `json:"theme"`
+	LogoURL       string `json:"logo_url"`
 }
 
 // hoursConfigJSON is the workspace's business hours as the widget needs them: whether it is open now,
@@ -181,6 +206,10 @@ func configShape(w store.Workspace, hours chat.HoursState) configJSON {
 	if domains == nil {
 		domains = []string{}
 	}
+	texts := make(map[string]widgetTextsJSON, len(s.Texts))
+	for tag, t := range s.Texts {
+		texts[tag] = widgetTextsJSON(t)
+	}
 	return configJSON{
 		Workspace: w.ID, Name: w.Name, Onboarding: s.Onboarding, FirstMessage: s.FirstMessage, LoginURL: s.LoginURL,
 		HideUntilLogin: s.HideUntilLogin, AllowedEmailDomains: domains, RequireVerified: s.RequireVerified,
@@ -188,7 +217,16 @@ func configShape(w store.Workspace, hours chat.HoursState) configJSON {
 		Attachments: attachmentsConfig(s),
 		Hours: hoursConfigJSON{Enabled: hours.Enabled, Open: hours.Open, NextOpen: timestamp(hours.NextOpen),
 			ClosesAt: timestamp(hours.ClosesAt), Mode: hours.Mode, TimeZone: hours.TimeZone},
+		Greeting: s.Greeting, AwayNotice: s.AwayNotice, OnboardingIntro: s.OnboardingIntro,
+		Texts: texts, Appearance: appearanceShape(s.Appearance),
 	}
+}
+
+func appearanceShape(a store.Appearance) appearanceJSON {
+	a = chat.EffectiveAppearance(a)
+	text, _ := chat.TextColor(a.BrandColor)
+	return appearanceJSON{BrandColor: a.BrandColor, TextColor: text, Position: a.Position,
+		LauncherLabel: a.LauncherLabel, Theme: a.Theme, LogoURL: a.LogoURL}
 }
 
 // attributesField reads an optional "attributes" member of a request body: nil when absent, else the

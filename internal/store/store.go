@@ -98,6 +98,33 @@ type Settings struct {
 	// RetentionDays: closed conversations are deleted this many days after they closed, with the data
 	// of anonymous visitors they carry (0: kept for good).
 	RetentionDays int `json:"retention_days,omitempty"`
+
+	// The widget's look and the business's own words (package chat, appearance.go). The default
+	// language's texts are FirstMessage above and the three below; Texts holds other languages' by
+	// BCP 47 tag, each field empty where it falls back to the default language's.
+	Appearance      Appearance             `json:"appearance,omitzero"`
+	Greeting        string                 `json:"greeting,omitempty"`
+	AwayNotice      string                 `json:"away_notice,omitempty"`
+	OnboardingIntro string                 `json:"onboarding_intro,omitempty"`
+	Texts           map[string]WidgetTexts `json:"texts,omitempty"`
+}
+
+// Appearance is how the widget looks; the zero value is Parley's own look. The text colour on the brand
+// colour is no setting: package chat derives it (and refuses a brand colour no text can be read on).
+type Appearance struct {
+	BrandColor    string `json:"brand_color,omitempty"` // #rrggbb, lower case
+	Position      string `json:"position,omitempty"`    // "left" or "right" ("": right)
+	LauncherLabel string `json:"launcher_label,omitempty"`
+	Theme         string `json:"theme,omitempty"`    // "light", "dark" or "auto" ("": light)
+	LogoURL       string `json:"logo_url,omitempty"` // https only
+}
+
+// WidgetTexts are the business's own widget texts in one language.
+type WidgetTexts struct {
+	Greeting        string `json:"greeting,omitempty"`
+	FirstMessage    string `json:"first_message,omitempty"`
+	AwayNotice      string `json:"away_notice,omitempty"`
+	OnboardingIntro string `json:"onboarding_intro,omitempty"`
 }
 
 // SSOSettings configure a workspace's console sign-in through an OpenID Connect provider.

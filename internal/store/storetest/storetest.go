@@ -329,6 +329,15 @@ func testWorkspaces(t *testing.T, s store.Store) {
 			Hours: store.BusinessHours{Enabled: true, TimeZone: "Europe/Berlin",
 				Week:     [7][]string{1: {"09:00-12:30", "13:30-17:00"}, 6: {"10:00-14:00"}},
 				Holidays: []string{"2026-12-24", "2026-12-25"}, OutOfHours: "hide"},
+			Appearance: store.Appearance{BrandColor: "#fde047", Position: "left", LauncherLabel: "Fragen? <Chat>",
+				Theme: "auto", LogoURL: "https://acme.example/logo.png?v=2"},
+			Greeting:        "Hello & welcome",
+			AwayNotice:      "We're out — back soon.",
+			OnboardingIntro: "Who are you?",
+			Texts: map[string]store.WidgetTexts{
+				"de":    {Greeting: "Hallo!", FirstMessage: "Wie können wir helfen?", AwayNotice: "Wir sind weg.", OnboardingIntro: "Wer sind Sie?"},
+				"pt-BR": {Greeting: "Olá!"},
+			},
 		},
 		// A sub-second part shows the store keeps microseconds, not seconds or milliseconds.
 		CreatedAt: at(123456 * time.Microsecond),
