@@ -1069,3 +1069,40 @@ func TestAPIHealthAndNotFound(t *testing.T) {
 		t.Fatalf("nosniff missing: %v", r.header)
 	}
 }
+
+// The config carries the widget's look, defaults filled in and the text colour derived, and the
+// business's texts: the default language's at the top level, the others under texts by tag.
+func TestWidgetConfigAppearanceAndTexts(t *testing.T) {
+	e := newEnv(t)
+	cfgOf := func(r response) map[string]any {
+		t.Helper()
+		if r.status != 200 {
+			t.Fatalf("got %d %s", r.status, r.raw)
+		}
+		return r.body["config"].(map[string]any)
+	}
+	get := func() map[string]any {
+		return cfgOf(e.request("GET", "/v1/widget/config?workspace="+e.ws.ID, "", nil))
+	}
+	def := get()
+	if fmt.Sprint(def["appearance"]) != "map[brand_color:#1d4ed8 launcher_label: logo_url: position:right text_color:#ffffff theme:light]" ||
+		fmt.Sprint(def["texts"]) != "map[]" || def["greeting"] != "" || def["away_notice"] != "" || def["onboarding_intro"] != "" {
+		t.Fatalf("default config: %v", def)
+	}
+	s := func(v string) *string { return &v }
+	e.update(chat.SettingsPatch{Appearance: &chat.AppearancePatch{BrandColor: s("#FDE047"), Position: s("left"),
+		LauncherLabel: s("Fragen?"), Theme: s("auto"), LogoURL: s("https://cdn.acme.example/logo.png")}})
+	e.update(chat.SettingsPatch{Texts: &chat.TextsPatch{Greeting: s("Welcome!"), FirstMessage: s("How can we help?"), AwayNotice: s("Back soon."), OnboardingIntro: s("Who are you?")}})
+	e.update(chat.SettingsPatch{Texts: &chat.TextsPatch{Locale: "de", Greeting: s("Willkommen!"), AwayNotice: s("Bald zurück.")}})
+	for _, cfg := range []map[string]any{get(), cfgOf(e.request("GET", "/v1/widget/session", e.session(), nil))} {
+		if got := fmt.Sprint(cfg["appearance"]); got != "map[brand_color:#fde047 launcher_label:Fragen? logo_url:https://cdn.acme.example/logo.png position:left text_color:#111827 theme:auto]" {
+			t.Errorf("appearance = %s", got)
+		}
+		if cfg["greeting"] != "Welcome!" || cfg["first_message"] != "How can we help?" || cfg["away_notice"] != "Back soon." || cfg["onboarding_intro"] != "Who are you?" {
+			t.Errorf("base texts: %v", cfg)
+		}
+		if got := fmt.Sprint(cfg["texts"]); got != "map[de:map[away_notice:Bald zurück. first_message: greeting:Willkommen! onboarding_intro:]]" {
+			t.Errorf("texts = %s", got)
+		}
+	}
+}
