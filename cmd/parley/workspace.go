@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +47,23 @@ type settingsJSON struct {
 	UnreadAlertDelay    string    `json:"unread_alert_delay"`
 	RetentionDays       int       `json:"retention_days"`
 	BusinessHours       hoursJSON `json:"business_hours"`
+	// The widget's look, and the business's texts: the default language's here (first_message above is
+	// one of them), other languages' under texts by tag.
+	Appearance      appearanceJSON               `json:"appearance"`
+	Greeting        string                       `json:"greeting"`
+	AwayNotice      string                       `json:"away_notice"`
+	OnboardingIntro string                       `json:"onboarding_intro"`
+	Texts           map[string]store.WidgetTexts `json:"texts"`
+}
+
+// appearanceJSON is the widget's look with the defaults filled in, and the text colour derived.
+type appearanceJSON struct {
+	BrandColor    string `json:"brand_color"`
+	TextColor     string `json:"text_color"`
+	Position      string `json:"position"`
+	LauncherLabel string `json:"launcher_label"`
+	Theme         string `json:"theme"`
+	LogoURL       string `json:"logo_url"`
 }
 
 // hoursJSON is the business hours as `workspace update` takes them: the schedule in the --hours syntax.
@@ -69,6 +88,12 @@ func workspaceShape(w store.Workspace) workspaceJSON {
 		return l
 	}
 	maxBytes, kinds := chat.AttachmentLimits(s)
+	a := chat.EffectiveAppearance(s.Appearance)
+	textColor, _ := chat.TextColor(a.BrandColor)
+	texts := s.Texts
+	if texts == nil {
+		texts = map[string]store.WidgetTexts{}
+	}
 	return workspaceJSON{
 		ID: w.ID, Name: w.Name, CreatedAt: w.CreatedAt.Format(time.RFC3339),
 		Settings: settingsJSON{
@@ -82,6 +107,9 @@ func workspaceShape(w store.Workspace) workspaceJSON {
 			UnreadAlertDelay: chat.UnreadAlertDelay(s).String(), RetentionDays: s.RetentionDays,
 			BusinessHours: hoursJSON{Enabled: onOff(s.Hours.Enabled), TimeZone: s.Hours.TimeZone, Schedule: chat.FormatWeek(s.Hours.Week),
 				Holidays: nonNil(s.Hours.Holidays), OutOfHours: chat.HoursMode(s)},
+			Appearance: appearanceJSON{BrandColor: a.BrandColor, TextColor: textColor, Position: a.Position,
+				LauncherLabel: a.LauncherLabel, Theme: a.Theme, LogoURL: a.LogoURL},
+			Greeting: s.Greeting, AwayNotice: s.AwayNotice, OnboardingIntro: s.OnboardingIntro, Texts: texts,
 		},
 	}
 }
@@ -117,6 +145,16 @@ func printWorkspace(w io.Writer, ws store.Workspace) {
 	fmt.Fprintf(w, "  business hours         %s, %s, time zone %s\n", h.Enabled, schedule, cmp.Or(h.TimeZone, "(none)"))
 	fmt.Fprintf(w, "  holidays               %s\n", listOrAny(h.Holidays, "none"))
 	fmt.Fprintf(w, "  out of hours           %s\n", h.OutOfHours)
+	a := s.Appearance
+	fmt.Fprintf(w, "  appearance             brand %s (text %s), launcher %s %q, theme %s, logo %s\n", a.BrandColor, a.TextColor,
+		a.Position, cmp.Or(a.LauncherLabel, "Chat"), a.Theme, cmp.Or(a.LogoURL, "(none)"))
+	fmt.Fprintf(w, "  greeting               %q\n", s.Greeting)
+	fmt.Fprintf(w, "  away notice            %q\n", s.AwayNotice)
+	fmt.Fprintf(w, "  onboarding intro       %q\n", s.OnboardingIntro)
+	for _, tag := range slices.Sorted(maps.Keys(s.Texts)) {
+		t := s.Texts[tag]
+		fmt.Fprintf(w, "  texts %-16s greeting %q, first message %q, away notice %q, onboarding intro %q\n", tag, t.Greeting, t.FirstMessage, t.AwayNotice, t.OnboardingIntro)
+	}
 }
 
 func listOrAny(l []string, none string) string {
@@ -202,6 +240,16 @@ func workspaceUpdate(ctx context.Context, e env, args []string) error {
 	// can always let agents back in with passwords when the provider is gone (docs/security.md).
 	ssoOn := fs.String("sso", "", "off: turn single sign-on for console agents off, and passwords back on; on: turn it back on as configured in the console")
 	ssoPasswords := fs.String("sso-passwords", "", "on: agents may sign in with passwords again beside single sign-on; off: single sign-on only")
+	// The widget's look, and the business's texts: in the default language, or with --locale in one.
+	brandColor := fs.String("brand-color", "", "the widget's brand colour, #rrggbb; refused when neither white nor near-black text reaches 4.5:1 on it (\"\": the default)")
+	position := fs.String("position", "", "the launcher's side: right (the default) or left")
+	launcherLabel := fs.String("launcher-label", "", "text on the launcher, at most 40 characters (\"\": an icon named Chat)")
+	theme := fs.String("theme", "", "light (the default), dark, or auto: follows the visitor's system")
+	logoURL := fs.String("logo-url", "", "an https:// image shown in the widget's header (\"\": none)")
+	locale := fs.String("locale", "", "the language the text flags below set, a BCP 47 tag such as de or pt-BR (none: the default language)")
+	greeting := fs.String("greeting", "", "the widget's greeting to a visitor it does not know by name")
+	awayNotice := fs.String("away-notice", "", "the notice out of business hours (the widget adds when the team is back)")
+	onboardingIntro := fs.String("onboarding-intro", "", "the sentence above the name and email form")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -210,6 +258,18 @@ func workspaceUpdate(ctx context.Context, e env, args []string) error {
 	}
 	var p chat.SettingsPatch
 	var usageErr error
+	appearance := func() *chat.AppearancePatch {
+		if p.Appearance == nil {
+			p.Appearance = &chat.AppearancePatch{}
+		}
+		return p.Appearance
+	}
+	texts := func() *chat.TextsPatch {
+		if p.Texts == nil {
+			p.Texts = &chat.TextsPatch{Locale: *locale}
+		}
+		return p.Texts
+	}
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
 		case "name":
@@ -231,7 +291,23 @@ func workspaceUpdate(ctx context.Context, e env, args []string) error {
 		case "login-url":
 			p.LoginURL = loginURL
 		case "first-message":
-			p.FirstMessage = firstMessage
+			texts().FirstMessage = firstMessage
+		case "greeting":
+			texts().Greeting = greeting
+		case "away-notice":
+			texts().AwayNotice = awayNotice
+		case "onboarding-intro":
+			texts().OnboardingIntro = onboardingIntro
+		case "brand-color":
+			appearance().BrandColor = brandColor
+		case "position":
+			appearance().Position = position
+		case "launcher-label":
+			appearance().LauncherLabel = launcherLabel
+		case "theme":
+			appearance().Theme = theme
+		case "logo-url":
+			appearance().LogoURL = logoURL
 		case "hide-until-login":
 			p.HideUntilLogin = hide
 		case "allowed-email-domains":
@@ -342,6 +418,9 @@ func workspaceUpdate(ctx context.Context, e env, args []string) error {
 			*opt = &on
 		}
 	})
+	if usageErr == nil && *locale != "" && p.Texts == nil {
+		usageErr = usagef("--locale needs one of --greeting, --first-message, --away-notice, --onboarding-intro")
+	}
 	if usageErr != nil {
 		return commandError(e, &g, usageErr)
 	}
