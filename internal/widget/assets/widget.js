@@ -273,7 +273,8 @@
     ui.badge = h('span', { class: 'badge', hidden: true, 'aria-hidden': 'true' });
     ui.unread = h('span', { class: 'sr-only', id: 'parley-unread' });
     ui.launcher = h('button', { class: 'launcher', type: 'button', 'aria-label': 'Chat', 'aria-expanded': 'false', 'aria-haspopup': 'dialog', 'aria-controls': 'parley-panel', 'aria-describedby': 'parley-unread', onclick: () => (state.open ? close() : open()) },
-      h('span', { class: 'launcher-icon', 'aria-hidden': 'true' }));
+      h('span', { class: 'launcher-icon', 'aria-hidden': 'true' }), ui.launcherLabel = h('span', { class: 'launcher-label', 'aria-hidden': 'true' }));
+    ui.logo = h('img', { class: 'logo', alt: '', referrerpolicy: 'no-referrer', width: '32', height: '32', hidden: true, onerror: () => { ui.logo.hidden = true; } });
 
     ui.title = h(pageMode ? 'h1' : 'h2', { class: 'title', id: 'parley-title' });
     ui.who = h('p', { class: 'who', hidden: true });
@@ -288,7 +289,7 @@
     ui.drop = h('div', { class: 'drop', hidden: true, 'aria-hidden': 'true' }, h('span', { text: 'Drop files to attach them' }));
     ui.panel = h('div', { class: 'panel', id: 'parley-panel', role: pageMode ? 'main' : 'dialog', 'aria-labelledby': 'parley-title', hidden: !pageMode, onkeydown: onPanelKey,
       ondragenter: onDrag, ondragover: onDrag, ondragleave: onDrag, ondrop: onDrag },
-      h('header', { class: 'head' }, h('div', null, ui.title, ui.who), pageMode ? null : ui.closeBtn),
+      h('header', { class: 'head' }, ui.logo, h('div', null, ui.title, ui.who), pageMode ? null : ui.closeBtn),
       ui.notice,
       ui.body = h('div', { class: 'body' }, ui.greeting, ui.log, typingIndicator()),
       ui.status, ui.error, tools(), ui.footer, ui.drop);
@@ -299,6 +300,7 @@
       fitViewport();
     } else frame.append(ui.panel, ui.launcher, ui.badge, ui.unread);
     root.append(link, frame);
+    ui.frame = frame;
   }
 
   function onPanelKey(ev) {
@@ -346,7 +348,7 @@
     name.value = id.name || '';
     email.value = id.email || '';
     const form = h('form', { class: 'onboarding', 'aria-label': 'Introduce yourself', novalidate: true },
-      h('p', { class: 'hint', text: 'Tell us who you are so we can help.' }),
+      h('p', { class: 'hint', text: bizText('onboarding_intro') || 'Tell us who you are so we can help.' }),
       h('label', { for: 'parley-name', text: 'Name' }), name, nameErr,
       h('label', { for: 'parley-email', text: 'Email' }), email, emailErr,
       h('button', { type: 'submit', class: 'send', text: 'Start chat' }));
@@ -403,8 +405,9 @@
 
     // The server picks the name to greet by (given_name, else the name without honorifics); no name, no guess.
     const name = id.first_name;
-    ui.greeting.replaceChildren(h('p', { class: 'hello', text: waiting ? 'One moment…' : name ? 'Hi ' + name + '!' : 'Hi there!' }));
-    if (c.first_message && !waiting) ui.greeting.append(h('p', { class: 'first', text: c.first_message }));
+    ui.greeting.replaceChildren(h('p', { class: 'hello', text: waiting ? 'One moment…' : name ? 'Hi ' + name + '!' : bizText('greeting') || 'Hi there!' }));
+    const first = bizText('first_message');
+    if (first && !waiting) ui.greeting.append(h('p', { class: 'first', text: first }));
     const login = safeURL(c.login_url);
     if (login && !verified && !waiting && c.anonymous_chat) ui.greeting.append(h('a', { class: 'login-link', href: login, target: '_top', text: 'Sign in' }));
 
@@ -422,7 +425,54 @@
     if (hadFocus) focusInput();
     renderHours();
     renderTools();
+    applyAppearance();
     showHost();
+  }
+
+  // ---------------------------------------------------------------- appearance and the business's texts
+
+  // bizText is the business's own text for a field (greeting, first_message, away_notice,
+  // onboarding_intro) in the visitor's language: that locale's, else its language's (de for de-AT), else
+  // the default language's; '' when there is none, and the widget says its own words then.
+  function bizText(field) {
+    const c = state.config || {};
+    const texts = c.texts && typeof c.texts === 'object' ? c.texts : {};
+    const locale = typeof state.locale === 'string' ? state.locale.toLowerCase() : '';
+    for (const want of locale ? [locale, locale.split('-')[0]] : []) {
+      const tag = Object.keys(texts).find((k) => k.toLowerCase() === want);
+      const t = tag && texts[tag];
+      if (t && typeof t[field] === 'string' && t[field]) return t[field];
+    }
+    return typeof c[field] === 'string' ? c[field] : '';
+  }
+
+  // applyAppearance wears the workspace's look: colours as custom properties on the frame (only values
+  // that are colours: the page's CSS cannot be reached, but nothing but #rrggbb goes in either), the
+  // side and theme as attributes widget.css styles, the launcher's label and the header's logo.
+  const COLOR = /^#[0-9a-fA-F]{6}$/;
+  function applyAppearance() {
+    const a = (state.config && state.config.appearance) || {};
+    const frame = ui.frame;
+    if (COLOR.test(a.brand_color || '') && COLOR.test(a.text_color || '')) {
+      frame.style.setProperty('--brand', a.brand_color);
+      frame.style.setProperty('--on-brand', a.text_color);
+    } else {
+      frame.style.removeProperty('--brand');
+      frame.style.removeProperty('--on-brand');
+    }
+    frame.setAttribute('data-theme', a.theme === 'dark' || a.theme === 'auto' ? a.theme : 'light');
+    frame.setAttribute('data-position', a.position === 'left' ? 'left' : 'right');
+    const label = typeof a.launcher_label === 'string' ? a.launcher_label.trim() : '';
+    // A label is the launcher's name as well as its text (what is seen is what a voice user says).
+    if (label) {
+      if (!ui.launcherLabel.textContent) ui.launcherName = ui.launcher.getAttribute('aria-label');
+      ui.launcher.setAttribute('aria-label', label);
+    } else if (ui.launcherLabel.textContent && ui.launcherName) ui.launcher.setAttribute('aria-label', ui.launcherName);
+    ui.launcherLabel.textContent = label;
+    ui.launcher.classList.toggle('labelled', !!label);
+    const logo = typeof a.logo_url === 'string' && a.logo_url.startsWith('https://') ? a.logo_url : '';
+    if (logo && ui.logo.getAttribute('src') !== logo) { ui.logo.hidden = false; ui.logo.src = logo; }
+    else if (!logo) { ui.logo.hidden = true; ui.logo.removeAttribute('src'); }
   }
 
   // showHost shows or hides the whole widget. The chat page is never hidden: a visitor the rules do not
@@ -968,12 +1018,13 @@
   }
 
   function awayText() {
+    const own = bizText('away_notice');
     const at = Date.parse(hoursCfg().next_open);
-    if (isNaN(at)) return "We're away. We'll answer as soon as we can.";
+    if (isNaN(at)) return own || "We're away. We'll answer as soon as we can.";
     const o = { weekday: 'long', hour: '2-digit', minute: '2-digit' };
     // A weekday alone names the coming week only; past it the date says which one.
     if (at - Date.now() > 6 * DAY) { o.day = 'numeric'; o.month = 'long'; }
-    return "We're away. We'll answer from " + new Intl.DateTimeFormat(undefined, o).format(at) + '.';
+    return (own ? own + ' ' : "We're away. ") + "We'll answer from " + new Intl.DateTimeFormat(undefined, o).format(at) + '.';
   }
 
   // renderHours shows the away notice, a status announced once: its text is set only when it changes.
