@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/parleyhq/parley/internal/chat"
@@ -29,7 +30,11 @@ func (a *API) chatPage(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "The chat is not available right now. Please try again in a moment.", http.StatusInternalServerError)
 		return
 	}
-	a.widget.ServeChatPage(w, r, widget.ChatPage{Workspace: ws.ID, Name: ws.Name, Origin: a.ownOrigin(r)})
+	page := widget.ChatPage{Workspace: ws.ID, Name: ws.Name, Origin: a.ownOrigin(r)}
+	if logo, err := url.Parse(ws.Settings.Appearance.LogoURL); err == nil && logo.Scheme == "https" && logo.Host != "" {
+		page.LogoOrigin = "https://" + logo.Host
+	}
+	a.widget.ServeChatPage(w, r, page)
 }
 
 // ownOrigin is the origin this request was made to, as the browser sees it: the Host it asked for, over

@@ -89,6 +89,9 @@ func TestChatPage(t *testing.T) {
 	if strings.Contains(p.header.Get("Content-Security-Policy"), "unsafe") {
 		t.Errorf("CSP allows something unsafe: %q", p.header.Get("Content-Security-Policy"))
 	}
+	if got := csp["img-src"]; got != "'self' data: blob:" {
+		t.Errorf("CSP img-src = %q without a logo", got)
+	}
 	for h, v := range map[string]string{"Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"} {
 		if got := p.header.Get(h); got != v {
 			t.Errorf("%s: %q, want %q", h, got, v)
@@ -263,4 +266,20 @@ func TestChatPageSingleUseLogin(t *testing.T) {
 
 	// single_use must be a boolean.
 	expect(t, e.request("POST", "/v1/widget/login", e.session(), map[string]any{"token": lt, "single_use": "yes"}), 422, "invalid_field")
+}
+
+// A workspace's logo is an image from its own origin: the chat page's policy lets that origin's images
+// in, and only its images.
+func TestChatPageLogoOrigin(t *testing.T) {
+	e := newEnv(t, withWidgetAssets(t))
+	logo := "https://cdn.acme.example:8443/brand/logo.png?v=2"
+	e.update(chat.SettingsPatch{Appearance: &chat.AppearancePatch{LogoURL: &logo}})
+	p := e.page("/chat/" + e.ws.ID)
+	csp := directives(p.header.Get("Content-Security-Policy"))
+	if got := csp["img-src"]; got != "'self' data: blob: https://cdn.acme.example:8443" {
+		t.Errorf("CSP img-src = %q", got)
+	}
+	if csp["default-src"] != "'none'" || csp["connect-src"] != "'self' ws://"+strings.TrimPrefix(e.srv.URL, "http://") {
+		t.Errorf("the logo changed other directives: %q", p.header.Get("Content-Security-Policy"))
+	}
 }

@@ -23,6 +23,9 @@ type ChatPage struct {
 	// Origin is Parley's own origin as the browser reached it (scheme://host[:port]); the page's
 	// Content-Security-Policy names its WebSocket origin, which not every browser counts as 'self'.
 	Origin string
+	// LogoOrigin is the origin of the workspace's logo (https only, "" without one): the page's policy
+	// lets images come from it, and from nowhere else outside Parley.
+	LogoOrigin string
 }
 
 // pages are the chat page's templates, parsed once.
@@ -47,7 +50,7 @@ func (a *Assets) ServeChatPage(w http.ResponseWriter, r *http.Request, p ChatPag
 	a.servePage(w, r, http.StatusOK, a.pages.chat, map[string]string{
 		"Workspace": p.Workspace, "Name": p.Name,
 		"JS": a.JS, "JSIntegrity": a.jsIntegrity, "CSS": a.CSS, "CSSIntegrity": a.cssIntegrity,
-	}, chatPagePolicy(p.Origin))
+	}, chatPagePolicy(p.Origin, p.LogoOrigin))
 }
 
 // ServeChatNotFound answers GET /chat/{workspace} for a workspace that does not exist: a plain page
@@ -88,13 +91,17 @@ func (a *Assets) servePage(w http.ResponseWriter, r *http.Request, status int, t
 // chatPagePolicy is the chat page's Content-Security-Policy: its own scripts and stylesheets only (no
 // inline script, no eval), calls and the live connection to its own origin only; images from blob: URLs,
 // which is how the widget shows attachments it fetched with its session header.
-func chatPagePolicy(origin string) string {
+func chatPagePolicy(origin, logoOrigin string) string {
 	connect := "'self'"
 	if ws, ok := strings.CutPrefix(origin, "http"); ok && (strings.HasPrefix(ws, "://") || strings.HasPrefix(ws, "s://")) && plainOrigin(origin) {
 		connect += " ws" + ws
 	}
+	img := "'self' data: blob:"
+	if strings.HasPrefix(logoOrigin, "https://") && plainOrigin(logoOrigin) {
+		img += " " + logoOrigin
+	}
 	return "default-src 'none'; script-src 'self'; style-src 'self'; connect-src " + connect +
-		"; img-src 'self' data: blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+		"; img-src " + img + "; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 }
 
 // plainOrigin reports whether origin holds only the characters of a scheme, host name or IP literal and

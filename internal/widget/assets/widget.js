@@ -461,7 +461,7 @@
       frame.style.removeProperty('--on-brand');
     }
     frame.setAttribute('data-theme', a.theme === 'dark' || a.theme === 'auto' ? a.theme : 'light');
-    frame.setAttribute('data-position', a.position === 'left' ? 'left' : 'right');
+    frame.setAttribute('data-position', a.position === 'left' && !pageMode ? 'left' : 'right'); // the chat page has no side
     const label = typeof a.launcher_label === 'string' ? a.launcher_label.trim() : '';
     // A label is the launcher's name as well as its text (what is seen is what a voice user says).
     if (label) {
