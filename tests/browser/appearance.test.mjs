@@ -211,7 +211,7 @@ describe('widget appearance and texts', () => {
     const page = await newPage(browser, { locale: 'de-DE' });
     await page.goto(url);
     await whenReady(page);
-    assert.equal(typeof (await page.evaluate(() => typeof window.Parley.setLocale)), 'string');
+    assert.equal(await page.evaluate(() => typeof window.Parley.setLocale), 'function');
     await page.evaluate(() => window.Parley.setLocale('de'));
     await widget(page).getByRole('button').first().click();
     await panel(page).waitFor({ state: 'visible' });
