@@ -314,6 +314,7 @@ func (a *API) routes() {
 	if a.widget != nil {
 		m.HandleFunc("GET /widget.js", a.widget.ServeLoader)
 		m.HandleFunc("GET /widget/{name}", a.widget.ServeFile)
+		m.HandleFunc("GET /widget/i18n/{name}", a.widget.ServeCatalogue)
 		m.HandleFunc("GET /chat/{workspace}", a.chatPage)
 	}
 	switch {

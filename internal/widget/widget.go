@@ -14,13 +14,18 @@ import (
 	"embed"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"slices"
 	"strings"
 	"text/template"
+
+	"github.com/evanw/esbuild/pkg/api"
 )
 
-//go:embed assets/widget.js assets/widget.css assets/loader.js
+//go:embed assets/widget.js assets/widget.css assets/loader.js assets/i18n/*.json
 var files embed.FS
 
 // asset is one file ready to serve.
@@ -37,6 +42,9 @@ type asset struct {
 type Assets struct {
 	loader *asset
 	byName map[string]*asset
+	// catalogues are the message catalogues of the languages other than English, by file name
+	// (de.3f2a….json), served under /widget/i18n/.
+	catalogues map[string]*asset
 	// JS and CSS are the checksummed paths, e.g. /widget/widget.3f2a….js.
 	JS, CSS string
 	// jsIntegrity and cssIntegrity are their Subresource Integrity values, for the chat page.
@@ -44,18 +52,52 @@ type Assets struct {
 	pages                     *pages
 }
 
-// Load prepares the embedded files: hashes, gzip, and the loader that points at them.
+// Catalogue is a language's message catalogue as served: its URL path and Subresource Integrity value.
+type Catalogue struct {
+	Locale    string // a BCP 47 tag: de, pt-BR
+	Path      string // /widget/i18n/de.3f2a….json
+	Integrity string
+	GzipSize  int
+}
+
+// Load prepares the embedded files: minified, hashed and gzipped, and the loader that points at them.
+// What is hashed (and what Subresource Integrity checks) is the minified output, the bytes served.
 func Load() (*Assets, error) {
-	js, err := files.ReadFile("assets/widget.js")
+	en, cats, err := loadCatalogues()
 	if err != nil {
 		return nil, err
 	}
-	if js, err = stripLineComments(js); err != nil {
+	// English is built into the script; the other languages' URLs and integrity go in with it, so that
+	// the widget and the chat page both know where each catalogue is.
+	index := map[string][2]string{}
+	for _, c := range cats {
+		tag, _, _ := strings.Cut(c.name, ".")
+		index[tag] = [2]string{"/widget/i18n/" + c.name, integrity(c.body)}
+	}
+	indexJSON, err := json.Marshal(index)
+	if err != nil {
 		return nil, err
+	}
+	src, err := files.ReadFile("assets/widget.js")
+	if err != nil {
+		return nil, err
+	}
+	for placeholder, value := range map[string][]byte{"'@@EN@@'": en, "'@@CATALOGUES@@'": indexJSON} {
+		if bytes.Count(src, []byte(placeholder)) != 1 {
+			return nil, fmt.Errorf("widget: widget.js must hold %s once", placeholder)
+		}
+		src = bytes.Replace(src, []byte(placeholder), value, 1)
+	}
+	js, err := minify(src, api.LoaderJS)
+	if err != nil {
+		return nil, fmt.Errorf("widget: minify widget.js: %w", err)
 	}
 	css, err := files.ReadFile("assets/widget.css")
 	if err != nil {
 		return nil, err
+	}
+	if css, err = minify(css, api.LoaderCSS); err != nil {
+		return nil, fmt.Errorf("widget: minify widget.css: %w", err)
 	}
 	jsAsset, err := newAsset("widget."+shortHash(js)+".js", "text/javascript; charset=utf-8", js, true)
 	if err != nil {
@@ -81,7 +123,11 @@ func Load() (*Assets, error) {
 	if err != nil {
 		return nil, fmt.Errorf("widget: render loader: %w", err)
 	}
-	loaderAsset, err := newAsset("widget.js", "text/javascript; charset=utf-8", loader.Bytes(), false)
+	loaderJS, err := minify(loader.Bytes(), api.LoaderJS)
+	if err != nil {
+		return nil, fmt.Errorf("widget: minify loader.js: %w", err)
+	}
+	loaderAsset, err := newAsset("widget.js", "text/javascript; charset=utf-8", loaderJS, false)
 	if err != nil {
 		return nil, err
 	}
@@ -89,9 +135,14 @@ func Load() (*Assets, error) {
 	if err != nil {
 		return nil, fmt.Errorf("widget: parse the chat page: %w", err)
 	}
+	byCat := map[string]*asset{}
+	for _, c := range cats {
+		byCat[c.name] = c
+	}
 	return &Assets{
 		loader:      loaderAsset,
 		byName:      map[string]*asset{jsAsset.name: jsAsset, cssAsset.name: cssAsset},
+		catalogues:  byCat,
 		JS:          "/widget/" + jsAsset.name,
 		CSS:         "/widget/" + cssAsset.name,
 		jsIntegrity: integrity(js), cssIntegrity: integrity(css),
@@ -99,22 +150,81 @@ func Load() (*Assets, error) {
 	}, nil
 }
 
-// stripLineComments drops the script's whole-line // comments: they explain the source, and every
-// visitor would otherwise download them (about a fifth of the gzipped script). Whole lines only, and
-// only in a script without template literals, where such a line can be nothing but a comment.
-func stripLineComments(js []byte) ([]byte, error) {
-	if bytes.ContainsRune(js, '`') {
-		return nil, fmt.Errorf("widget: widget.js uses a template literal; stripLineComments cannot tell its lines from comments")
+// minify shrinks a script or stylesheet with esbuild, at process start: the repository keeps the
+// readable source with its comments, visitors download only the code.
+func minify(src []byte, loader api.Loader) ([]byte, error) {
+	res := api.Transform(string(src), api.TransformOptions{
+		Loader:            loader,
+		MinifyWhitespace:  true,
+		MinifyIdentifiers: true,
+		MinifySyntax:      true,
+		// The widget runs in the browsers docs/widget.md names; esbuild must not rewrite newer syntax.
+		Target:        api.ES2020,
+		LegalComments: api.LegalCommentsNone,
+		Charset:       api.CharsetUTF8,
+	})
+	if len(res.Errors) > 0 {
+		e := res.Errors[0]
+		line := 0
+		if e.Location != nil {
+			line = e.Location.Line
+		}
+		return nil, fmt.Errorf("line %d: %s", line, e.Text)
 	}
-	var out bytes.Buffer
-	out.Grow(len(js))
-	for line := range bytes.Lines(js) {
-		if bytes.HasPrefix(bytes.TrimLeft(line, " \t"), []byte("//")) {
+	return res.Code, nil
+}
+
+// loadCatalogues reads assets/i18n: English (en.json, compacted for the script) and every other
+// language as a servable asset named <tag>.<hash>.json. Each must be a JSON object of texts.
+func loadCatalogues() ([]byte, []*asset, error) {
+	entries, err := fs.ReadDir(files, "assets/i18n")
+	if err != nil {
+		return nil, nil, err
+	}
+	var en []byte
+	var cats []*asset
+	for _, e := range entries {
+		tag, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok {
 			continue
 		}
-		out.Write(line)
+		raw, err := files.ReadFile("assets/i18n/" + e.Name())
+		if err != nil {
+			return nil, nil, err
+		}
+		var texts map[string]any
+		if err := json.Unmarshal(raw, &texts); err != nil {
+			return nil, nil, fmt.Errorf("widget: catalogue %s: %w", e.Name(), err)
+		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, raw); err != nil {
+			return nil, nil, fmt.Errorf("widget: catalogue %s: %w", e.Name(), err)
+		}
+		if tag == "en" {
+			en = compact.Bytes()
+			continue
+		}
+		c, err := newAsset(tag+"."+shortHash(compact.Bytes())+".json", "application/json; charset=utf-8", compact.Bytes(), true)
+		if err != nil {
+			return nil, nil, err
+		}
+		cats = append(cats, c)
 	}
-	return out.Bytes(), nil
+	if en == nil {
+		return nil, nil, fmt.Errorf("widget: assets/i18n/en.json is missing")
+	}
+	return en, cats, nil
+}
+
+// Catalogues lists the languages other than English as served, sorted by tag.
+func (a *Assets) Catalogues() []Catalogue {
+	var out []Catalogue
+	for name, c := range a.catalogues {
+		tag, _, _ := strings.Cut(name, ".")
+		out = append(out, Catalogue{Locale: tag, Path: "/widget/i18n/" + name, Integrity: integrity(c.body), GzipSize: len(c.gzipped)})
+	}
+	slices.SortFunc(out, func(x, y Catalogue) int { return strings.Compare(x.Locale, y.Locale) })
+	return out
 }
 
 func newAsset(name, contentType string, body []byte, immutable bool) (*asset, error) {
@@ -143,7 +253,8 @@ func integrity(b []byte) string {
 	return "sha384-" + base64.StdEncoding.EncodeToString(sum[:])
 }
 
-// GzipSize is the total compressed size of the widget's script and stylesheet, what a visitor downloads.
+// GzipSize is the total compressed size of the widget's loader, script and stylesheet (English built
+// in), what a visitor downloads.
 func (a *Assets) GzipSize() int {
 	n := len(a.loader.gzipped)
 	for _, f := range a.byName {
@@ -154,6 +265,16 @@ func (a *Assets) GzipSize() int {
 
 // ServeLoader serves GET /widget.js.
 func (a *Assets) ServeLoader(w http.ResponseWriter, r *http.Request) { serve(w, r, a.loader) }
+
+// ServeCatalogue serves GET /widget/i18n/{name}, a language's message catalogue.
+func (a *Assets) ServeCatalogue(w http.ResponseWriter, r *http.Request) {
+	f := a.catalogues[r.PathValue("name")]
+	if f == nil {
+		http.NotFound(w, r)
+		return
+	}
+	serve(w, r, f)
+}
 
 // ServeFile serves GET /widget/{name}.
 func (a *Assets) ServeFile(w http.ResponseWriter, r *http.Request) {

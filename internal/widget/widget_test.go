@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,8 +16,12 @@ import (
 	"github.com/parleyhq/parley/internal/widget"
 )
 
-// budget is the issue's limit for everything a visitor downloads, gzipped.
-const budget = 25 << 10
+// budget is the issue's limit for everything a visitor downloads, gzipped: the loader, the script and
+// the stylesheet, English built in; catalogueBudget is each other language's.
+const (
+	budget          = 25 << 10
+	catalogueBudget = 3 << 10
+)
 
 func serve(t *testing.T, a *widget.Assets) *http.ServeMux {
 	t.Helper()
@@ -46,6 +51,16 @@ func TestWidgetFitsTheBudget(t *testing.T) {
 	t.Logf("widget loader + script + stylesheet: %d bytes gzipped (budget %d)", size, budget)
 	if size > budget {
 		t.Fatalf("the widget is %d bytes gzipped; the budget is %d", size, budget)
+	}
+	cats := a.Catalogues()
+	if len(cats) < 8 {
+		t.Fatalf("%d catalogues; the issue asks for at least 8", len(cats))
+	}
+	for _, c := range cats {
+		t.Logf("catalogue %s: %d bytes gzipped (budget %d)", c.Locale, c.GzipSize, catalogueBudget)
+		if c.GzipSize > catalogueBudget {
+			t.Errorf("catalogue %s is %d bytes gzipped; the budget is %d", c.Locale, c.GzipSize, catalogueBudget)
+		}
 	}
 }
 
@@ -126,20 +141,25 @@ func TestWidgetNeverInjectsHTML(t *testing.T) {
 	}
 }
 
-// TestScriptShipsWithoutLineComments: visitors download the code, not the notes on it; every line of
-// code is still there.
-func TestScriptShipsWithoutLineComments(t *testing.T) {
+// TestScriptIsMinified: visitors download the code, not the notes on it; the repository keeps the
+// readable source, and the served script is that source minified (placeholders filled in).
+func TestScriptIsMinified(t *testing.T) {
 	a, err := widget.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
 	js := get(t, serve(t, a), a.JS).Body.String()
-	for i, line := range strings.Split(js, "\n") {
-		if strings.HasPrefix(strings.TrimSpace(line), "//") {
-			t.Fatalf("line %d of the served script is a comment: %q", i+1, line)
-		}
+	src, err := os.ReadFile("assets/widget.js")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, code := range []string{"'use strict';", "function changeIdentity(", "window.Parley = api;", "})();"} {
+	if len(js) > len(src)/2 {
+		t.Errorf("the served script is %d bytes of a %d-byte source: not minified", len(js), len(src))
+	}
+	if strings.Contains(js, "// ") || strings.Contains(js, "@@") {
+		t.Errorf("the served script still holds comments or placeholders")
+	}
+	for _, code := range []string{"use strict", "setLocale", "Parley"} {
 		if !strings.Contains(js, code) {
 			t.Errorf("the served script lost %q", code)
 		}

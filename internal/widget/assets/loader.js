@@ -6,7 +6,7 @@
   var p = window.Parley = window.Parley || { q: [] };
   if (p.loaded) return;
   if (!p.q) p.q = [];
-  ['setUser', 'clearUser', 'login', 'logout', 'setTokenProvider', 'open', 'close', 'on'].forEach(function (m) {
+  ['setUser', 'clearUser', 'login', 'logout', 'setTokenProvider', 'setLocale', 'open', 'close', 'on'].forEach(function (m) {
     if (!p[m]) p[m] = function () {
       var a = arguments;
       return new Promise(function (resolve, reject) { p.q.push([m, a, resolve, reject]); });
@@ -18,6 +18,7 @@
   s.crossOrigin = 'anonymous';
   s.async = true;
   s.dataset.workspace = me.dataset.workspace || '';
+  if (me.dataset.locale) s.dataset.locale = me.dataset.locale;
   s.dataset.css = new URL('[[.CSS]]', me.src).href;
   s.dataset.cssIntegrity = '[[.CSSIntegrity]]';
   (document.head || document.documentElement).appendChild(s);

@@ -17,19 +17,114 @@
   const TOKEN = 'token';
   const SEEN = 'seen'; // {conversation id: last message id this device has shown with the panel open}
 
-  // Plain-language messages for the visitor; integrators get the server's own message on .message.
+  // Plain-language messages for the visitor in their language, by the server's error code (the keys of
+  // the catalogues); a code without one shows the server's own (English) message. Integrators get the
+  // server's message on .message.
   const FRIENDLY = {
-    network_error: 'You seem to be offline. Your messages will be sent when the connection is back.',
-    rate_limited: 'You are sending messages quickly. Please wait a moment.',
-    verification_required: 'Please sign in to chat with us.',
-    identification_required: 'Please tell us your name and email first.',
-    origin_not_allowed: 'Chat is not available on this website.',
-    workspace_not_found: 'Chat is not available right now.',
-    internal_error: 'Something went wrong on our side. We will keep trying.',
-    invalid_field: 'That message could not be sent. Please check it and try again.',
-    blocked: 'Chat is unavailable.',
+    network_error: 'err_offline',
+    rate_limited: 'err_rate_limited',
+    verification_required: 'err_sign_in',
+    identification_required: 'err_identify',
+    origin_not_allowed: 'err_origin',
+    workspace_not_found: 'err_workspace',
+    internal_error: 'err_internal',
+    invalid_field: 'err_invalid',
+    blocked: 'err_blocked',
   };
-  const friendly = (e) => FRIENDLY[e.code] || (e.status >= 500 ? FRIENDLY.internal_error : 'Something went wrong: ' + e.message);
+  const friendly = (e) => (FRIENDLY[e.code] ? t(FRIENDLY[e.code]) : e.status >= 500 ? t('err_internal') : t('err_other', { message: e.message }));
+
+  // ---------------------------------------------------------------- language
+
+  // English is built in: the served script carries assets/i18n/en.json in place of the EN placeholder. Every other
+  // language is a catalogue at a checksummed, immutable URL, fetched with Subresource Integrity the first
+  // time it is needed; CATALOGUES (filled in when served) maps each tag to its URL and integrity.
+  const EN = '@@EN@@';
+  const CATALOGUES = '@@CATALOGUES@@';
+  const LOCALE = 'locale'; // the verified login token's locale claim, kept with the session's token
+  const cats = { en: EN };
+  let words = EN;
+  // set: Parley.setLocale's tag, else the script tag's data-locale. seq drops a catalogue that arrives
+  // after a later choice.
+  const lang = { set: script.dataset.locale || '', seq: 0, want: '' };
+
+  // t is the text of key in the visitor's language (English where a catalogue lacks it), with {name}
+  // placeholders filled in; a key with plural forms picks one by vars.n with Intl.PluralRules.
+  function t(key, vars) {
+    let s = Object.prototype.hasOwnProperty.call(words, key) ? words[key] : EN[key];
+    if (s && typeof s === 'object') s = s[new Intl.PluralRules(state.locale).select(vars.n)] || s.other;
+    return String(s).replace(/\{(\w+)\}/g, (m, k) => {
+      if (!vars || !(k in vars)) return m;
+      return typeof vars[k] === 'number' ? new Intl.NumberFormat(state.locale).format(vars[k]) : String(vars[k]);
+    });
+  }
+  // tr marks a text h() shows as translatable, so that a change of language relabels it (relabel).
+  class Tr { constructor(key, vars) { this.key = key; this.vars = vars; } }
+  const tr = (key, vars) => new Tr(key, vars);
+
+  // supported maps a BCP 47 tag to the language the widget has for it ('' for none): the tag itself,
+  // else the first one of the same language ("de-AT" → "de", "pt" → "pt-BR").
+  function supported(tag) {
+    if (typeof tag !== 'string' || !tag) return '';
+    let c;
+    try { c = Intl.getCanonicalLocales(tag)[0]; } catch (_) { return ''; }
+    const all = ['en'].concat(Object.keys(CATALOGUES));
+    if (all.includes(c)) return c;
+    const base = c.split('-')[0];
+    return all.find((x) => x.split('-')[0] === base) || '';
+  }
+
+  // wantedLocale applies docs/widget.md's order: setLocale or data-locale, the verified login token's
+  // locale claim, the browser's languages, the workspace's default; English when none is supported.
+  function wantedLocale() {
+    const claim = state.identity.level === 'verified' ? storage.get(LOCALE) : '';
+    const list = [lang.set, claim].concat(Array.from(navigator.languages || [navigator.language]), [state.config && state.config.default_locale]);
+    for (const tag of list) { const s = supported(tag); if (s) return s; }
+    return 'en';
+  }
+
+  function loadCatalogue(tag) {
+    const c = CATALOGUES[tag];
+    return fetch(new URL(c[0], base).href, { integrity: c[1], credentials: 'omit', mode: 'cors' }).then((res) => {
+      if (!res.ok) throw new Error('catalogue ' + tag + ': ' + res.status);
+      return res.json();
+    });
+  }
+
+  // applyLocale switches to the wanted language, loading its catalogue first; a catalogue that cannot be
+  // loaded leaves the widget in the language it speaks. It resolves with state.locale.
+  async function applyLocale() {
+    const tag = wantedLocale();
+    const seq = ++lang.seq;
+    lang.want = tag;
+    if (!cats[tag]) {
+      try {
+        cats[tag] = await loadCatalogue(tag);
+      } catch (e) {
+        console.error('Parley: ' + e.message);
+        return state.locale;
+      }
+    }
+    if (seq !== lang.seq || (tag === state.locale && words === cats[tag])) return state.locale;
+    state.locale = tag;
+    words = cats[tag];
+    timeFmt = new Intl.DateTimeFormat(tag, { hour: '2-digit', minute: '2-digit' });
+    relabel();
+    return tag;
+  }
+
+  // noteLocale keeps the locale claim of the token a login verified (the server hands it back on the
+  // identity), or forgets the previous one's.
+  function noteLocale(data) {
+    const tag = data && data.identity && data.identity.locale;
+    if (typeof tag === 'string' && tag) storage.set(LOCALE, tag);
+    else storage.remove(LOCALE);
+  }
+
+  function setLocale(tag) {
+    if (tag != null && typeof tag !== 'string') return Promise.reject(new ParleyError(0, 'invalid_field', 'setLocale needs a language tag such as "de" or "pt-BR", or null'));
+    lang.set = tag || '';
+    return started.then(() => applyLocale());
+  }
 
   // ---------------------------------------------------------------- storage
 
@@ -55,6 +150,7 @@
   const state = {
     token: storage.get(TOKEN),
     identity: { level: 'anonymous' },
+    locale: 'en', // the BCP 47 tag of the language the widget speaks (applyLocale)
     session: null, // {end, seen, jitter}: when a verified session's absolute lifetime runs out (ms), and when we learnt it
     config: null,
     convs: new Map(), // id → {id, status, created_at, msgs: [message]}
@@ -242,7 +338,12 @@
     for (const [k, v] of Object.entries(attrs || {})) {
       if (v === false || v == null) continue;
       if (k === 'class') el.className = v;
-      else if (k === 'text') el.textContent = v;
+      else if (v instanceof Tr) {
+        // Kept on the element so that relabel can say it again in another language.
+        (el.parleyTr || (el.parleyTr = {}))[k] = v;
+        if (k === 'text') el.textContent = t(v.key, v.vars);
+        else el.setAttribute(k, t(v.key, v.vars));
+      } else if (k === 'text') el.textContent = v;
       else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
       else el.setAttribute(k, v === true ? '' : v);
     }
@@ -261,10 +362,31 @@
   const root = host.attachShadow({ mode: 'open' });
   const ui = {};
 
+  // relabel says everything on screen again in the current language: the texts h() was given with tr,
+  // then what render draws. The widget's root carries lang and dir (Arabic lays out right to left); the
+  // chat page, where the widget is the page, its document too.
+  function relabel() {
+    const dir = ['ar', 'fa', 'he', 'ur'].includes(state.locale.split('-')[0]) ? 'rtl' : 'ltr';
+    for (const el of pageMode ? [ui.frame, document.documentElement] : [ui.frame]) {
+      if (!el) continue;
+      el.setAttribute('lang', state.locale);
+      el.setAttribute('dir', dir);
+    }
+    for (const el of root.querySelectorAll('*')) {
+      for (const [k, v] of Object.entries(el.parleyTr || {})) {
+        if (k === 'text') el.textContent = t(v.key, v.vars);
+        else el.setAttribute(k, t(v.key, v.vars));
+      }
+    }
+    render();
+    renderBadge();
+    sendState();
+  }
+
   function build() {
     const link = h('link', { rel: 'stylesheet', href: cssURL });
     if (cssIntegrity) { link.integrity = cssIntegrity; link.crossOrigin = 'anonymous'; }
-    const frame = h('div', { class: 'frame', hidden: true });
+    const frame = ui.frame = h('div', { class: 'frame', hidden: true, lang: state.locale, dir: 'ltr' });
     link.addEventListener('load', () => { frame.hidden = false; });
     link.addEventListener('error', () => { frame.hidden = false; });
 
@@ -272,21 +394,21 @@
     // description ("2 unread messages"), the badge itself is decoration.
     ui.badge = h('span', { class: 'badge', hidden: true, 'aria-hidden': 'true' });
     ui.unread = h('span', { class: 'sr-only', id: 'parley-unread' });
-    ui.launcher = h('button', { class: 'launcher', type: 'button', 'aria-label': 'Chat', 'aria-expanded': 'false', 'aria-haspopup': 'dialog', 'aria-controls': 'parley-panel', 'aria-describedby': 'parley-unread', onclick: () => (state.open ? close() : open()) },
+    ui.launcher = h('button', { class: 'launcher', type: 'button', 'aria-label': tr('chat'), 'aria-expanded': 'false', 'aria-haspopup': 'dialog', 'aria-controls': 'parley-panel', 'aria-describedby': 'parley-unread', onclick: () => (state.open ? close() : open()) },
       h('span', { class: 'launcher-icon', 'aria-hidden': 'true' }), ui.launcherLabel = h('span', { class: 'launcher-label', 'aria-hidden': 'true' }));
     ui.logo = h('img', { class: 'logo', alt: '', referrerpolicy: 'no-referrer', width: '32', height: '32', hidden: true, onerror: () => { ui.logo.hidden = true; } });
 
     ui.title = h(pageMode ? 'h1' : 'h2', { class: 'title', id: 'parley-title' });
     ui.who = h('p', { class: 'who', hidden: true });
-    ui.closeBtn = h('button', { class: 'close', type: 'button', 'aria-label': 'Close chat', onclick: () => close() }, h('span', { 'aria-hidden': 'true', text: '×' }));
+    ui.closeBtn = h('button', { class: 'close', type: 'button', 'aria-label': tr('close_chat'), onclick: () => close() }, h('span', { 'aria-hidden': 'true', text: '×' }));
     ui.status = h('p', { class: 'status', role: 'status' });
     ui.error = h('p', { class: 'error', role: 'alert', hidden: true });
     ui.greeting = h('div', { class: 'greeting' });
-    ui.log = h('div', { class: 'log', role: 'log', 'aria-label': 'Messages', 'aria-live': 'polite', tabindex: '0' });
+    ui.log = h('div', { class: 'log', role: 'log', 'aria-label': tr('messages'), 'aria-live': 'polite', tabindex: '0' });
     ui.footer = h('div', { class: 'footer' });
     // The chat page: the panel is the page's main content, always open, with nothing to close.
     ui.notice = pageMode ? h('p', { class: 'notice', role: 'status' }) : null;
-    ui.drop = h('div', { class: 'drop', hidden: true, 'aria-hidden': 'true' }, h('span', { text: 'Drop files to attach them' }));
+    ui.drop = h('div', { class: 'drop', hidden: true, 'aria-hidden': 'true' }, h('span', { text: tr('drop_files') }));
     ui.panel = h('div', { class: 'panel', id: 'parley-panel', role: pageMode ? 'main' : 'dialog', 'aria-labelledby': 'parley-title', hidden: !pageMode, onkeydown: onPanelKey,
       ondragenter: onDrag, ondragover: onDrag, ondragleave: onDrag, ondrop: onDrag },
       h('header', { class: 'head' }, ui.logo, h('div', null, ui.title, ui.who), pageMode ? null : ui.closeBtn),
@@ -308,7 +430,7 @@
   }
 
   function composer() {
-    const input = h('textarea', { class: 'input', rows: '2', 'aria-label': 'Message', placeholder: 'Type your message…', maxlength: String((state.config && state.config.max_message_length) || 4000) });
+    const input = h('textarea', { class: 'input', rows: '2', 'aria-label': tr('message'), placeholder: tr('placeholder'), maxlength: String((state.config && state.config.max_message_length) || 4000) });
     input.addEventListener('keydown', (ev) => {
       if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); form.requestSubmit(); }
     });
@@ -319,10 +441,10 @@
       if (files && files.length && attOn()) { ev.preventDefault(); addFiles(files); }
     });
     const picker = h('input', { type: 'file', multiple: true, hidden: true, tabindex: '-1', accept: attCfg().accept || false, onchange: () => { addFiles(picker.files); picker.value = ''; } });
-    ui.attach = h('button', { type: 'button', class: 'attach', 'aria-label': 'Attach files', hidden: !attCfg().enabled, onclick: () => attOn() && picker.click() }, h('span', { 'aria-hidden': 'true' }));
+    ui.attach = h('button', { type: 'button', class: 'attach', 'aria-label': tr('attach_files'), hidden: !attCfg().enabled, onclick: () => attOn() && picker.click() }, h('span', { 'aria-hidden': 'true' }));
     ui.chips = h('div', { class: 'chips' }, ...state.files.map((f) => f.el));
-    ui.send = h('button', { type: 'submit', class: 'send', text: 'Send' });
-    const form = h('form', { class: 'composer', 'aria-label': 'Send a message' }, ui.chips, input, ui.attach, picker, ui.send);
+    ui.send = h('button', { type: 'submit', class: 'send', text: tr('send') });
+    const form = h('form', { class: 'composer', 'aria-label': tr('send_form') }, ui.chips, input, ui.attach, picker, ui.send);
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       const body = input.value;
@@ -347,15 +469,16 @@
     const email = h('input', { id: 'parley-email', type: 'email', autocomplete: 'email', required: true, maxlength: '254', 'aria-describedby': 'parley-email-err' });
     name.value = id.name || '';
     email.value = id.email || '';
-    const form = h('form', { class: 'onboarding', 'aria-label': 'Introduce yourself', novalidate: true },
-      h('p', { class: 'hint', text: bizText('onboarding_intro') || 'Tell us who you are so we can help.' }),
-      h('label', { for: 'parley-name', text: 'Name' }), name, nameErr,
-      h('label', { for: 'parley-email', text: 'Email' }), email, emailErr,
-      h('button', { type: 'submit', class: 'send', text: 'Start chat' }));
+    const intro = bizText('onboarding_intro');
+    const form = h('form', { class: 'onboarding', 'aria-label': tr('intro_form'), novalidate: true },
+      h('p', { class: 'hint', text: intro || tr('intro_hint') }),
+      h('label', { for: 'parley-name', text: tr('name') }), name, nameErr,
+      h('label', { for: 'parley-email', text: tr('email') }), email, emailErr,
+      h('button', { type: 'submit', class: 'send', text: tr('start_chat') }));
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
-      nameErr.textContent = name.value.trim() ? '' : 'Please enter your name.';
-      emailErr.textContent = /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email.value.trim()) ? '' : 'Please enter a valid email address.';
+      nameErr.textContent = name.value.trim() ? '' : t('need_name');
+      emailErr.textContent = /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email.value.trim()) ? '' : t('need_email');
       name.setAttribute('aria-invalid', String(!!nameErr.textContent));
       email.setAttribute('aria-invalid', String(!!emailErr.textContent));
       if (nameErr.textContent || emailErr.textContent) {
@@ -366,7 +489,7 @@
         await changeIdentity(() => identify({ name: name.value.trim(), email: email.value.trim() }));
         focusInput();
       } catch (e) {
-        if (e.code === 'invalid_field') emailErr.textContent = 'Please check your name and email.';
+        if (e.code === 'invalid_field') emailErr.textContent = t('check_name_email');
         else showError(friendly(e));
       }
     });
@@ -374,9 +497,9 @@
   }
 
   function signInPrompt() {
-    const box = h('div', { class: 'signin' }, h('p', { text: 'Please sign in to chat with us.' }));
+    const box = h('div', { class: 'signin' }, h('p', { text: tr('err_sign_in') }));
     const url = safeURL(state.config && state.config.login_url);
-    if (url) box.append(h('a', { class: 'button', href: url, target: '_top', text: 'Sign in' }));
+    if (url) box.append(h('a', { class: 'button', href: url, target: '_top', text: tr('sign_in') }));
     return box;
   }
 
@@ -393,23 +516,26 @@
   function render() {
     const c = state.config;
     if (!c) return;
+    // A login, a logout or the workspace's config may change the language: say it all again once its
+    // catalogue is here (applyLocale relabels, which renders).
+    if (wantedLocale() !== lang.want) applyLocale();
     const waiting = state.switching > 0;
     const id = waiting ? { level: '' } : state.identity;
     const verified = id.level === 'verified';
-    ui.title.textContent = c.name || 'Chat';
-    ui.panel.setAttribute('aria-label', 'Chat with ' + (c.name || 'us'));
+    ui.title.textContent = c.name || t('chat');
+    ui.panel.setAttribute('aria-label', c.name ? t('chat_with', { name: c.name }) : t('chat_with_us'));
     ui.panel.removeAttribute('aria-labelledby');
     ui.who.hidden = !verified;
-    ui.who.textContent = verified ? 'Signed in as ' + (id.name || id.email) + (id.name && id.email ? ' (' + id.email + ')' : '') : '';
+    ui.who.textContent = verified ? t('signed_in_as', { who: (id.name || id.email) + (id.name && id.email ? ' (' + id.email + ')' : '') }) : '';
     ui.log.setAttribute('aria-busy', String(waiting));
 
     // The server picks the name to greet by (given_name, else the name without honorifics); no name, no guess.
     const name = id.first_name;
-    ui.greeting.replaceChildren(h('p', { class: 'hello', text: waiting ? 'One moment…' : name ? 'Hi ' + name + '!' : bizText('greeting') || 'Hi there!' }));
+    ui.greeting.replaceChildren(h('p', { class: 'hello', text: waiting ? t('one_moment') : name ? t('hello_name', { name }) : bizText('greeting') || t('hello') }));
     const first = bizText('first_message');
     if (first && !waiting) ui.greeting.append(h('p', { class: 'first', text: first }));
     const login = safeURL(c.login_url);
-    if (login && !verified && !waiting && c.anonymous_chat) ui.greeting.append(h('a', { class: 'login-link', href: login, target: '_top', text: 'Sign in' }));
+    if (login && !verified && !waiting && c.anonymous_chat) ui.greeting.append(h('a', { class: 'login-link', href: login, target: '_top', text: tr('sign_in') }));
 
     const hadFocus = root.activeElement && ui.footer.contains(root.activeElement);
     if (waiting) {
@@ -464,10 +590,7 @@
     frame.setAttribute('data-position', a.position === 'left' && !pageMode ? 'left' : 'right'); // the chat page has no side
     const label = typeof a.launcher_label === 'string' ? a.launcher_label.trim() : '';
     // A label is the launcher's name as well as its text (what is seen is what a voice user says).
-    if (label) {
-      if (!ui.launcherLabel.textContent) ui.launcherName = ui.launcher.getAttribute('aria-label');
-      ui.launcher.setAttribute('aria-label', label);
-    } else if (ui.launcherLabel.textContent && ui.launcherName) ui.launcher.setAttribute('aria-label', ui.launcherName);
+    ui.launcher.setAttribute('aria-label', label || t('chat'));
     ui.launcherLabel.textContent = label;
     ui.launcher.classList.toggle('labelled', !!label);
     const logo = typeof a.logo_url === 'string' && a.logo_url.startsWith('https://') ? a.logo_url : '';
@@ -530,7 +653,7 @@
     const n = state.open || state.switching ? 0 : unread();
     ui.badge.hidden = n === 0;
     ui.badge.textContent = n > 99 ? '99+' : String(n);
-    ui.unread.textContent = n ? n + ' unread message' + (n === 1 ? '' : 's') : '';
+    ui.unread.textContent = n ? t('unread', { n }) : '';
   }
 
   // unread counts the agent's (and system) messages this device has not shown with the panel open: in
@@ -592,23 +715,24 @@
 
   // A visitor an agent blocked is told only that the chat is unavailable, and is told so until a message
   // goes through again (the block lifted) or someone else takes over the widget.
-  function setStatus(text) { ui.status.textContent = text || (state.blocked ? FRIENDLY.blocked : ''); }
+  function setStatus(text) { ui.status.textContent = text || (state.blocked ? t('err_blocked') : ''); }
 
   // ---------------------------------------------------------------- messages
 
-  const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+  // The time under a message, in the visitor's language (applyLocale makes it anew).
+  let timeFmt = new Intl.DateTimeFormat('en', { hour: '2-digit', minute: '2-digit' });
 
   function bubble(sender, body, stateName, atts) {
     const el = h('div', { class: 'msg from-' + sender, 'data-sender': sender, 'data-state': stateName },
-      h('span', { class: 'sr-only', text: sender === 'customer' ? 'You: ' : sender === 'agent' ? 'Agent: ' : '' }),
+      h('span', { class: 'sr-only', text: sender === 'customer' ? tr('you') : sender === 'agent' ? tr('agent') : '' }),
       h('p', { class: 'text', text: body }),
       atts && atts.length ? attachments(atts) : null,
-      h('span', { class: 'meta', text: stateName === 'pending' ? 'Sending…' : '' }));
+      h('span', { class: 'meta', text: stateName === 'pending' ? t('sending') : '' }));
     // An agent's "please sign in" arrives as a system message carrying the workspace's login link: make
     // that link a real one (the URL comes from the config, not from the message text).
     const login = sender === 'system' && state.config ? safeURL(state.config.login_url) : '';
     if (login && body.includes(state.config.login_url)) {
-      el.insertBefore(h('a', { class: 'button', href: login, target: '_top', text: 'Sign in' }), el.lastChild);
+      el.insertBefore(h('a', { class: 'button', href: login, target: '_top', text: tr('sign_in') }), el.lastChild);
     }
     return el;
   }
@@ -730,7 +854,7 @@
   function notSent(item) {
     item.failed = true;
     item.el.dataset.state = 'failed';
-    item.el.querySelector('.meta').textContent = 'Not sent';
+    item.el.querySelector('.meta').textContent = t('not_sent');
   }
 
   // giveBack returns messages that could not be sent to the composer, so nothing typed is lost.
@@ -791,14 +915,14 @@
         } catch (e) {
           if (gen !== state.generation || item.dropped) continue;
           if (e.status === 0 || e.status >= 500 || e.status === 429) {
-            setStatus(e.status === 0 ? 'Offline. Waiting to send…' : 'Waiting to send…');
+            setStatus(e.status === 0 ? t('offline_waiting') : t('waiting'));
             const wait = Math.max(state.retryDelay, (e.retryAfter || 0) * 1000);
             state.retryDelay = Math.min(state.retryDelay * 2, 30000);
             state.retryTimer = setTimeout(flush, wait + Math.random() * 250);
             return;
           }
           if (e.code === 'session_invalid') {
-            setStatus('Waiting to send…');
+            setStatus(t('waiting'));
             sessionRefused(e.token).then(() => { if (state.token !== e.token) flush(); });
             return;
           }
@@ -828,20 +952,20 @@
   const attCfg = () => (state.config && state.config.attachments) || {};
   const attOn = () => !!attCfg().enabled && !inFlight && !!ui.chips && ui.chips.isConnected;
 
+  // fmtSize writes a file's size with the visitor's digits and units (Intl.NumberFormat's unit style).
   function fmtSize(n) {
-    if (n < 1000) return n + ' B';
-    if (n < 1e6) return Math.round(n / 1000) + ' KB';
-    return String(Math.round(n / 1e5) / 10) + ' MB';
+    const [v, unit, digits] = n < 1000 ? [n, 'byte', 0] : n < 1e6 ? [n / 1000, 'kilobyte', 0] : [n / 1e6, 'megabyte', 1];
+    return new Intl.NumberFormat(state.locale, { style: 'unit', unit, maximumFractionDigits: digits }).format(v);
   }
 
-  // Why a file was refused, by the server's code; "name" goes first.
+  // Why a file was refused, by the server's code (the catalogues' keys).
   const REFUSED = {
-    attachment_type_not_allowed: ": this type of file can't be sent.",
-    attachment_type_mismatch: ": its contents do not match its type, so it can't be sent.",
-    attachment_unsafe: " can't be sent: it looks damaged or unsafe.",
-    attachments_disabled: ": files can't be sent in this chat.",
-    rate_limited: ': you are sending files quickly. Please wait a moment and try again.',
-    network_error: ' could not be uploaded. Please check your connection.',
+    attachment_type_not_allowed: 'file_type',
+    attachment_type_mismatch: 'file_mismatch',
+    attachment_unsafe: 'file_unsafe',
+    attachments_disabled: 'files_off',
+    rate_limited: 'file_rate',
+    network_error: 'file_network',
   };
 
   // announce tells screen readers politely, in the live region the typing note uses.
@@ -850,7 +974,7 @@
   function addFiles(list) {
     const max = attCfg().max_files || 5;
     for (const file of Array.from(list)) {
-      if (state.files.filter((f) => !f.err).length >= max) { showError('You can attach up to ' + max + ' files to a message.'); break; }
+      if (state.files.filter((f) => !f.err).length >= max) { showError(t('max_files', { n: max })); break; }
       const f = chip({ name: file.name || 'file', size: file.size });
       if (attCfg().max_size && file.size > attCfg().max_size) refuse(f, 'attachment_too_large');
       else upload(f, file);
@@ -859,7 +983,7 @@
   }
 
   function chip(f) {
-    f.bar = h('span', { class: 'bar', role: 'progressbar', 'aria-label': 'Uploading ' + f.name, 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': '0' }, h('span'));
+    f.bar = h('span', { class: 'bar', role: 'progressbar', 'aria-label': tr('uploading', { name: f.name }), 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': '0' }, h('span'));
     f.msg = h('span', { class: 'chip-msg' });
     f.el = h('div', { class: 'chip' }, h('span', { class: 'chip-name', text: f.name }), h('span', { class: 'chip-size', text: fmtSize(f.size) }),
       f.x = h('button', { type: 'button', class: 'chip-x', onclick: () => { unfile(f); focusInput(); } }, h('span', { 'aria-hidden': 'true', text: '×' })),
@@ -899,7 +1023,7 @@
       if (x.status >= 200 && x.status < 300 && data && data.attachment) {
         f.att = data.attachment;
         f.bar.remove();
-        announce(f.name + ' is ready to send.');
+        announce(t('file_ready', { name: f.name }));
       } else {
         const code = !x.status ? 'network_error' : x.status === 413 ? 'attachment_too_large' : ((data && data.error) || {}).code;
         refuse(f, code);
@@ -913,7 +1037,9 @@
   function refuse(f, code) {
     f.err = code || 'error';
     f.bar.remove();
-    f.msg.textContent = f.name + (code === 'attachment_too_large' ? ' is larger than ' + fmtSize(attCfg().max_size) + '.' : REFUSED[code] || ' could not be uploaded.' + (FRIENDLY[code] ? ' ' + FRIENDLY[code] : ''));
+    const name = f.name;
+    f.msg.textContent = code === 'attachment_too_large' ? t('file_too_large', { name, size: fmtSize(attCfg().max_size) })
+      : REFUSED[code] ? t(REFUSED[code], { name }) : t('file_failed', { name }) + (FRIENDLY[code] ? ' ' + t(FRIENDLY[code]) : '');
     announce(f.msg.textContent);
   }
 
@@ -936,7 +1062,7 @@
 
   // sendState follows the uploads: Send waits for them, each chip's button cancels or removes.
   function sendState() {
-    for (const f of state.files) f.x.setAttribute('aria-label', (f.xhr ? 'Cancel upload of ' : 'Remove ') + f.name);
+    for (const f of state.files) f.x.setAttribute('aria-label', t(f.xhr ? 'cancel_upload' : 'remove_file', { name: f.name }));
     if (ui.send) ui.send.disabled = state.files.some((f) => f.xhr);
   }
 
@@ -961,7 +1087,7 @@
         thumb(img);
         return img;
       }
-      const save = () => blob(a.id).then((url) => h('a', { href: url, download: a.name }).click(), () => showError(a.name + ' could not be downloaded.'));
+      const save = () => blob(a.id).then((url) => h('a', { href: url, download: a.name }).click(), () => showError(t('file_download_failed', { name: a.name })));
       return h('button', { type: 'button', class: 'file', onclick: save },
         h('span', { class: 'fname', text: a.name }), h('span', { class: 'fmeta', text: String(a.kind || '').toUpperCase() + ' · ' + fmtSize(a.size) }));
     }));
@@ -1020,11 +1146,20 @@
   function awayText() {
     const own = bizText('away_notice');
     const at = Date.parse(hoursCfg().next_open);
-    if (isNaN(at)) return own || "We're away. We'll answer as soon as we can.";
+    // The business's own notice replaces "We're away."; when the team is back is still said.
+    if (isNaN(at)) return own || t('away');
+    // Today or tomorrow by the visitor's calendar say so (Intl.RelativeTimeFormat: "tomorrow", "morgen");
+    // a weekday alone names the coming week only; past it the date says which one.
+    const midnight = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+    const days = Math.round((midnight(new Date(at)) - midnight(new Date())) / DAY);
+    if (days >= 0 && days <= 1) {
+      const day = new Intl.RelativeTimeFormat(state.locale, { numeric: 'auto' }).format(days, 'day');
+      return own ? own + ' ' + t('answer_day', { day, time: timeFmt.format(at) }) : t('away_day', { day, time: timeFmt.format(at) });
+    }
     const o = { weekday: 'long', hour: '2-digit', minute: '2-digit' };
-    // A weekday alone names the coming week only; past it the date says which one.
     if (at - Date.now() > 6 * DAY) { o.day = 'numeric'; o.month = 'long'; }
-    return (own ? own + ' ' : "We're away. ") + "We'll answer from " + new Intl.DateTimeFormat(undefined, o).format(at) + '.';
+    const when = new Intl.DateTimeFormat(state.locale, o).format(at);
+    return own ? own + ' ' + t('answer_until', { when }) : t('away_until', { when });
   }
 
   // renderHours shows the away notice, a status announced once: its text is set only when it changes.
@@ -1073,16 +1208,16 @@
   // Any visitor can download their latest conversation as text; a verified customer can have it mailed
   // to the address their sign-in proved (the server decides the address and says which).
   const MAIL_REFUSED = {
-    email_unavailable: "Email isn't available.",
-    no_verified_email: 'We have no verified email address to send this conversation to.',
-    rate_limited: 'Please wait a moment before asking again.',
+    email_unavailable: 'mail_unavailable',
+    no_verified_email: 'mail_no_address',
+    rate_limited: 'mail_wait',
   };
 
   function tools() {
-    ui.mailBtn = h('button', { type: 'button', class: 'link', text: 'Email me this conversation', onclick: mailTranscript });
+    ui.mailBtn = h('button', { type: 'button', class: 'link', text: tr('mail_me'), onclick: mailTranscript });
     ui.toolsNote = h('p', { class: 'tools-note', 'aria-live': 'polite' });
     ui.tools = h('div', { class: 'tools', hidden: true },
-      h('button', { type: 'button', class: 'link', text: 'Download conversation', onclick: download }), ui.mailBtn, ui.toolsNote);
+      h('button', { type: 'button', class: 'link', text: tr('download'), onclick: download }), ui.mailBtn, ui.toolsNote);
     return ui.tools;
   }
 
@@ -1119,7 +1254,7 @@
       setTimeout(() => URL.revokeObjectURL(url), 60000);
     } catch (e) {
       if (token !== state.token) return;
-      ui.toolsNote.textContent = 'The conversation could not be downloaded.' + (e.code === 'network_error' || e instanceof TypeError ? ' ' + FRIENDLY.network_error : '');
+      ui.toolsNote.textContent = t('download_failed') + (e.code === 'network_error' || e instanceof TypeError ? ' ' + t('err_offline') : '');
       if (e.code === 'session_invalid') sessionRefused(token);
     }
   }
@@ -1132,9 +1267,9 @@
     let text;
     try {
       const { email } = await call('POST', transcriptPath(c) + '/email');
-      text = "We'll email this conversation to " + email + '.';
+      text = t('mail_sent', { email });
     } catch (e) {
-      text = MAIL_REFUSED[e.code] || friendly(e);
+      text = MAIL_REFUSED[e.code] ? t(MAIL_REFUSED[e.code]) : friendly(e);
       if (e.code === 'session_invalid') sessionRefused(e.token);
     }
     if (gen === state.generation) ui.toolsNote.textContent = text;
@@ -1200,7 +1335,7 @@
     if (on) typing.shownTimer = setTimeout(() => agentTyping(false), TYPING_EXPIRY);
     if (ui.typing.hidden === !on) return;
     ui.typing.hidden = !on;
-    ui.typingNote.textContent = on ? 'Agent is typing' : '';
+    ui.typingNote.textContent = on ? t('agent_typing') : '';
     if (on && state.open) ui.body.scrollTop = ui.body.scrollHeight;
   }
 
@@ -1230,7 +1365,7 @@
     if (!el) return; // not on screen (yet): the next sync names it again
     typing.read[convId] = messageId;
     for (const old of ui.log.querySelectorAll('.receipt')) if (old.parentNode.dataset.conversation === convId) old.remove();
-    el.append(h('span', { class: 'receipt', text: 'Read' }));
+    el.append(h('span', { class: 'receipt', text: tr('read') }));
   }
 
   // ---------------------------------------------------------------- live connection
@@ -1280,10 +1415,10 @@
     ws.onclose = (ev) => {
       if (ws !== state.ws) return;
       state.ws = null;
-      if (ev.code === 4403) { showError(FRIENDLY.origin_not_allowed); return; }
+      if (ev.code === 4403) { showError(t('err_origin')); return; }
       if (ev.code === 4401) { sessionRefused(token, ws.endedReason); return; }
       state.wsAttempts++;
-      if (state.wsAttempts > 1) setStatus('Reconnecting…');
+      if (state.wsAttempts > 1) setStatus(t('reconnecting'));
       const delay = Math.min(30000, 500 * 2 ** Math.min(state.wsAttempts, 6)) * (0.75 + Math.random() / 2);
       state.wsTimer = setTimeout(connect, state.wsAttempts === 1 ? 200 : delay);
     };
@@ -1396,7 +1531,7 @@
     if (!held.length) return;
     state.pending = state.pending.filter((p) => !p.held);
     for (const p of held) { p.dropped = true; notSent(p); }
-    showError('We could not sign you in, so your message was not sent.');
+    showError(t('login_failed_held'));
   }
 
   // endSession revokes the current session and continues on a fresh anonymous one (whose token is
@@ -1571,6 +1706,7 @@
     setToken(data.session_token);
     state.identity = data.identity;
     noteSession(data);
+    noteLocale(data);
     if (!samePerson) forgetSeen();
     done();
     // Messages still waiting are this person's: held while the login was on its way, or typed before it
@@ -1717,6 +1853,7 @@
       setToken(data.session_token);
       state.identity = data.identity;
       noteSession(data);
+      noteLocale(data);
       done();
       render();
       reconnect();
@@ -1823,9 +1960,9 @@
 
   // Plain words for a link that did not sign the visitor in; the page goes on as it was, or anonymous.
   const LINK_REFUSED = {
-    token_replayed: 'This sign-in link has already been used.',
-    token_expired: 'This sign-in link has expired.',
-    network_error: 'We could not reach the chat to sign you in.',
+    token_replayed: 'link_used',
+    token_expired: 'link_expired',
+    network_error: 'link_network',
   };
 
   // pageLogin signs in with a token from the chat page's link. The server accepts it once (single_use:
@@ -1833,8 +1970,7 @@
   function pageLogin(token) {
     const change = changeIdentity((done, switched) => doLogin(token, done, switched, true), mayBeSomeoneElse());
     return change.then((id) => { ui.notice.textContent = ''; return id; }, (e) => {
-      ui.notice.textContent = (LINK_REFUSED[e.code] || 'We could not sign you in with this link.') +
-        ' To see your conversations, open the chat again from the app or website that sent you here.';
+      ui.notice.textContent = t(LINK_REFUSED[e.code] || 'link_failed') + ' ' + t('link_again');
       emit('error', e);
     });
   }
@@ -1869,8 +2005,12 @@
   async function start() {
     build();
     (document.body || document.documentElement).append(host);
+    // The language the page or the browser asks for loads while the session resumes; the workspace's
+    // default and a verified visitor's claim are known once it has.
+    applyLocale();
     try {
       await ensureSession();
+      await applyLocale();
     } catch (e) {
       host.setAttribute('data-hidden', '');
       console.error('Parley: ' + e.message);
@@ -1920,7 +2060,8 @@
 
   const api = {
     loaded: true,
-    setUser, clearUser: logout, login, logout, on, setTokenProvider,
+    setUser, clearUser: logout, login, logout, on, setTokenProvider, setLocale,
+    get locale() { return state.locale; },
     // A widget hidden until login opens once the login the page asked for is through.
     open: () => started.then(async () => { if (!visible() && inFlight) await idle(); open(); }),
     close: () => started.then(() => close()),
