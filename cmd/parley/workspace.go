@@ -54,6 +54,8 @@ type settingsJSON struct {
 	AwayNotice      string                       `json:"away_notice"`
 	OnboardingIntro string                       `json:"onboarding_intro"`
 	Texts           map[string]store.WidgetTexts `json:"texts"`
+	// DefaultLocale: the widget's language when nothing else names one it speaks ("" = English).
+	DefaultLocale string `json:"default_locale"`
 }
 
 // appearanceJSON is the widget's look with the defaults filled in, and the text colour derived.
@@ -110,6 +112,7 @@ func workspaceShape(w store.Workspace) workspaceJSON {
 			Appearance: appearanceJSON{BrandColor: a.BrandColor, TextColor: textColor, Position: a.Position,
 				LauncherLabel: a.LauncherLabel, Theme: a.Theme, LogoURL: a.LogoURL},
 			Greeting: s.Greeting, AwayNotice: s.AwayNotice, OnboardingIntro: s.OnboardingIntro, Texts: texts,
+			DefaultLocale: s.DefaultLocale,
 		},
 	}
 }
@@ -155,6 +158,7 @@ func printWorkspace(w io.Writer, ws store.Workspace) {
 		t := s.Texts[tag]
 		fmt.Fprintf(w, "  texts %-16s greeting %q, first message %q, away notice %q, onboarding intro %q\n", tag, t.Greeting, t.FirstMessage, t.AwayNotice, t.OnboardingIntro)
 	}
+	fmt.Fprintf(w, "  default locale         %s\n", cmp.Or(s.DefaultLocale, "en"))
 }
 
 func listOrAny(l []string, none string) string {
@@ -230,6 +234,7 @@ func workspaceUpdate(ctx context.Context, e env, args []string) error {
 	emailDelay := fs.Duration("email-reply-delay", 0, "how long a reply may stay unseen before it is emailed, e.g. 10m (1m to 168h; 0: the default, 10m)")
 	emailInterval := fs.Duration("email-interval", 0, "the least time between two emails to one customer, e.g. 1h (1m to 168h; 0: the default, 1h)")
 	unreadDelay := fs.Duration("unread-alert-delay", 0, "how long a customer message may stay unread before agents who turned on email alerts are mailed, e.g. 5m (1m to 24h; 0: the default, 5m)")
+	defaultLocale := fs.String("default-locale", "", "the widget's language for visitors whose page, login token and browser name none it speaks: "+localeTags()+` ("" or en: English, the default)`)
 	retentionDays := fs.Int("retention-days", 0, "closed conversations are deleted this many days after they closed, with anonymous visitors' data (1 to 3650; 0: kept for good, the default)")
 	hoursEnabled := fs.String("hours-enabled", "", "on: the workspace keeps business hours (needs --time-zone); off: always open (the default)")
 	hours := fs.String("hours", "", `weekly open hours, e.g. "mon-fri 09:00-12:30, 13:30-17:00; sat 10:00-14:00" (days left out are closed; "" closes every day)`)
@@ -375,6 +380,8 @@ func workspaceUpdate(ctx context.Context, e env, args []string) error {
 			p.UnreadAlertDelay = unreadDelay
 		case "retention-days":
 			p.RetentionDays = retentionDays
+		case "default-locale":
+			p.DefaultLocale = defaultLocale
 		case "hours-enabled":
 			switch strings.ToLower(*hoursEnabled) {
 			case "on", "true":
@@ -535,4 +542,13 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a size such as 10MB", s)
 	}
 	return int64(f * mult), nil
+}
+
+// localeTags lists the languages the widget speaks, for --default-locale's help.
+func localeTags() string {
+	var tags []string
+	for _, l := range chat.WidgetLocales() {
+		tags = append(tags, l.Tag)
+	}
+	return strings.Join(tags, ", ")
 }

@@ -63,6 +63,9 @@ type Identity struct {
 	Email      string
 	Name       string
 	FirstName  string
+	// Locale is the locale claim of the token a login verified ("" without one): only the login's
+	// answer carries it; the widget keeps it with the session.
+	Locale string
 }
 
 // Session tokens are opaque bearer strings: a prefix (so they are recognisable in logs and secret
@@ -499,7 +502,9 @@ func (s *Service) completeLogin(ctx context.Context, v *Visitor, claims *identit
 	if err != nil {
 		return "", nil, Identity{}, err
 	}
-	return token, &Visitor{Session: next, Workspace: w}, customerIdentity(customer), nil
+	id := customerIdentity(customer)
+	id.Locale = claims.Locale
+	return token, &Visitor{Session: next, Workspace: w}, id, nil
 }
 
 // upsertCustomer finds the customer a verified token names — by sub when present, else by email — and

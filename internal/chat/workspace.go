@@ -110,6 +110,9 @@ type SettingsPatch struct {
 	// The widget's look and the business's texts in one language (appearance.go).
 	Appearance *AppearancePatch
 	Texts      *TextsPatch
+
+	// DefaultLocale: the widget's language when nothing names one it speaks (locale.go); "" is English.
+	DefaultLocale *string
 }
 
 // UpdateWorkspace validates and applies a settings patch. Verified sessions of customers whose email a
@@ -253,6 +256,13 @@ func applyPatch(w *store.Workspace, p SettingsPatch) error {
 			return problem.InvalidField("email_interval", "must be between 1m and 168h (0 restores the default, %s)", DefaultEmailInterval)
 		}
 		st.EmailInterval = *p.EmailInterval
+	}
+	if p.DefaultLocale != nil {
+		tag, err := WidgetLocale(*p.DefaultLocale)
+		if err != nil {
+			return err
+		}
+		st.DefaultLocale = tag
 	}
 	if p.RetentionDays != nil {
 		if d := *p.RetentionDays; d < 0 || d > MaxRetentionDays {

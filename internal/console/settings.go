@@ -72,6 +72,11 @@ type settingsForm struct {
 	ErrorField       string
 	MinLifetime      string
 	MaxLifetime      string
+
+	// DefaultLocale is the widget's language when nothing else names one it speaks ("" = English);
+	// Locales are the choices, the languages the widget speaks.
+	DefaultLocale string
+	Locales       []chat.Locale
 }
 
 // kindChoice is one checkbox of the allowed kinds.
@@ -123,6 +128,7 @@ func formFromWorkspace(w store.Workspace) settingsForm {
 	f.EmailInterval = durationValue(st.EmailInterval, chat.DefaultEmailInterval)
 	f.UnreadAlertDelay = durationValue(st.UnreadAlertDelay, chat.DefaultUnreadAlertDelay)
 	f.RetentionDays = strconv.Itoa(st.RetentionDays)
+	f.DefaultLocale = st.DefaultLocale
 	return f
 }
 
@@ -149,6 +155,7 @@ func (c *Console) renderSettings(w http.ResponseWriter, r *http.Request, status 
 	// The status is the saved settings', also when the form shows a refused post.
 	f.HoursStatus = hoursStatus(c.chat.Hours(signedIn(r).workspace.Settings), c.now())
 	f.TimeZones, f.EmailConfigured, f.NoEmailNotice = commonTimeZones, c.chat.EmailConfigured(), noEmailNotice
+	f.Locales = chat.WidgetLocales()
 	c.render(w, r, status, "settings", c.page(w, r, "Settings", "settings", f))
 }
 
@@ -200,6 +207,7 @@ func (c *Console) SaveSettings(w http.ResponseWriter, r *http.Request) {
 		EmailInterval:       strings.TrimSpace(pf.Get("email_interval")),
 		UnreadAlertDelay:    strings.TrimSpace(pf.Get("unread_alert_delay")),
 		RetentionDays:       strings.TrimSpace(pf.Get("retention_days")),
+		DefaultLocale:       pf.Get("default_locale"),
 	}
 	origins, domains := splitLines(f.AllowedOrigins), splitLines(f.AllowedEmailDomains)
 	patch := chat.SettingsPatch{
@@ -218,6 +226,10 @@ func (c *Console) SaveSettings(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		patch.MaxTokenLifetime = &d
+	}
+	// A form without the language (an older page) leaves it as it is.
+	if _, ok := pf["default_locale"]; ok {
+		patch.DefaultLocale = &f.DefaultLocale
 	}
 	// An empty retention field (an older form) leaves the setting as it is.
 	if f.RetentionDays != "" {

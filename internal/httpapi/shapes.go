@@ -23,6 +23,8 @@ type identityJSON struct {
 	Email      string `json:"email,omitempty"`
 	Name       string `json:"name,omitempty"`
 	FirstName  string `json:"first_name,omitempty"`
+	// Locale is the login token's locale claim, on a login's answer only (the widget keeps it).
+	Locale string `json:"locale,omitempty"`
 }
 
 // sessionJSON tells the widget when its session ends: expires_at is a verified session's absolute end
@@ -96,6 +98,8 @@ type configJSON struct {
 	OnboardingIntro string                     `json:"onboarding_intro"`
 	Texts           map[string]widgetTextsJSON `json:"texts"`
 	Appearance      appearanceJSON             `json:"appearance"`
+	// DefaultLocale is the workspace's default language for the widget ("" = English).
+	DefaultLocale string `json:"default_locale"`
 }
 
 type widgetTextsJSON struct {
@@ -136,7 +140,7 @@ func timestamp(t time.Time) string {
 }
 
 func identityShape(i chat.Identity) identityJSON {
-	return identityJSON{Level: i.Level, CustomerID: i.CustomerID, ExternalID: i.ExternalID, Email: i.Email, Name: i.Name, FirstName: i.FirstName}
+	return identityJSON{Level: i.Level, CustomerID: i.CustomerID, ExternalID: i.ExternalID, Email: i.Email, Name: i.Name, FirstName: i.FirstName, Locale: i.Locale}
 }
 
 func sessionShape(v *chat.Visitor) sessionJSON {
@@ -219,6 +223,7 @@ func configShape(w store.Workspace, hours chat.HoursState) configJSON {
 			ClosesAt: timestamp(hours.ClosesAt), Mode: hours.Mode, TimeZone: hours.TimeZone},
 		Greeting: s.Greeting, AwayNotice: s.AwayNotice, OnboardingIntro: s.OnboardingIntro,
 		Texts: texts, Appearance: appearanceShape(s.Appearance),
+		DefaultLocale: s.DefaultLocale,
 	}
 }
 

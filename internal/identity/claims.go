@@ -34,6 +34,9 @@ type Claims struct {
 	// Attributes are the token's "attributes" claim, the customer's verified attributes; nil when the
 	// token carries none (an empty object is a set with nothing in it, which clears the customer's).
 	Attributes *attributes.Set
+	// Locale is the "locale" claim, the language the customer uses on the business's site: a short
+	// BCP 47 tag in canonical case ("de", "pt-BR"), "" when absent. The widget speaks it after login.
+	Locale string
 }
 
 // exactClaimName returns the exact spelling of a claim Parley reads, given any casing of it, so that a
@@ -68,6 +71,8 @@ func exactClaimName(name string) (string, bool) {
 		return "iss", true
 	case "attributes":
 		return "attributes", true
+	case "locale":
+		return "locale", true
 	}
 	return "", false
 }
@@ -112,8 +117,16 @@ func ParseClaims(payload []byte) (*Claims, error) {
 		err = identifierClaim(members, "jti")
 	}
 	str("iss", 1024) // typed even though unused, so a malformed issuer is not silently accepted
+	locale := str("locale", maxLocale)
 	if err != nil {
 		return nil, err
+	}
+	if _, ok := members["locale"]; ok {
+		// Refused like any other malformed claim (and so shown in the identity log), not ignored: a
+		// locale the widget cannot read is the integration's mistake, better found than silently English.
+		if c.Locale, ok = CanonicalLocale(locale); !ok {
+			return nil, claimsInvalid(`"locale" must be a BCP 47 language tag such as "de" or "pt-BR" (at most %d characters), not %q`, maxLocale, locale)
+		}
 	}
 	if raw, ok := members["sub"]; ok && c.Subject == "" && len(raw) > 0 {
 		return nil, claimsInvalid(`"sub" must not be empty`)
@@ -294,3 +307,44 @@ func truncate(s string, n int) string {
 }
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+
+// maxLocale bounds the "locale" claim: a language, a script and a region ("zh-Hant-TW") fit well
+// within it; longer tags (variants, extensions) name nothing the widget could tell apart.
+const maxLocale = 20
+
+// CanonicalLocale checks a short BCP 47 tag (a language of 2 or 3 letters, then optionally a script of
+// 4 letters, a region of 2 letters or 3 digits, and variants of 5 to 8 letters or digits) and returns it
+// in the canonical case: "PT-br" becomes "pt-BR", "zh-hant" "zh-Hant".
+func CanonicalLocale(tag string) (string, bool) {
+	if tag == "" || len(tag) > maxLocale {
+		return "", false
+	}
+	parts := strings.Split(strings.ReplaceAll(tag, "_", "-"), "-")
+	for i, p := range parts {
+		for _, r := range p {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+				return "", false
+			}
+		}
+		letters := strings.IndexFunc(p, func(r rune) bool { return r >= '0' && r <= '9' }) < 0
+		switch {
+		case i == 0:
+			if !letters || len(p) < 2 || len(p) > 3 {
+				return "", false
+			}
+			parts[i] = strings.ToLower(p)
+		case i == 1 && len(p) == 4 && letters:
+			parts[i] = strings.ToUpper(p[:1]) + strings.ToLower(p[1:])
+		case len(p) == 2 && letters, len(p) == 3 && !letters && strings.Trim(p, "0123456789") == "":
+			if i > 2 || (i == 2 && len(parts[1]) != 4) {
+				return "", false // a region comes right after the language or its script
+			}
+			parts[i] = strings.ToUpper(p)
+		case len(p) >= 5 && len(p) <= 8:
+			parts[i] = strings.ToLower(p)
+		default:
+			return "", false
+		}
+	}
+	return strings.Join(parts, "-"), true
+}

@@ -107,6 +107,10 @@ type Settings struct {
 	AwayNotice      string                 `json:"away_notice,omitempty"`
 	OnboardingIntro string                 `json:"onboarding_intro,omitempty"`
 	Texts           map[string]WidgetTexts `json:"texts,omitempty"`
+
+	// DefaultLocale is the language the widget speaks to a visitor whose page, login token and browser
+	// name none it has: a BCP 47 tag of chat.WidgetLocales ("" means English).
+	DefaultLocale string `json:"default_locale,omitempty"`
 }
 
 // Appearance is how the widget looks; the zero value is Parley's own look. The text colour on the brand

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parleyhq/parley/internal/chat"
 	"github.com/parleyhq/parley/internal/widget"
 )
 
@@ -62,6 +63,14 @@ func TestCataloguesAreServedImmutableWithIntegrity(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("catalogues %v, want %v", got, want)
+	}
+	// The workspace's default language is one of these (package chat validates it against its list).
+	var settable []string
+	for _, l := range chat.WidgetLocales() {
+		settable = append(settable, l.Tag)
+	}
+	if !slices.Equal(settable, append([]string{"en"}, got...)) {
+		t.Errorf("chat.WidgetLocales %v; the widget speaks en and %v", settable, got)
 	}
 	for _, path := range []string{"/widget/i18n/de.0000000000000000.json", "/widget/i18n/xx.json", "/widget/i18n/en.json"} {
 		if rec := get(t, h, path); rec.Code != 404 {

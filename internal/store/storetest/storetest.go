@@ -321,6 +321,7 @@ func testWorkspaces(t *testing.T, s store.Store) {
 			EmailInterval:       2 * time.Hour,
 			UnreadAlertDelay:    3 * time.Minute,
 			RetentionDays:       90,
+			DefaultLocale:       "pt-BR",
 			Require2FA:          true,
 			ConsoleIdleTimeout:  45 * time.Minute,
 			SSO: store.SSOSettings{Enabled: true, Issuer: "https://login.acme.example", ClientID: "parley",
