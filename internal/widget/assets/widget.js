@@ -107,9 +107,19 @@
     if (seq !== lang.seq || (tag === state.locale && words === cats[tag])) return state.locale;
     state.locale = tag;
     words = cats[tag];
-    timeFmt = new Intl.DateTimeFormat(tag, { hour: '2-digit', minute: '2-digit' });
+    timeFmt = new Intl.DateTimeFormat(fmtLocale(), { hour: '2-digit', minute: '2-digit' });
     relabel();
     return tag;
+  }
+
+  // fmtLocale is the locale dates, times and numbers are written in: the browser's own tag for the
+  // language the widget speaks (en-GB writes 17:00 where en writes 5:00 PM), else that language's.
+  function fmtLocale() {
+    const lang = state.locale.split('-')[0];
+    for (const tag of Array.from(navigator.languages || [])) {
+      try { if (new Intl.Locale(tag).language === lang) return tag; } catch (_) { /* not a tag */ }
+    }
+    return state.locale;
   }
 
   // noteLocale keeps the locale claim of the token a login verified (the server hands it back on the
@@ -720,7 +730,7 @@
   // ---------------------------------------------------------------- messages
 
   // The time under a message, in the visitor's language (applyLocale makes it anew).
-  let timeFmt = new Intl.DateTimeFormat('en', { hour: '2-digit', minute: '2-digit' });
+  let timeFmt = new Intl.DateTimeFormat(fmtLocale(), { hour: '2-digit', minute: '2-digit' });
 
   function bubble(sender, body, stateName, atts) {
     const el = h('div', { class: 'msg from-' + sender, 'data-sender': sender, 'data-state': stateName },
@@ -955,7 +965,7 @@
   // fmtSize writes a file's size with the visitor's digits and units (Intl.NumberFormat's unit style).
   function fmtSize(n) {
     const [v, unit, digits] = n < 1000 ? [n, 'byte', 0] : n < 1e6 ? [n / 1000, 'kilobyte', 0] : [n / 1e6, 'megabyte', 1];
-    return new Intl.NumberFormat(state.locale, { style: 'unit', unit, maximumFractionDigits: digits }).format(v);
+    return new Intl.NumberFormat(fmtLocale(), { style: 'unit', unit, maximumFractionDigits: digits }).format(v);
   }
 
   // Why a file was refused, by the server's code (the catalogues' keys).
@@ -1148,23 +1158,25 @@
     const at = Date.parse(hoursCfg().next_open);
     // The business's own notice replaces "We're away."; when the team is back is still said.
     if (isNaN(at)) return own || t('away');
-    // Today or tomorrow by the visitor's calendar say so (Intl.RelativeTimeFormat: "tomorrow", "morgen");
-    // a weekday alone names the coming week only; past it the date says which one.
-    const midnight = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
-    const days = Math.round((midnight(new Date(at)) - midnight(new Date())) / DAY);
-    if (days >= 0 && days <= 1) {
-      const day = new Intl.RelativeTimeFormat(state.locale, { numeric: 'auto' }).format(days, 'day');
-      return own ? own + ' ' + t('answer_day', { day, time: timeFmt.format(at) }) : t('away_day', { day, time: timeFmt.format(at) });
+    // Within the hour, in minutes (Intl.RelativeTimeFormat: "in 25 minutes", "in 25 Minuten"), said
+    // again every half minute; a weekday alone names the coming week only; past it the date says which.
+    const minutes = Math.ceil((at - Date.now()) / 60000);
+    if (minutes > 0 && minutes <= 60) {
+      awayTick = setTimeout(renderHours, 30000);
+      const when = new Intl.RelativeTimeFormat(fmtLocale(), { numeric: 'always' }).format(minutes, 'minute');
+      return own ? own + ' ' + t('answer_soon', { when }) : t('away_soon', { when });
     }
     const o = { weekday: 'long', hour: '2-digit', minute: '2-digit' };
     if (at - Date.now() > 6 * DAY) { o.day = 'numeric'; o.month = 'long'; }
-    const when = new Intl.DateTimeFormat(state.locale, o).format(at);
+    const when = new Intl.DateTimeFormat(fmtLocale(), o).format(at);
     return own ? own + ' ' + t('answer_until', { when }) : t('away_until', { when });
   }
 
   // renderHours shows the away notice, a status announced once: its text is set only when it changes.
   // The message box names it as its description, so a screen reader meets it when the panel opens.
+  let awayTick = 0;
   function renderHours() {
+    clearTimeout(awayTick);
     const text = outOfHours() && !state.switching ? awayText() : '';
     if (!ui.away && !text) return;
     // Made only for a workspace that is away: the widget's other status stays the only one elsewhere.
