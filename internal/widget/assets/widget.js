@@ -962,10 +962,11 @@
   const attCfg = () => (state.config && state.config.attachments) || {};
   const attOn = () => !!attCfg().enabled && !inFlight && !!ui.chips && ui.chips.isConnected;
 
-  // fmtSize writes a file's size with the visitor's digits and units (Intl.NumberFormat's unit style).
+  // fmtSize writes a file's size with the visitor's digits and decimal sign (Intl.NumberFormat) and the
+  // symbols B, KB and MB, which read the same in every language the widget speaks.
   function fmtSize(n) {
-    const [v, unit, digits] = n < 1000 ? [n, 'byte', 0] : n < 1e6 ? [n / 1000, 'kilobyte', 0] : [n / 1e6, 'megabyte', 1];
-    return new Intl.NumberFormat(fmtLocale(), { style: 'unit', unit, maximumFractionDigits: digits }).format(v);
+    const [v, unit, digits] = n < 1000 ? [n, 'B', 0] : n < 1e6 ? [n / 1000, 'KB', 0] : [n / 1e6, 'MB', 1];
+    return new Intl.NumberFormat(fmtLocale(), { maximumFractionDigits: digits, useGrouping: false }).format(v) + ' ' + unit;
   }
 
   // Why a file was refused, by the server's code (the catalogues' keys).
