@@ -35,7 +35,7 @@
 
   // ---------------------------------------------------------------- language
 
-  // English is built in: the served script carries assets/i18n/en.json in place of the EN placeholder. Every other
+  // English is built in: the served script carries assets/i18n/en.json in EN's place. Every other
   // language is a catalogue at a checksummed, immutable URL, fetched with Subresource Integrity the first
   // time it is needed; CATALOGUES (filled in when served) maps each tag to its URL and integrity.
   const EN = '@@EN@@';
@@ -82,12 +82,19 @@
     return 'en';
   }
 
+  // loadCatalogue fetches a language once, however many times it is asked for meanwhile; a failed
+  // fetch is tried again the next time the language is chosen.
+  const loading = {};
   function loadCatalogue(tag) {
     const c = CATALOGUES[tag];
-    return fetch(new URL(c[0], base).href, { integrity: c[1], credentials: 'omit', mode: 'cors' }).then((res) => {
-      if (!res.ok) throw new Error('catalogue ' + tag + ': ' + res.status);
-      return res.json();
-    });
+    if (!loading[tag]) {
+      loading[tag] = fetch(new URL(c[0], base).href, { integrity: c[1], credentials: 'omit', mode: 'cors' }).then((res) => {
+        if (!res.ok) throw new Error('catalogue ' + tag + ': ' + res.status);
+        return res.json();
+      });
+      loading[tag].catch(() => { delete loading[tag]; });
+    }
+    return loading[tag];
   }
 
   // applyLocale switches to the wanted language, loading its catalogue first; a catalogue that cannot be
