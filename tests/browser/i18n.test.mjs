@@ -235,6 +235,26 @@ describe('the widget in the visitor\'s language', () => {
     }
   });
 
+  test('the away notice within the hour in German, with Intl.RelativeTimeFormat ("in 25 Minuten")', async () => {
+    // Open every day from 25 minutes from now (UTC) for an hour: closed now, opening within the hour.
+    const at = new Date(Date.now() + 25 * 60e3);
+    const hhmm = (d) => d.toISOString().slice(11, 16);
+    const end = new Date(Math.min(at.getTime() + 3600e3, Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate() + 1)));
+    const until = end.getUTCHours() === 0 && end.getUTCMinutes() === 0 ? '24:00' : hhmm(end);
+    const w = await workspace(parley.dataDir, 'Abendschule', '--hours', `mon-sun ${hhmm(at)}-${until}`, '--time-zone', 'UTC', '--hours-enabled', 'on');
+    const page = await newPage(browser, { locale: 'de-DE', timezoneId: 'UTC' });
+    try {
+      await page.goto(site.set('/soon', embedPage(parley.url, w.id)));
+      await whenReady(page);
+      await openWith(page, 'Chat');
+      const notice = widget(page).locator('.away');
+      await eventually(async () => assert.match(await notice.textContent(), /^Wir sind gerade nicht da\. Wir antworten in 2[45] Minuten\.$/));
+      assert.deepEqual(page.errors, []);
+    } finally {
+      await page.context().close();
+    }
+  });
+
   test('the chat page speaks German too, with the page\'s lang', async () => {
     const page = await newPage(browser, { locale: 'de-DE' });
     try {
