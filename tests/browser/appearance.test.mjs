@@ -200,11 +200,8 @@ describe('widget appearance and texts', () => {
     assert.deepEqual(page.errors, []);
   });
 
-  // Needs the i18n branch's locale selection (Parley.setLocale, state.locale). Enable once it is merged:
-  // the widget's lookup (bizText in widget.js) already reads state.locale.
-  test('a German visitor gets the German greeting and the default language\'s other texts', {
-    skip: 'Parley.setLocale comes with the i18n branch; enable after merging it',
-  }, async () => {
+  // The business's texts follow the widget's language (bizText in widget.js reads state.locale).
+  test('a German visitor gets the German greeting and the default language\'s other texts', async () => {
     const t = await workspace(parley.dataDir, 'Sprachen AG', '--greeting', 'Welcome!', '--first-message', 'Ask us anything.');
     await cli(parley.dataDir, 'workspace', 'update', '--workspace', t.id, '--locale', 'de', '--greeting', 'Willkommen!');
     const url = site.set('/de', embedPage(parley.url, t.id, { title: 'Sprachen AG' }));

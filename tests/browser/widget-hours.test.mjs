@@ -15,7 +15,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  api, axeViolations, bubbles, consoleAgent, createAgent, embedPage, eventually, launchBrowser, launcher, messageBox,
+  api, axeViolations, bubbles, cli, consoleAgent, createAgent, embedPage, eventually, launchBrowser, launcher, messageBox,
   newPage, openChat, panel, screenshot, send, signToken, startParley, startSite, tokenKey, waitForBubble, whenReady,
   widget, widgetLogin, workspace,
 } from './harness.mjs';
@@ -75,8 +75,8 @@ describe('business hours in the widget', () => {
   }
 
   // visitor opens the site in a browser of the given zone, its page clock running with the server's.
-  async function visitor(ws, timezoneId, { token } = {}) {
-    const page = await newPage(browser, { timezoneId, locale: 'en-GB' });
+  async function visitor(ws, timezoneId, { token, locale = 'en-GB' } = {}) {
+    const page = await newPage(browser, { timezoneId, locale });
     await page.clock.install({ time: new Date(serverNow()) });
     if (token) await page.addInitScript(([k, v]) => localStorage.setItem(k, v), [tokenKey(ws), token]);
     await page.goto(site.set('/' + ws + '-' + timezoneId.replace('/', '-'), embedPage(parley.url, ws, { title: 'Opening hours' })));
@@ -122,6 +122,27 @@ describe('business hours in the widget', () => {
         assert.equal(await awayNotice(page).textContent(), want);
         assert.deepEqual(await axeViolations(page), [], 'axe-core with the away notice');
         if (zone === 'America/New_York') await screenshot(page, 'widget-away');
+        assert.deepEqual(page.errors, []);
+      } finally {
+        await page.context().close();
+      }
+    }
+  });
+
+  test('the business\'s own away notice, in the visitor\'s language, still says when the team is back in theirs', async () => {
+    const w = await workspace(parley.dataDir, 'Berlin Books', ...HOURS, '--away-notice', 'The shop is closed.');
+    await cli(parley.dataDir, 'workspace', 'update', '--workspace', w.id, '--locale', 'de', '--away-notice', 'Der Laden ist zu.');
+    const c = await setClock(w.id, nextSunday(Date.now()), false);
+    const when = (locale) => new Intl.DateTimeFormat(locale, { weekday: 'long', hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Berlin' })
+      .format(new Date(c.hours.next_open));
+    for (const [locale, want] of [
+      ['en-GB', 'The shop is closed. We\'ll answer from ' + when('en-GB') + '.'],
+      ['de-DE', 'Der Laden ist zu. Wir antworten ab ' + when('de-DE') + '.'],
+    ]) {
+      const page = await visitor(w.id, 'Europe/Berlin', { locale });
+      try {
+        await openChat(page);
+        await eventually(async () => assert.equal(await awayNotice(page).textContent(), want));
         assert.deepEqual(page.errors, []);
       } finally {
         await page.context().close();
