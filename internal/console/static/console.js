@@ -404,9 +404,12 @@
         retry();
       });
     }
+    // A restart or deploy takes the server away for seconds: the first five tries come within a second
+    // of each other, and only then does the wait double up to 30 s (each with jitter, so a console full
+    // of agents does not come back at one instant).
     function retry() {
       attempt++;
-      var delay = Math.min(30000, 1000 * Math.pow(2, Math.min(attempt - 1, 5)));
+      var delay = Math.min(30000, 1000 * Math.pow(2, Math.max(0, Math.min(attempt - 5, 5))));
       setTimeout(connect, delay / 2 + Math.random() * delay / 2);
     }
     connect();
