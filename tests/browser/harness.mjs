@@ -10,6 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after } from 'node:test';
 import { promisify } from 'node:util';
 
 import jwt from 'jsonwebtoken';
@@ -23,6 +24,19 @@ const tempDirs = new Set();
 process.on('exit', () => {
   for (const c of children) { try { c.kill('SIGKILL'); } catch { /* gone */ } }
   for (const d of tempDirs) { try { rmSync(d, { recursive: true, force: true }); } catch { /* gone */ } }
+});
+// Browsers and websites keep the test file's process alive until they are closed. A before hook that
+// fails half-way (one of several things it starts in parallel refusing to start) never hands them to its
+// after hook, and the file would then wait forever: whatever is still open is closed once every test
+// of the file is done (a root after hook runs after the files' own).
+const browsers = new Set();
+const sites = new Set();
+const starting = new Set(); // launches not finished yet: a failed before hook does not wait for them
+after(async () => {
+  await Promise.allSettled([...starting]);
+  for (const b of browsers) await b.close().catch(() => {});
+  for (const close of sites) await close().catch(() => {});
+  for (const c of children) { try { c.kill('SIGKILL'); } catch { /* gone */ } }
 });
 
 function tempDir(prefix) {
@@ -50,24 +64,14 @@ export function parleyBin() {
   return bin;
 }
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 // startParley runs `parley serve` on a fresh data folder and a port of its own, which restart() reuses.
 // env adds environment variables (e.g. PARLEY_CLOCK_OFFSET_FILE, the test clock).
 export async function startParley({ demo = true, extraArgs = [], env = {} } = {}) {
   const dataDir = tempDir('parley-data-');
-  const port = await freePort();
-  const args = ['serve', ...(demo ? ['--demo'] : []), '--data', dataDir, '--addr', `127.0.0.1:${port}`, '--no-rate-limits', ...extraArgs];
+  // Port 0: the server takes a free port itself and says which (a port picked here and handed over could
+  // be taken by another test's server or browser in between). A restart asks for the same one again.
+  const args = ['serve', ...(demo ? ['--demo'] : []), '--data', dataDir, '--addr', '127.0.0.1:0', '--no-rate-limits', ...extraArgs];
+  const addrAt = args.indexOf('--addr') + 1;
   let child = null;
   let exited = null;
   let log = '';
@@ -98,7 +102,20 @@ export async function startParley({ demo = true, extraArgs = [], env = {} } = {}
       err.message += '\n' + log;
       throw err;
     }
-    assert.equal(addr, `127.0.0.1:${port}`);
+    if (args[addrAt] === '127.0.0.1:0') args[addrAt] = addr;
+    assert.equal(addr, args[addrAt]);
+  }
+
+  // relaunch starts the server again on its port, which something else may hold for a moment.
+  async function relaunch() {
+    for (let i = 0; ; i++) {
+      try {
+        return await launch();
+      } catch (err) {
+        if (i >= 20 || !/address already in use/.test(err.message)) throw err;
+        await sleep(250);
+      }
+    }
   }
 
   async function stop(signal = 'SIGTERM') {
@@ -112,14 +129,14 @@ export async function startParley({ demo = true, extraArgs = [], env = {} } = {}
   }
 
   await launch();
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${args[addrAt]}`;
   const demoSetup = demo ? JSON.parse(readFileSync(path.join(dataDir, 'demo.json'), 'utf8')) : null;
   return {
     url,
     dataDir,
     demo: demoSetup,
     stop,
-    async restart() { await stop(); await launch(); },
+    async restart() { await stop(); await relaunch(); },
     log: () => log,
     // close stops the server and removes its data folder: call it in teardown.
     async close() { await stop('SIGKILL'); rmSync(dataDir, { recursive: true, force: true }); tempDirs.delete(dataDir); },
@@ -167,13 +184,22 @@ export async function startSite(pages = {}) {
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
     res.end(page);
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const listening = new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  starting.add(listening);
+  await listening;
+  starting.delete(listening);
   const url = `http://localhost:${server.address().port}`;
+  const close = () => new Promise((resolve) => {
+    sites.delete(close);
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+  sites.add(close);
   return {
     url,
     // set adds or replaces the page at path and returns its URL.
     set(p, html) { routes.set(p, html); return url + p; },
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
+    close,
   };
 }
 
@@ -214,8 +240,17 @@ export const QUEUE_STUB = `<script>
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];
 
-export function launchBrowser() {
-  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+export async function launchBrowser() {
+  const launching = chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  starting.add(launching);
+  try {
+    const b = await launching;
+    browsers.add(b);
+    b.on('disconnected', () => browsers.delete(b));
+    return b;
+  } finally {
+    starting.delete(launching);
+  }
 }
 
 // newPage opens a page in a fresh context (a fresh device: its own localStorage) and records the
