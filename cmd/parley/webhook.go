@@ -150,16 +150,7 @@ func webhookUpdate(ctx context.Context, e env, args []string) error {
 				in.Events = append(in.Events, l...)
 			}
 		case "include-notes":
-			switch strings.ToLower(*notes) {
-			case "on", "true":
-				v := true
-				in.IncludeNotes = &v
-			case "off", "false":
-				v := false
-				in.IncludeNotes = &v
-			default:
-				usageErr = usagef("--include-notes must be on or off")
-			}
+			in.IncludeNotes = onOffFlag("include-notes", *notes, &usageErr)
 			changes = true
 		}
 	})

@@ -283,16 +283,7 @@ func workspaceUpdate(ctx context.Context, e env, args []string) error {
 			l := splitList(*origins)
 			p.AllowedOrigins = &l
 		case "onboarding":
-			switch strings.ToLower(*onboarding) {
-			case "on", "true":
-				v := true
-				p.Onboarding = &v
-			case "off", "false":
-				v := false
-				p.Onboarding = &v
-			default:
-				usageErr = usagef("--onboarding must be on or off")
-			}
+			p.Onboarding = onOffFlag("onboarding", *onboarding, &usageErr)
 		case "login-url":
 			p.LoginURL = loginURL
 		case "first-message":
@@ -331,27 +322,9 @@ func workspaceUpdate(ctx context.Context, e env, args []string) error {
 		case "console-idle-timeout":
 			p.ConsoleIdleTimeout = consoleIdle
 		case "read-receipts":
-			switch strings.ToLower(*readReceipts) {
-			case "on", "true":
-				v := true
-				p.ReadReceipts = &v
-			case "off", "false":
-				v := false
-				p.ReadReceipts = &v
-			default:
-				usageErr = usagef("--read-receipts must be on or off")
-			}
+			p.ReadReceipts = onOffFlag("read-receipts", *readReceipts, &usageErr)
 		case "attachments":
-			switch strings.ToLower(*attachmentsOn) {
-			case "on", "true":
-				v := true
-				p.Attachments = &v
-			case "off", "false":
-				v := false
-				p.Attachments = &v
-			default:
-				usageErr = usagef("--attachments must be on or off")
-			}
+			p.Attachments = onOffFlag("attachments", *attachmentsOn, &usageErr)
 		case "attachment-max-size":
 			n, err := parseSize(*attachmentMax)
 			if err != nil {
@@ -362,16 +335,7 @@ func workspaceUpdate(ctx context.Context, e env, args []string) error {
 			l := splitList(*attachmentKinds)
 			p.AttachmentKinds = &l
 		case "email-replies":
-			switch strings.ToLower(*emailReplies) {
-			case "on", "true":
-				v := true
-				p.EmailReplies = &v
-			case "off", "false":
-				v := false
-				p.EmailReplies = &v
-			default:
-				usageErr = usagef("--email-replies must be on or off")
-			}
+			p.EmailReplies = onOffFlag("email-replies", *emailReplies, &usageErr)
 		case "email-reply-delay":
 			p.EmailReplyDelay = emailDelay
 		case "email-interval":
@@ -383,16 +347,7 @@ func workspaceUpdate(ctx context.Context, e env, args []string) error {
 		case "default-locale":
 			p.DefaultLocale = defaultLocale
 		case "hours-enabled":
-			switch strings.ToLower(*hoursEnabled) {
-			case "on", "true":
-				v := true
-				p.HoursEnabled = &v
-			case "off", "false":
-				v := false
-				p.HoursEnabled = &v
-			default:
-				usageErr = usagef("--hours-enabled must be on or off")
-			}
+			p.HoursEnabled = onOffFlag("hours-enabled", *hoursEnabled, &usageErr)
 		case "hours":
 			week, err := chat.ParseWeek(*hours)
 			if err != nil {
@@ -411,18 +366,11 @@ func workspaceUpdate(ctx context.Context, e env, args []string) error {
 			if f.Name == "sso-passwords" {
 				val, opt = *ssoPasswords, &ssoPatch(&p).PasswordsOff
 			}
-			var on bool
-			switch strings.ToLower(val) {
-			case "on", "true":
-				on = true
-			case "off", "false":
-			default:
-				usageErr = usagef("--%s must be on or off", f.Name)
+			on := onOffFlag(f.Name, val, &usageErr)
+			if on != nil && f.Name == "sso-passwords" {
+				*on = !*on // the setting says passwords are off
 			}
-			if f.Name == "sso-passwords" {
-				on = !on // the setting says passwords are off
-			}
-			*opt = &on
+			*opt = on
 		}
 	})
 	if usageErr == nil && *locale != "" && p.Texts == nil {
@@ -515,6 +463,21 @@ func workspaceEndSessions(ctx context.Context, e env, args []string) error {
 			fmt.Fprintf(out, "Ended %d widget session(s) of workspace %s; every visitor continues anonymously.\n", n, *ws)
 		})
 	}))
+}
+
+// onOffFlag reads an on/off flag's value (true and false are taken too); a value that is neither
+// leaves nil and sets *usageErr.
+func onOffFlag(name, value string, usageErr *error) *bool {
+	switch strings.ToLower(value) {
+	case "on", "true":
+		v := true
+		return &v
+	case "off", "false":
+		v := false
+		return &v
+	}
+	*usageErr = usagef("--%s must be on or off", name)
+	return nil
 }
 
 func onOff(b bool) string {

@@ -370,8 +370,8 @@ type timelineFragment struct {
 	EarlierURL  string
 	Status      string
 	Unreachable *unreachableNote
-	// Seen is how far the customer has read (After only): a seen mark can land between the page's
-	// render and its socket's subscription, and this fetch is how the page catches up on it.
+	// Seen is how far the customer has read (After with ?seen=1 only): a seen mark can land between the
+	// page's render and its socket's subscription, and this fetch is how the page catches up on it.
 	Seen store.Seen
 }
 
@@ -403,9 +403,11 @@ func (c *Console) ConversationTimeline(w http.ResponseWriter, r *http.Request) {
 		f.Items = items(u.Entries, displayName(u.Customer, u.Conversation), agentName, hoursZone(s.workspace.Settings))
 		f.Status = u.Conversation.Status
 		f.Unreachable = unreachable(u.Reach)
-		if f.Seen, err = c.chat.CustomerSeen(r.Context(), s.agent, id); err != nil {
-			c.fail(w, r, err)
-			return
+		if q.Get("seen") == "1" { // asked for once the page's socket is ready (console.js)
+			if f.Seen, err = c.chat.CustomerSeen(r.Context(), s.agent, id); err != nil {
+				c.fail(w, r, err)
+				return
+			}
 		}
 	} else {
 		before, err := cursorParams(q, "before", "before_event")

@@ -97,7 +97,7 @@ func TestConsoleTypingAndSeen(t *testing.T) {
 	}
 	// The timeline fragment a page fetches when its socket is ready carries the mark too: a mark that
 	// landed between the page's render and its subscription still reaches the page.
-	frag := b.mustGet("/console/conversations/" + convID + "/timeline?after=0&after_event=0")
+	frag := b.mustGet("/console/conversations/" + convID + "/timeline?after=0&after_event=0&seen=1")
 	if want := `data-seen-n="` + strconv.FormatInt(reply.N, 10) + `" data-seen-at="`; !strings.Contains(frag.body, want) {
 		t.Fatalf("the timeline fragment lacks %s:\n%s", want, frag.body)
 	}

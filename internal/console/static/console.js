@@ -175,13 +175,15 @@
   }
 
   // refreshEntries appends what the timeline gained since the newest entry the page holds.
-  function refreshEntries() {
+  // withSeen also asks for the customer's seen mark, which otherwise arrives on the socket.
+  function refreshEntries(withSeen) {
     var t = timeline();
     if (!t || !t.hasAttribute("data-latest")) return Promise.resolve(false);
     var stick = atBottom(t);
     var q = new URLSearchParams();
     q.set("after", t.getAttribute("data-newest-message") || "0");
     q.set("after_event", t.getAttribute("data-newest-event") || "0");
+    if (withSeen) q.set("seen", "1");
     return fetchFragment(conversationURL("/timeline?" + q.toString())).then(function (doc) {
       var list = doc.querySelector("ol[data-entries]");
       if (!list || timeline() !== t) return false;
@@ -325,18 +327,20 @@
     // What the next refresh of a conversation fetches: new entries, and the regions around them.
     var wantEntries = false;
     var wantRegions = false;
+    var wantSeen = false; // with the entries, the seen mark: after the socket was not listening
 
     function refresh() {
       if (kind === "inbox") return refreshInbox();
       var entries = wantEntries;
       var regions = wantRegions;
-      wantEntries = wantRegions = false;
+      var seen = wantSeen;
+      wantEntries = wantRegions = wantSeen = false;
       var step = regions ? refreshRegions() : Promise.resolve();
       if (!entries) return step;
       var rounds = 0;
       // A burst larger than one page arrives in several answers.
       function more() {
-        return refreshEntries().then(function (left) { if (left && ++rounds < 20) return more(); });
+        return refreshEntries(seen && rounds === 0).then(function (left) { if (left && ++rounds < 20) return more(); });
       }
       return step.then(more);
     }
@@ -353,6 +357,7 @@
         refresh().catch(function () {
           // The next event or reconnect tries again, from where the page is.
           wantEntries = wantRegions = true;
+          wantSeen = kind === "conversation";
         }).then(function () {
           running = false;
           if (again) { again = false; schedule(); }
@@ -386,6 +391,7 @@
           attempt = 0;
           // After a reconnect, catch up on whatever happened while the socket was down; on the first
           // connection, on what happened between the page's render and now (a message, a seen mark).
+          wantSeen = kind === "conversation";
           if (!first) schedule(true, true);
           else if (kind === "conversation") schedule(true, false);
           first = false;
