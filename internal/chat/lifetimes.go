@@ -125,19 +125,32 @@ func EndReason(err error) string {
 
 // touch records activity on the session when its LastSeenAt is older than touchInterval. A failure
 // only costs the idle timer that minute's activity, so it is logged, not returned.
+//
+// The cached session (authcache.go) learns the new LastSeenAt when the write happened. When it did not
+// (the stored value was recent already: another instance or process recorded a use, or the session
+// just ended), the cached one is older than the stored one and would ask for a write on every use:
+// it is dropped, and the next use reads the stored one.
 func (s *Service) touch(ctx context.Context, sess *store.Session, now time.Time) {
 	if now.Sub(sess.LastSeenAt) < touchInterval {
 		return
 	}
+	var wrote bool
 	err := s.store.Update(ctx, func(tx store.Tx) error {
-		_, err := tx.TouchSession(ctx, sess.ID, now, now.Add(-touchInterval))
+		var err error
+		wrote, err = tx.TouchSession(ctx, sess.ID, now, now.Add(-touchInterval))
 		return err
 	})
 	if err != nil {
+		s.auth.drop(sess.TokenHash)
 		if ctx.Err() == nil {
 			s.log.Warn("record session activity", "session", sess.ID, "err", err)
 		}
 		return
+	}
+	if wrote {
+		s.auth.seen(sess.TokenHash, now)
+	} else {
+		s.auth.drop(sess.TokenHash)
 	}
 	sess.LastSeenAt = now
 }

@@ -88,13 +88,14 @@ type Service struct {
 	metrics   Metrics
 	// webhookClient delivers webhooks through the outbound address guard (webhooks.go).
 	webhookClient *http.Client
+	auth          *authCache // authenticated widget sessions (authcache.go)
 }
 
 // New returns a Service.
 func New(cfg Config) *Service {
 	s := &Service{store: cfg.Store, events: cfg.Events, log: cfg.Logger, now: cfg.Now, leeway: cfg.Leeway, hasher: cfg.Passwords,
 		box: cfg.Secrets, jwks: cfg.JWKS, parsed: &parsedKeys{}, cursor: &cleanupCursor{}, sso: &ssoProviders{}, files: cfg.Files,
-		mailer: cfg.Mailer, publicURL: strings.TrimSuffix(cfg.PublicURL, "/")}
+		mailer: cfg.Mailer, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), auth: newAuthCache()}
 	if s.files == nil {
 		s.files = files.DBStorage{Store: cfg.Store}
 	}

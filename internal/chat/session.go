@@ -124,7 +124,26 @@ func (s *Service) authenticate(ctx context.Context, token string, activity bool)
 	if len(token) != sessionTokenLen || !strings.HasPrefix(token, sessionTokenPrefix) {
 		return nil, sessionInvalid()
 	}
-	sess, w, err := s.store.SessionAndWorkspace(ctx, hashToken(token))
+	hash := hashToken(token)
+	// The epoch first, then the session: see authcache.go for why that order makes the cache exact.
+	epoch, cached, err := s.auth.readEpoch(ctx, s.store)
+	if err != nil {
+		return nil, err
+	}
+	if cached {
+		now := s.clock()
+		if sess, w, ok := s.auth.get(epoch, hash); ok && expiry(sess, w.Settings, now) == "" {
+			// Cached entries passed the email-domain check under this epoch, and a change of the
+			// customer's email or of the workspace's domains would have moved it.
+			if activity {
+				s.touch(ctx, &sess, now)
+			}
+			return &Visitor{Session: sess, Workspace: w}, nil
+		}
+		// Not cached, or expired by the cached LastSeenAt, which may lag the stored one (another
+		// instance or process may have recorded a use): the store decides.
+	}
+	sess, w, err := s.store.SessionAndWorkspace(ctx, hash)
 	if isNotFound(err) {
 		return nil, sessionInvalid()
 	}
@@ -152,6 +171,9 @@ func (s *Service) authenticate(ctx context.Context, token string, activity bool)
 			return nil, problem.New(http.StatusUnauthorized, "session_invalid",
 				"this session ended: the workspace no longer admits this customer's email domain; create a new session with POST /v1/widget/sessions")
 		}
+	}
+	if cached {
+		s.auth.put(epoch, sess, w)
 	}
 	if activity {
 		s.touch(ctx, &sess, now)

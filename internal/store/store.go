@@ -16,6 +16,8 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	ErrConflict = errors.New("store: conflict") // a uniqueness rule was violated
 	ErrClosed   = errors.New("store: closed")
+	// ErrNoAuthEpoch is AuthEpoch's answer on a store that keeps no authentication epoch.
+	ErrNoAuthEpoch = errors.New("store: no authentication epoch")
 )
 
 // Identity levels of a visitor session.
@@ -796,6 +798,13 @@ type Reader interface {
 	// every widget request.
 	SessionAndWorkspace(ctx context.Context, hash []byte) (Session, Workspace, error)
 	Session(ctx context.Context, id string) (Session, error)
+	// AuthEpoch returns the authentication epoch: a counter that grows, in the same transaction, with
+	// every commit that can change what authenticating a widget session finds — any column of a session
+	// that SessionAndWorkspace returns except LastSeenAt, its workspace, its customer's email, or any of
+	// these rows deleted. Database triggers bump it, so no writer, in this process or another, can skip
+	// it. A session read after reading epoch e reflects every commit made before any later read that
+	// returns e again. ErrNoAuthEpoch when the store keeps none.
+	AuthEpoch(ctx context.Context) (int64, error)
 	// LiveSessionsOfCustomer lists the unrevoked sessions verified as the customer.
 	LiveSessionsOfCustomer(ctx context.Context, customerID string) ([]Session, error)
 	// LiveVerifiedSessions lists a workspace's unrevoked verified sessions with their customers' emails.

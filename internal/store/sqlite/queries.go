@@ -151,7 +151,7 @@ func statements() []string {
 		sqlDailyConversations, sqlDailyMessages,
 		sqlSetKeySecret, sqlAPIKeyByHash, sqlAPIKeys, sqlInsertAPIKey, sqlRevokeAPIKey, sqlTouchAPIKey,
 		sqlAuditEvents, sqlInsertAuditEvent,
-		sqlLiveVerifiedSessions, sqlRevokeSessionsAll, sqlRevokeSessionsByKey, sqlRevokeSessionsOfCustomer,
+		sqlLiveVerifiedSessions, sqlRevokeSessionsAll, sqlRevokeSessionsByKey, sqlRevokeSessionsOfCustomer, sqlAuthEpoch,
 	}, slices.Concat(blockStatements(), lifetimeStatements(), attributeStatements(), seenStatements(), cannedStatements(), prefsStatements(), noteStatements(), attachmentStatements(), jobStatements(), twoFactorStatements(), webhookStatements())...)
 }
 

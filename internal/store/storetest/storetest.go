@@ -79,6 +79,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RevokeSessions", testRevokeSessions},
 		{"CustomerLoggedOutAt", testCustomerLoggedOutAt},
 		{"TouchSession", testTouchSession},
+		{"AuthEpoch", testAuthEpoch},
 		{"RevokeExpiredSessions", testRevokeExpiredSessions},
 		{"DeleteEndedSessions", testDeleteEndedSessions},
 		{"DeleteUsedJTIs", testDeleteUsedJTIs},
