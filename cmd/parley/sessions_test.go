@@ -18,6 +18,13 @@ func TestCLIEndSessions(t *testing.T) {
 		return v["session_token"].(string)
 	}
 	first, second := session(), session()
+	// Used before: the server holds them in its memory (chat's authcache.go), which must learn of the
+	// CLI's commit, another process's, at once.
+	for range 2 {
+		for _, tok := range []string{first, second} {
+			mustCall(t, "GET", srv.url()+"/v1/widget/session", tok, nil, http.StatusOK)
+		}
+	}
 	got := cli(t, data, "workspace", "end-sessions", "--workspace", ws)
 	if got["ended_sessions"] != float64(2) || got["workspace"] != ws {
 		t.Fatalf("workspace end-sessions printed %v; want 2 ended", got)

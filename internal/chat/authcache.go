@@ -42,13 +42,14 @@ type authCache struct {
 	off atomic.Bool // the store keeps no epoch (store.ErrNoAuthEpoch)
 
 	mu         sync.Mutex
+	max        int // entries kept at most
 	epoch      int64
 	sessions   map[[sha256.Size]byte]store.Session
 	workspaces map[string]*store.Workspace // shared by the entries of a workspace: the epoch pins its row
 }
 
 func newAuthCache() *authCache {
-	return &authCache{sessions: map[[sha256.Size]byte]store.Session{}, workspaces: map[string]*store.Workspace{}}
+	return &authCache{max: authCacheSize, sessions: map[[sha256.Size]byte]store.Session{}, workspaces: map[string]*store.Workspace{}}
 }
 
 // readEpoch reads the store's epoch; ok is false when the store keeps none, and the cache stays off.
@@ -100,14 +101,14 @@ func (c *authCache) put(epoch int64, sess store.Session, w store.Workspace) {
 		return // read under an older epoch: possibly stale already
 	}
 	key := [sha256.Size]byte(sess.TokenHash)
-	if _, ok := c.sessions[key]; !ok && len(c.sessions) >= authCacheSize {
+	if _, ok := c.sessions[key]; !ok && len(c.sessions) >= c.max {
 		for k := range c.sessions { // map order is arbitrary
 			delete(c.sessions, k)
 			break
 		}
 	}
 	if _, ok := c.workspaces[w.ID]; !ok {
-		if len(c.workspaces) >= authCacheSize {
+		if len(c.workspaces) >= c.max {
 			clear(c.workspaces)
 			clear(c.sessions)
 		}
