@@ -17,7 +17,8 @@ import (
 	"github.com/parleyhq/parley/internal/store"
 )
 
-// Visitor is an authenticated widget session and its workspace.
+// Visitor is an authenticated widget session and its workspace. Its Session and Workspace are
+// read-only: authentication may share their slices and maps with other requests (authcache.go).
 type Visitor struct {
 	Session   store.Session
 	Workspace store.Workspace
