@@ -1146,7 +1146,9 @@ type Tx interface {
 	// ErrNotFound when there is none.
 	LiftBlock(ctx context.Context, workspaceID, id, agentID string, at time.Time) error
 	// SetSessionClientAddr records the client address a session's message came from. It writes only
-	// when the address changed, so calling it with every message costs no extra row write.
+	// when the address changed, so calling it with every message costs no extra row write. A store may
+	// send it with the transaction's next statement (PostgreSQL does, to save a round trip): a failure
+	// may then be reported by that statement or by the commit; the transaction fails either way.
 	SetSessionClientAddr(ctx context.Context, sessionID, addr string) error
 
 	// SetClaimedAttributes replaces the attributes a session's visitor claims; ErrNotFound when there is

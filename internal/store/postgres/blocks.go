@@ -87,10 +87,10 @@ func (t *txn) LiftBlock(ctx context.Context, workspaceID, id, agentID string, at
 	return mustChange(tag, err, "lift block")
 }
 
+// SetSessionClientAddr goes out with the transaction's next statement: nothing waits for its result,
+// and on every message post it was a round trip of its own. A failure fails that next statement.
 func (t *txn) SetSessionClientAddr(ctx context.Context, sessionID, addr string) error {
-	if _, err := t.db.Exec(ctx, sqlSetSessionClientAddr, addr, sessionID); err != nil {
-		return writeErr(err, "set session client address")
-	}
+	t.lazy.queue("set session client address", sqlSetSessionClientAddr, addr, sessionID)
 	return nil
 }
 

@@ -183,20 +183,17 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 
 // runOnce runs fn in one transaction. It returns fn's error unchanged, after rolling back.
 func (s *Store) runOnce(ctx context.Context, fn func(store.Tx) error) error {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
-	if err != nil {
-		return fmt.Errorf("store: begin: %w", err)
-	}
+	tx := &lazyTx{pool: s.pool}
 	// Once fn has run, the caller's cancellation must not cut the end of the transaction short: a commit
 	// interrupted halfway would leave the caller unsure whether its write is stored.
 	end := context.WithoutCancel(ctx)
 	// Rolls back when fn fails (or panics); after a commit it does nothing. On a broken connection the
 	// server rolls back by itself.
-	defer tx.Rollback(end)
-	if err := fn(&txn{queries: queries{db: tx}, s: s}); err != nil {
+	defer tx.rollback(end)
+	if err := fn(&txn{queries: queries{db: tx}, s: s, lazy: tx}); err != nil {
 		return err
 	}
-	if err := tx.Commit(end); err != nil {
+	if err := tx.commit(end); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil

@@ -64,7 +64,17 @@ func (q queries) WebhookDeliveries(ctx context.Context, endpointID string, limit
 	return list(ctx, q.db, "webhook deliveries", scanDelivery, sqlWebhookDeliveries, endpointID, limit)
 }
 
+// WebhookEndpoints is queries.WebhookEndpoints, without a statement when the transaction has learnt
+// already that the workspace has none (txn.noEndpoints).
+func (t *txn) WebhookEndpoints(ctx context.Context, workspaceID string) ([]store.WebhookEndpoint, error) {
+	if workspaceID != "" && workspaceID == t.noEndpoints {
+		return nil, nil
+	}
+	return t.queries.WebhookEndpoints(ctx, workspaceID)
+}
+
 func (t *txn) CreateWebhookEndpoint(ctx context.Context, e *store.WebhookEndpoint) error {
+	t.noEndpoints = ""
 	if _, err := t.db.Exec(ctx, sqlInsertWebhook, e.ID, e.WorkspaceID, e.URL, strings.Join(e.Events, ","), e.IncludeNotes, e.Secret,
 		e.PreviousSecret, ts(e.PreviousUntil), ts(e.CreatedAt), ts(e.UpdatedAt), ts(e.DisabledAt), ts(e.FailingSince)); err != nil {
 		return writeErr(err, "insert webhook endpoint")

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -164,4 +165,29 @@ func testSessionClientAddr(t *testing.T, s store.Store) {
 	}
 	// Recording an address for a missing session is no error: there is nothing to record it on.
 	mustUpdate(t, s, func(tx store.Tx) error { return tx.SetSessionClientAddr(ctx, "se-missing", "203.0.113.9") })
+
+	// The transaction's next statement sees the address (PostgreSQL sends the write with that statement),
+	// and a transaction that fails afterwards does not record it.
+	mustUpdate(t, s, func(tx store.Tx) error {
+		if err := tx.SetSessionClientAddr(ctx, sess.ID, "198.51.100.1"); err != nil {
+			return err
+		}
+		if a, err := tx.SessionClientAddr(ctx, sess.ID); err != nil || a != "198.51.100.1" {
+			t.Errorf("client address read in the same transaction = %q, %v; want 198.51.100.1", a, err)
+		}
+		return nil
+	})
+	failed := errors.New("failed after")
+	err := s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.SetSessionClientAddr(ctx, sess.ID, "198.51.100.2"); err != nil {
+			return err
+		}
+		return failed
+	})
+	if !errors.Is(err, failed) {
+		t.Errorf("Update = %v; want the function's error", err)
+	}
+	if got := addr(); got != "198.51.100.1" {
+		t.Errorf("client address after a failed transaction = %q; want 198.51.100.1", got)
+	}
 }

@@ -108,6 +108,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"EraseCustomer", testEraseCustomer},
 		{"DeleteClosedConversations", testDeleteClosedConversations},
 		{"Webhooks", testWebhooks},
+		{"WebhookEndpointsBesideAppend", testWebhookEndpointsBesideAppend},
 		{"UpdateRollsBackOnError", testUpdateRollsBack},
 		{"UpdateReadsOwnWrites", testUpdateReadsOwnWrites},
 		{"UpdateConcurrentIsolation", testUpdateConcurrentIsolation},

@@ -87,3 +87,69 @@ func testWebhooks(t *testing.T, s store.Store) {
 		t.Errorf("the deleted endpoint's log kept %d rows", len(ds))
 	}
 }
+
+// A message append that finds the owner's open conversation tells the PostgreSQL store whether the
+// workspace has webhook endpoints, so that WebhookEndpoints in the same transaction needs no statement:
+// the answer must be what a read would give, with endpoints created by earlier transactions (on any
+// instance), in the same transaction, or in another workspace.
+func testWebhookEndpointsBesideAppend(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := newWorkspace(t, s, "ws")
+	other := newWorkspace(t, s, "ws2")
+	sess := newSession(t, s, w.ID, "se-1", "")
+	newConversation(t, s, w.ID, "cv-1", sess.ID, "", at(0))
+	endpoint := func(id, workspaceID string) store.WebhookEndpoint {
+		return store.WebhookEndpoint{ID: id, WorkspaceID: workspaceID, URL: "https://crm.example/" + id, Secret: []byte("sealed"),
+			CreatedAt: at(0), UpdatedAt: at(0)}
+	}
+	// appendAndList appends to the session's open conversation, runs also (if any), and lists the
+	// workspace's endpoints, in one transaction.
+	appendAndList := func(also func(tx store.Tx) error) []string {
+		t.Helper()
+		var ids []string
+		mustUpdate(t, s, func(tx store.Tx) error {
+			m := store.Message{Sender: store.SenderCustomer, SessionID: sess.ID, Body: "hi", CreatedAt: at(time.Second)}
+			c, err := tx.AppendToOpenConversation(ctx, store.Owner{SessionID: sess.ID}, &m)
+			if err != nil {
+				return err
+			}
+			if c.WorkspaceID != w.ID {
+				t.Errorf("appended to a conversation of workspace %q", c.WorkspaceID)
+			}
+			if also != nil {
+				if err := also(tx); err != nil {
+					return err
+				}
+			}
+			eps, err := tx.WebhookEndpoints(ctx, w.ID)
+			ids = nil
+			for _, e := range eps {
+				ids = append(ids, e.ID)
+			}
+			return err
+		})
+		return ids
+	}
+
+	if ids := appendAndList(nil); len(ids) != 0 {
+		t.Errorf("endpoints of a workspace without any: %v", ids)
+	}
+	theirs := endpoint("wh_other", other.ID)
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.CreateWebhookEndpoint(ctx, &theirs) })
+	if ids := appendAndList(nil); len(ids) != 0 {
+		t.Errorf("endpoints, with one in another workspace only: %v", ids)
+	}
+	// Created in the same transaction, after the append.
+	own := endpoint("wh_1", w.ID)
+	if ids := appendAndList(func(tx store.Tx) error { return tx.CreateWebhookEndpoint(ctx, &own) }); !slices.Equal(ids, []string{"wh_1"}) {
+		t.Errorf("endpoints after creating one in the same transaction: %v; want [wh_1]", ids)
+	}
+	// Created by an earlier transaction.
+	if ids := appendAndList(nil); !slices.Equal(ids, []string{"wh_1"}) {
+		t.Errorf("endpoints after creating one: %v; want [wh_1]", ids)
+	}
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.DeleteWebhookEndpoint(ctx, w.ID, "wh_1") })
+	if ids := appendAndList(nil); len(ids) != 0 {
+		t.Errorf("endpoints after deleting the only one: %v", ids)
+	}
+}
