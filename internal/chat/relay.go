@@ -25,7 +25,9 @@ import (
 // each transaction gave commit order for free, but PostgreSQL serialises the commits of transactions
 // that notify — a database-wide lock held through the WAL flush — so relayed writes were capped at about
 // one per fsync for the whole cluster.) The payload carries ids only; a listener reads the rows, except
-// for its own events, which it still holds.
+// for its own events, which it still holds. A message small enough and without attachments travels
+// whole (notice.Msg), as it is immutable once committed: the listener publishes it without a read, which
+// was a round trip to the database per message and per listening instance.
 //
 // Announcements can therefore arrive out of commit order, or not at all when an instance dies between a
 // commit and its announcement. Messages do not depend on them for their order: appends to one
@@ -123,9 +125,36 @@ type notice struct {
 	Reason   string   `json:"r,omitempty"` // session_ended
 	Token    string   `json:"k,omitempty"` // session_ended: the fingerprint of a rotated token
 	Agent    string   `json:"a,omitempty"` // agent
+	// Msg is the message itself (message), when it has no attachments and its notice stays under
+	// inlineLimit; otherwise listeners read it back.
+	Msg *noticeMessage `json:"d,omitempty"`
 	// At is when the event was announced (Unix microseconds, the writer's wall clock), for the relay's
 	// lag metric only: listeners compare it with their own clock.
 	At int64 `json:"at,omitempty"`
+}
+
+// noticeMessage is a message's stored fields beyond the notice's ids, as the store returns them.
+type noticeMessage struct {
+	Sender    string `json:"s"`
+	SessionID string `json:"x,omitempty"`
+	AgentID   string `json:"a,omitempty"`
+	Body      string `json:"b"`
+	Trusted   bool   `json:"t,omitempty"`
+	ClientID  string `json:"k,omitempty"`
+	Internal  bool   `json:"i,omitempty"`
+	CreatedAt int64  `json:"at"` // Unix microseconds: what the store keeps (Service.clock truncates to them)
+}
+
+// inlineLimit bounds a notice that carries its message: a few fit in one NOTIFY (announceBatch), and a
+// longer message is read back instead.
+const inlineLimit = 2000
+
+// message rebuilds the message a notice carries.
+func (n notice) message() store.Message {
+	d := n.Msg
+	return store.Message{Seq: n.Seq, N: n.Number, ConversationID: n.Conv, Sender: d.Sender, SessionID: d.SessionID,
+		AgentID: d.AgentID, Body: d.Body, Trusted: d.Trusted, ClientID: d.ClientID, Internal: d.Internal,
+		CreatedAt: time.UnixMicro(d.CreatedAt).UTC()}
 }
 
 func newRelay(n Notifier, delay time.Duration, log *slog.Logger) *relay {
@@ -145,6 +174,10 @@ func (r *relay) announce(ctx context.Context, out outbox, now time.Time) {
 		switch d := p.ev.Data.(type) {
 		case store.Message:
 			n.Conv, n.Seq, n.Number = d.ConversationID, d.Seq, d.N
+			if len(d.Attachments) == 0 && len(d.Body) < inlineLimit {
+				n.Msg = &noticeMessage{Sender: d.Sender, SessionID: d.SessionID, AgentID: d.AgentID, Body: d.Body,
+					Trusted: d.Trusted, ClientID: d.ClientID, Internal: d.Internal, CreatedAt: d.CreatedAt.UnixMicro()}
+			}
 		case store.Conversation:
 			n.Conv = d.ID
 		case store.Event:
@@ -164,6 +197,10 @@ func (r *relay) announce(ctx context.Context, out outbox, now time.Time) {
 			continue
 		}
 		payload, err := json.Marshal(n)
+		if err == nil && n.Msg != nil && len(payload) > inlineLimit {
+			n.Msg = nil // escaped, or with long ids: read back instead
+			payload, err = json.Marshal(n)
+		}
 		if err != nil {
 			r.log.Error("relay: notice", "err", err)
 			continue
@@ -393,9 +430,12 @@ func (s *Service) relayMessage(ctx context.Context, n notice, own pending, isOwn
 		return // published already, with a later one whose announcement came first
 	case at.seq == 0 || n.Number == 0 || n.Number == at.n+step:
 		// The next one (or the first this instance sees of the conversation).
-		if isOwn {
+		switch {
+		case isOwn:
 			s.events.Publish(own.ev, own.topics...)
-		} else {
+		case n.Msg != nil:
+			s.events.Publish(realtime.Event{Type: EventMessage, Data: n.message(), Final: n.Final}, n.Topics...)
+		default:
 			ev, err := s.readNotice(ctx, n)
 			if err != nil {
 				s.log.Warn("relay: cannot read a notified message", "err", err)
