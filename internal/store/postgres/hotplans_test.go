@@ -43,7 +43,7 @@ func hotPlans(now time.Time) []hotPlan {
 		{"messages after number", []any{"cv7", 10, 100}, []string{"messages_by_conversation_number"}},
 		{"message by client id", []any{"se7", "c7"}, []string{"messages_by_session_client_id"}},
 		{"append message", []any{"cv7", "customer", "se7", nil, "hi", false, "c9", now, false, 0},
-			[]string{"conversations_pkey", "messages_by_conversation_number"}},
+			[]string{"conversations_pkey", "messages_by_conversation_number", "webhook_endpoints_workspace"}},
 		{"append to open, customer", []any{"cu7", "customer", "se7", nil, "hi", false, "c9", now, 0},
 			[]string{"conversations_by_customer", "messages_by_conversation_number", "webhook_endpoints_workspace"}},
 		{"append to open, session", []any{"se7", "customer", "se7", nil, "hi", false, "c9", now, 0},

@@ -99,13 +99,20 @@ const (
 	// at a time, each after the previous append has committed or rolled back. FOR NO KEY UPDATE leaves
 	// foreign-key checks (FOR KEY SHARE) from other tables unblocked. No row: the conversation is missing.
 	// The number is the conversation's highest (at least 0: notes are below) plus one; an internal note
-	// takes the conversation's lowest number (at most 0) minus one instead.
-	sqlInsertMessage = `INSERT INTO messages (` + messageInsertColumns + `, internal)
-		SELECT id, $2::text, $3::text, $4::text, $5::text, $6::boolean, $7::text, $8::timestamptz,
-			CASE WHEN $9::boolean THEN LEAST((SELECT COALESCE(MIN(n), 0) FROM messages WHERE conversation_id = $1), 0) - 1
-			ELSE GREATEST((SELECT COALESCE(MAX(n), 0) FROM messages WHERE conversation_id = $1), 0) + 1 END, $10::integer, $9::boolean
-		FROM conversations WHERE id = $1 FOR NO KEY UPDATE
-		RETURNING seq, n`
+	// takes the conversation's lowest number (at most 0) minus one instead. Like sqlAppendToOpen… it also
+	// says whether the conversation's workspace has a webhook endpoint (txn.noEndpoints).
+	sqlInsertMessage = `WITH c AS (
+			SELECT id, workspace_id FROM conversations WHERE id = $1 FOR NO KEY UPDATE
+		), m AS (
+			INSERT INTO messages (` + messageInsertColumns + `, internal)
+			SELECT id, $2::text, $3::text, $4::text, $5::text, $6::boolean, $7::text, $8::timestamptz,
+				CASE WHEN $9::boolean THEN LEAST((SELECT COALESCE(MIN(n), 0) FROM messages WHERE conversation_id = $1), 0) - 1
+				ELSE GREATEST((SELECT COALESCE(MAX(n), 0) FROM messages WHERE conversation_id = $1), 0) + 1 END, $10::integer, $9::boolean
+			FROM c
+			RETURNING seq, n
+		)
+		SELECT m.seq, m.n, c.workspace_id, EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.workspace_id = c.workspace_id)
+		FROM c, m`
 	// sqlAppendToOpen… find the owner's newest open conversation, lock it and append to it, in one
 	// statement. LockRows sits below LIMIT, so a conversation closed while the statement waited for its
 	// lock is passed over for the next one. It also says whether the workspace has a webhook endpoint,
@@ -534,9 +541,15 @@ func messageArgs(first any, m *store.Message) []any {
 }
 
 func (t *txn) AppendMessage(ctx context.Context, m *store.Message) error {
-	err := t.db.QueryRow(ctx, sqlInsertMessage, append(messageArgs(m.ConversationID, m), m.Internal, len(m.Attachments))...).Scan(&m.Seq, &m.N)
+	var workspaceID string
+	var endpoints bool
+	err := t.db.QueryRow(ctx, sqlInsertMessage, append(messageArgs(m.ConversationID, m), m.Internal, len(m.Attachments))...).Scan(&m.Seq, &m.N,
+		&workspaceID, &endpoints)
 	if err != nil {
 		return notFound(err, "insert message")
+	}
+	if !endpoints {
+		t.noEndpoints = workspaceID
 	}
 	return t.bindAttachments(ctx, m)
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,33 +89,55 @@ func testWebhooks(t *testing.T, s store.Store) {
 	}
 }
 
-// A message append that finds the owner's open conversation tells the PostgreSQL store whether the
-// workspace has webhook endpoints, so that WebhookEndpoints in the same transaction needs no statement:
-// the answer must be what a read would give, with endpoints created by earlier transactions (on any
-// instance), in the same transaction, or in another workspace.
+// A message append tells the PostgreSQL store whether the conversation's workspace has webhook
+// endpoints, so that WebhookEndpoints in the same transaction needs no statement: the answer must be
+// what a read would give, with endpoints created by earlier transactions (on any instance), in the same
+// transaction, or in another workspace. Both appends: to the owner's open conversation, and to a given
+// conversation.
 func testWebhookEndpointsBesideAppend(t *testing.T, s store.Store) {
+	for _, toOpen := range []bool{true, false} {
+		name := "AppendMessage"
+		if toOpen {
+			name = "AppendToOpenConversation"
+		}
+		t.Run(name, func(t *testing.T) { testWebhookEndpointsBesideAppendOf(t, s, toOpen) })
+	}
+}
+
+func testWebhookEndpointsBesideAppendOf(t *testing.T, s store.Store, toOpen bool) {
 	ctx := t.Context()
-	w := newWorkspace(t, s, "ws")
-	other := newWorkspace(t, s, "ws2")
-	sess := newSession(t, s, w.ID, "se-1", "")
-	newConversation(t, s, w.ID, "cv-1", sess.ID, "", at(0))
+	suffix := "-given"
+	if toOpen {
+		suffix = "-open"
+	}
+	w := newWorkspace(t, s, "ws"+suffix)
+	other := newWorkspace(t, s, "ws2"+suffix)
+	sess := newSession(t, s, w.ID, "se"+suffix, "")
+	conv := newConversation(t, s, w.ID, "cv"+suffix, sess.ID, "", at(0))
 	endpoint := func(id, workspaceID string) store.WebhookEndpoint {
-		return store.WebhookEndpoint{ID: id, WorkspaceID: workspaceID, URL: "https://crm.example/" + id, Secret: []byte("sealed"),
+		return store.WebhookEndpoint{ID: id + suffix, WorkspaceID: workspaceID, URL: "https://crm.example/" + id, Secret: []byte("sealed"),
 			CreatedAt: at(0), UpdatedAt: at(0)}
 	}
-	// appendAndList appends to the session's open conversation, runs also (if any), and lists the
-	// workspace's endpoints, in one transaction.
+	// appendAndList appends a message, runs also (if any), and lists the workspace's endpoints, in one
+	// transaction.
 	appendAndList := func(also func(tx store.Tx) error) []string {
 		t.Helper()
 		var ids []string
 		mustUpdate(t, s, func(tx store.Tx) error {
 			m := store.Message{Sender: store.SenderCustomer, SessionID: sess.ID, Body: "hi", CreatedAt: at(time.Second)}
-			c, err := tx.AppendToOpenConversation(ctx, store.Owner{SessionID: sess.ID}, &m)
-			if err != nil {
-				return err
-			}
-			if c.WorkspaceID != w.ID {
-				t.Errorf("appended to a conversation of workspace %q", c.WorkspaceID)
+			if toOpen {
+				c, err := tx.AppendToOpenConversation(ctx, store.Owner{SessionID: sess.ID}, &m)
+				if err != nil {
+					return err
+				}
+				if c.ID != conv.ID {
+					t.Errorf("appended to conversation %q; want %q", c.ID, conv.ID)
+				}
+			} else {
+				m.ConversationID = conv.ID
+				if err := tx.AppendMessage(ctx, &m); err != nil {
+					return err
+				}
 			}
 			if also != nil {
 				if err := also(tx); err != nil {
@@ -124,7 +147,7 @@ func testWebhookEndpointsBesideAppend(t *testing.T, s store.Store) {
 			eps, err := tx.WebhookEndpoints(ctx, w.ID)
 			ids = nil
 			for _, e := range eps {
-				ids = append(ids, e.ID)
+				ids = append(ids, strings.TrimSuffix(e.ID, suffix))
 			}
 			return err
 		})
@@ -148,7 +171,7 @@ func testWebhookEndpointsBesideAppend(t *testing.T, s store.Store) {
 	if ids := appendAndList(nil); !slices.Equal(ids, []string{"wh_1"}) {
 		t.Errorf("endpoints after creating one: %v; want [wh_1]", ids)
 	}
-	mustUpdate(t, s, func(tx store.Tx) error { return tx.DeleteWebhookEndpoint(ctx, w.ID, "wh_1") })
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.DeleteWebhookEndpoint(ctx, w.ID, own.ID) })
 	if ids := appendAndList(nil); len(ids) != 0 {
 		t.Errorf("endpoints after deleting the only one: %v", ids)
 	}
