@@ -27,7 +27,8 @@ import (
 // one per fsync for the whole cluster.) The payload carries ids only; a listener reads the rows, except
 // for its own events, which it still holds. A message small enough and without attachments travels
 // whole (notice.Msg), as it is immutable once committed: the listener publishes it without a read, which
-// was a round trip to the database per message and per listening instance.
+// was a round trip to the database per message and per listening instance. (Messages are deleted only
+// with their conversation, never changed: the writing instance publishes its own copy on the same terms.)
 //
 // Announcements can therefore arrive out of commit order, or not at all when an instance dies between a
 // commit and its announcement. Messages do not depend on them for their order: appends to one
