@@ -36,8 +36,8 @@ func TestHotStatementsUseTheirIndexes(t *testing.T) {
 		{"open conversation, session", sqlOpenConversationSession, []any{"se7"}, []string{"SEARCH conversations USING INDEX conversations_by_session (session_id=?)"}},
 		{"conversations of customer", sqlConversationsOfCustomer, []any{"cu7"}, []string{"SEARCH conversations USING INDEX conversations_by_customer (customer_id=?)"}},
 		{"conversations of session", sqlConversationsOfSession, []any{"se7"}, []string{"SEARCH conversations USING INDEX conversations_by_session (session_id=?)"}},
-		{"append target, customer", sqlAppendTargetCustomer, []any{"cu7"}, []string{"SEARCH conversations USING INDEX conversations_by_customer (customer_id=?)"}},
-		{"append target, session", sqlAppendTargetSession, []any{"se7"}, []string{"SEARCH conversations USING INDEX conversations_by_session (session_id=?)"}},
+		{"append target, customer", sqlAppendTargetCustomer, []any{"cu7"}, []string{"SEARCH conversations USING INDEX conversations_by_customer (customer_id=?)", "SEARCH w USING COVERING INDEX webhook_endpoints_workspace (workspace_id=?)"}},
+		{"append target, session", sqlAppendTargetSession, []any{"se7"}, []string{"SEARCH conversations USING INDEX conversations_by_session (session_id=?)", "SEARCH w USING COVERING INDEX webhook_endpoints_workspace (workspace_id=?)"}},
 		{"messages after seq", sqlMessages, []any{"cv7", 10, 100}, []string{
 			"SEARCH messages USING INDEX messages_by_conversation_number (conversation_id=? AND n>?)",
 			"SEARCH messages USING COVERING INDEX messages_by_conversation_number (conversation_id=? AND n>?)",

@@ -15,7 +15,14 @@ import (
 // queries implements store.Reader on a runner; txn adds the writes.
 type queries struct{ run runner }
 
-type txn struct{ queries }
+type txn struct {
+	queries
+	// noEndpoints is a workspace that, as this transaction sees the database, has no webhook endpoint,
+	// learnt by an append to the open conversation, which looks as part of its statement:
+	// WebhookEndpoints then needs no statement. The transaction holds the only write lock, so the answer
+	// cannot change under it except by its own writes, and creating an endpoint clears it.
+	noEndpoints string
+}
 
 var _ store.Tx = (*txn)(nil)
 
@@ -93,8 +100,11 @@ const (
 	sqlUpdateConversation     = `UPDATE conversations SET status = ?, customer_id = ?, claimed_name = ?, claimed_email = ?, assignee_id = ?, inbox_id = ?, updated_at = ?, closed_at = ? WHERE id = ?`
 	sqlSetConversationInbox   = `UPDATE conversations SET inbox_id = ?, updated_at = ? WHERE id = ?`
 	sqlAdoptConversations     = `UPDATE conversations SET customer_id = ?, updated_at = ? WHERE session_id = ? AND customer_id IS NULL RETURNING id`
-	sqlAppendTargetCustomer   = `SELECT ` + conversationColumnsNoLast + ` FROM conversations WHERE customer_id = ? AND status = 'open' ORDER BY created_at DESC, rowid DESC LIMIT 1`
-	sqlAppendTargetSession    = `SELECT ` + conversationColumnsNoLast + ` FROM conversations WHERE session_id = ? AND customer_id IS NULL AND status = 'open' ORDER BY created_at DESC, rowid DESC LIMIT 1`
+	// The append targets also say whether the workspace has a webhook endpoint, which a post asks next
+	// (txn.noEndpoints): one index probe in this statement instead of another statement.
+	sqlAppendTargetCustomer = `SELECT ` + conversationColumnsNoLast + `, ` + hasEndpoints + ` FROM conversations WHERE customer_id = ? AND status = 'open' ORDER BY created_at DESC, rowid DESC LIMIT 1`
+	sqlAppendTargetSession  = `SELECT ` + conversationColumnsNoLast + `, ` + hasEndpoints + ` FROM conversations WHERE session_id = ? AND customer_id IS NULL AND status = 'open' ORDER BY created_at DESC, rowid DESC LIMIT 1`
+	hasEndpoints            = `EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.workspace_id = conversations.workspace_id)`
 	// The number is the conversation's highest, at least 0, plus one (an internal note's: its lowest, at
 	// most 0, minus one), read through messages_by_conversation_number; the single writer makes it race-free.
 	sqlInsertMessage = `INSERT INTO messages (conversation_id, sender, session_id, agent_id, body, trusted, client_id, created_at, internal, attachments, n)
@@ -614,9 +624,15 @@ func (t *txn) AppendToOpenConversation(ctx context.Context, owner store.Owner, m
 	} else {
 		row = t.run.queryRow(ctx, sqlAppendTargetSession, owner.SessionID)
 	}
-	c, err := scanConversation(row)
+	var r conversationRow
+	var endpoints bool
+	err := row.Scan(append(r.dest(), &endpoints)...)
+	c := r.conversation()
 	if err != nil {
 		return c, notFound(err, "append to open conversation")
+	}
+	if !endpoints {
+		t.noEndpoints = c.WorkspaceID
 	}
 	m.ConversationID = c.ID
 	if err := t.insertMessage(ctx, m); err != nil {

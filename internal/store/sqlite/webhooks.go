@@ -77,7 +77,17 @@ func (q queries) WebhookDeliveries(ctx context.Context, endpointID string, limit
 	return list(ctx, q.run, "webhook deliveries", scanDelivery, sqlWebhookDeliveries, endpointID, limit)
 }
 
+// WebhookEndpoints is queries.WebhookEndpoints, without a statement when the transaction has learnt
+// already that the workspace has none (txn.noEndpoints).
+func (t *txn) WebhookEndpoints(ctx context.Context, workspaceID string) ([]store.WebhookEndpoint, error) {
+	if workspaceID != "" && workspaceID == t.noEndpoints {
+		return nil, nil
+	}
+	return t.queries.WebhookEndpoints(ctx, workspaceID)
+}
+
 func (t *txn) CreateWebhookEndpoint(ctx context.Context, e *store.WebhookEndpoint) error {
+	t.noEndpoints = ""
 	_, err := t.run.exec(ctx, sqlInsertWebhook, e.ID, e.WorkspaceID, e.URL, strings.Join(e.Events, ","), e.IncludeNotes, e.Secret,
 		e.PreviousSecret, micros(e.PreviousUntil), micros(e.CreatedAt), micros(e.UpdatedAt), micros(e.DisabledAt), micros(e.FailingSince))
 	if err != nil {
