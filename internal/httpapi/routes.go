@@ -60,6 +60,7 @@ func DefaultLimits() Limits {
 type Subscriber interface {
 	Subscribe(buffer int, topics ...string) *realtime.Subscription
 	SubscribeQueue(limit int, topics ...string) *realtime.Subscription
+	SubscribeNotify(limit int, notify func(), topics ...string) *realtime.Subscription
 }
 
 // Config wires the API.

@@ -32,13 +32,15 @@ type socketTable struct {
 	bySession map[string][]*socketEntry // oldest first
 }
 
-// socketEntry is one open socket. replaced is closed when a newer socket of its session takes its
-// place.
+// socketEntry is one open socket. When a newer socket of its session takes its place, onReplaced is
+// called (under the table's lock, so it must not block); until the socket sets it, wasReplaced
+// remembers, so a socket replaced while it was still starting learns it once it is ready.
 type socketEntry struct {
-	ip       string
-	session  string
-	authed   bool
-	replaced chan struct{}
+	ip          string
+	session     string
+	authed      bool
+	wasReplaced bool
+	onReplaced  func()
 }
 
 func newSocketTable(l SocketLimits) *socketTable {
@@ -67,7 +69,7 @@ func (t *socketTable) open(ip string) (e *socketEntry, overloaded bool, err erro
 	t.total++
 	t.perIP[ip]++
 	t.pending[ip]++
-	return &socketEntry{ip: ip, replaced: make(chan struct{})}, false, nil
+	return &socketEntry{ip: ip}, false, nil
 }
 
 // authenticated moves e to its session; beyond the session's limit the oldest of its sockets is told to
@@ -79,10 +81,29 @@ func (t *socketTable) authenticated(e *socketEntry, session string) {
 	e.authed, e.session = true, session
 	list := append(t.bySession[session], e)
 	for t.limits.PerSession > 0 && len(list) > t.limits.PerSession {
-		close(list[0].replaced)
+		list[0].replace()
 		list = list[1:]
 	}
 	t.bySession[session] = list
+}
+
+// replace tells e a newer socket of its session took its place; t.mu is held.
+func (e *socketEntry) replace() {
+	e.wasReplaced = true
+	if e.onReplaced != nil {
+		e.onReplaced()
+	}
+}
+
+// whenReplaced has f called (at once, if it already was) when a newer socket of e's session takes its
+// place. f must not block.
+func (t *socketTable) whenReplaced(e *socketEntry, f func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e.onReplaced = f
+	if e.wasReplaced {
+		f()
+	}
 }
 
 func (t *socketTable) unpend(e *socketEntry) {

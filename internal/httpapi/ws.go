@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -35,6 +37,11 @@ const (
 // widgetSocket serves GET /v1/widget/ws. Browsers cannot put headers on a WebSocket, so the session
 // token arrives in the first frame; the workspace — and with it the allowed origins — is known only
 // then, which is why the Origin is checked after authentication rather than by Accept.
+//
+// An idle socket is the common case (every open widget has one), so it costs one goroutine: this
+// handler, which reads the client's frames. Events are written by a goroutine that exists only while
+// events wait (realtime.SubscribeNotify), pings by a timer, and being replaced, shutting down and an
+// ended subscription close the socket from callbacks. See widgetConn.
 func (a *API) widgetSocket(w http.ResponseWriter, r *http.Request) {
 	ip := clientIP(r, a.trusted)
 	if err := a.upgradeLimit.allow(ip); err != nil {
@@ -63,14 +70,12 @@ func (a *API) widgetSocket(w http.ResponseWriter, r *http.Request) {
 	defer a.socketTable.close(entry)
 	c.SetReadLimit(maxClientFrame)
 
-	// ctx ends the socket's work: on shutdown or when the reader sees the client go. Frames are read and
-	// written under connCtx instead, which shutdown does not cancel: coder/websocket drops the connection
-	// without a close frame when the context of a Read or Write in progress (or one that has just
-	// returned) ends, and that would race the 1001 close that tells clients to reconnect elsewhere.
-	ctx, cancel := context.WithCancel(a.socketCtx)
-	defer cancel()
-	connCtx, closeConn := context.WithCancel(context.WithoutCancel(ctx))
-	defer closeConn()
+	// Frames are read and written without a context that ends (timeouts are timers that close the
+	// connection, as an ended context would): coder/websocket keeps the context of the last read and
+	// write for as long as the socket lives, and drops the connection without a close frame when the
+	// context of a Read or Write in progress ends, which would race the 1001 close of a shutdown.
+	// Database calls use socketCtx, which shutdown ends.
+	ctx := a.socketCtx
 	if ctx.Err() != nil {
 		c.Close(websocket.StatusGoingAway, "server shutting down; reconnect")
 		return
@@ -82,11 +87,12 @@ func (a *API) widgetSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.socketTable.authenticated(entry, v.Session.ID)
-	sub := a.events.SubscribeQueue(socketBuffer, v.Topics()...)
-	defer sub.Close()
+	s := &widgetConn{a: a, c: c, token: v.token}
+	s.sub = a.events.SubscribeNotify(socketBuffer, s.wake, v.Topics()...)
+	defer s.finish()
 	// The session may have been revoked between authentication and subscription; look again now that
 	// no session_ended can be missed.
-	if _, err := a.chat.Recheck(ctx, v.tokenForRecheck); err != nil {
+	if _, err := a.chat.Recheck(ctx, s.token); err != nil {
 		c.Close(closeSessionEnded, "session_invalid")
 		return
 	}
@@ -104,96 +110,234 @@ func (a *API) widgetSocket(w http.ResponseWriter, r *http.Request) {
 		c.Close(websocket.StatusInternalError, "internal_error")
 		return
 	}
-	if err := writeFrame(connCtx, c, map[string]any{"type": "ready", "identity": identityShape(id), "session": sessionShape(&v.Visitor), "conversations": summaryShapes(convs)}); err != nil {
+	if err := writeFrame(c, map[string]any{"type": "ready", "identity": identityShape(id), "session": sessionShape(&v.Visitor), "conversations": summaryShapes(convs)}); err != nil {
 		return
 	}
+	// From here on the socket keeps its token only, not the visitor (the session and the workspace
+	// with all its settings): the client frames that need a visitor look it up when the first arrives.
+	s.goLive()
+	a.socketTable.whenReplaced(entry, func() { s.closeWith(closeReplaced, "replaced by a newer connection of this session") })
+	stopShutdown := context.AfterFunc(ctx, func() { s.closeWith(websocket.StatusGoingAway, "server shutting down; reconnect") })
+	defer stopShutdown()
+	s.read()
+}
 
-	// The reader runs on its own so control frames (ping, close) are processed; a client may send
-	// {"type":"ping"} and gets {"type":"pong"}, and the client frames of socketframes.go.
-	go func() {
-		defer cancel()
-		frames := a.newClientFrames(v)
-		for {
-			_, data, err := c.Read(connCtx)
-			if err != nil {
-				return
+// widgetConn is an authenticated widget socket. Its handler's goroutine reads (read); everything else
+// runs on goroutines that exist only while they work, counted in busy so that the handler returns —
+// and the socket counts as closed — only once they are done.
+type widgetConn struct {
+	a     *API
+	c     *websocket.Conn
+	sub   *realtime.Subscription
+	token string // for rechecks
+
+	mu      sync.Mutex
+	live    bool        // the ready frame is written: events may follow
+	waiting bool        // events (or the subscription's end) arrived before live
+	done    bool        // the handler is finishing: start nothing more
+	ping    *time.Timer // nil until live
+	busy    sync.WaitGroup
+}
+
+// begin counts a goroutine about to work on the socket; false means the socket is finishing.
+func (s *widgetConn) begin() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return false
+	}
+	s.busy.Add(1)
+	return true
+}
+
+// end is begin's counterpart; a panic on the goroutine is logged and ends the connection, not the
+// process.
+func (s *widgetConn) end() {
+	if v := recover(); v != nil {
+		s.a.log.Error("panic", "path", "/v1/widget/ws", "panic", v, "stack", string(debug.Stack()))
+		s.c.CloseNow()
+	}
+	s.busy.Done()
+}
+
+// goLive lets events be delivered (the ready frame has gone) and starts the pings.
+func (s *widgetConn) goLive() {
+	s.mu.Lock()
+	s.live = true
+	waiting := s.waiting
+	s.ping = time.AfterFunc(pingInterval, s.pingTick)
+	s.mu.Unlock()
+	if waiting {
+		s.wake()
+	}
+}
+
+// wake is the subscription's notify: events wait, or the subscription ended. It starts the goroutine
+// that delivers them; the hub calls it again only once that goroutine has found the queue empty, so
+// one delivers at a time, in order. It must not block.
+func (s *widgetConn) wake() {
+	s.mu.Lock()
+	if !s.live {
+		s.waiting = !s.done
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	if s.begin() {
+		go s.deliver()
+	}
+}
+
+// deliver writes the waiting events until none are left; a subscription that ended is the end of the
+// socket.
+func (s *widgetConn) deliver() {
+	defer s.end()
+	for {
+		select {
+		case <-s.sub.Done():
+			switch err := s.sub.Err(); {
+			case errors.Is(err, realtime.ErrOverflow):
+				s.c.Close(websocket.StatusTryAgainLater, "too slow; reconnect and resume with ?after=")
+			case err != nil:
+				s.c.Close(websocket.StatusGoingAway, "server shutting down; reconnect")
 			}
-			var f struct {
-				Type string `json:"type"`
-			}
-			if json.Unmarshal(data, &f) != nil {
-				continue
-			}
-			var reply any
-			if f.Type == "ping" {
-				reply = map[string]string{"type": "pong"}
-			} else {
-				reply = frames.handle(ctx, f.Type, data)
-			}
-			if reply != nil && writeFrame(connCtx, c, reply) != nil {
+			return
+		default:
+		}
+		evs := s.sub.Take()
+		if len(evs) == 0 {
+			return
+		}
+		for _, ev := range evs {
+			if !s.a.deliverWidgetEvent(s, ev) {
 				return
 			}
 		}
-	}()
+	}
+}
 
-	ping := time.NewTicker(pingInterval)
-	defer ping.Stop()
-	for {
-		select {
-		case <-sub.Ready():
-			for _, ev := range sub.Take() {
-				if !a.deliverWidgetEvent(ctx, connCtx, c, v, ev) {
-					return
-				}
-			}
-		case <-sub.Done():
-			if errors.Is(sub.Err(), realtime.ErrOverflow) {
-				c.Close(websocket.StatusTryAgainLater, "too slow; reconnect and resume with ?after=")
-			} else {
-				c.Close(websocket.StatusGoingAway, "server shutting down; reconnect")
-			}
-			return
-		case <-entry.replaced:
-			c.Close(closeReplaced, "replaced by a newer connection of this session")
-			return
-		case <-ping.C:
-			// Sessions may end without an event reaching this process (the CLI on SQLite, a rule
-			// checked on use, an expiry): look again every ping. A ping is not activity, so this does not
-			// keep an idle session alive.
-			if _, err := a.chat.Recheck(ctx, v.tokenForRecheck); err != nil {
-				if p, ok := problem.As(err); ok && p.Status == http.StatusUnauthorized {
-					_ = writeFrame(connCtx, c, map[string]any{"type": "session_ended", "reason": chat.EndReason(err)})
-					c.Close(closeSessionEnded, "session_ended")
-					return
-				}
-			}
-			pctx, pcancel := context.WithTimeout(connCtx, writeTimeout)
-			err := c.Ping(pctx)
-			pcancel()
-			if err != nil {
-				return
-			}
-		case <-ctx.Done():
-			if a.socketCtx.Err() != nil {
-				c.Close(websocket.StatusGoingAway, "server shutting down; reconnect")
-			}
+// closeWith closes the socket with code on a goroutine of its own: callers hold locks.
+func (s *widgetConn) closeWith(code websocket.StatusCode, reason string) {
+	if !s.begin() {
+		return
+	}
+	go func() {
+		defer s.end()
+		s.c.Close(code, reason)
+	}()
+}
+
+// pingTick runs every pingInterval on the timer's goroutine. Sessions may end without an event reaching
+// this process (the CLI on SQLite, a rule checked on use, an expiry): look again every ping. A ping is
+// not activity, so this does not keep an idle session alive.
+func (s *widgetConn) pingTick() {
+	if !s.begin() {
+		return
+	}
+	defer s.end()
+	if _, err := s.a.chat.Recheck(s.a.socketCtx, s.token); err != nil {
+		if p, ok := problem.As(err); ok && p.Status == http.StatusUnauthorized {
+			_ = writeFrame(s.c, map[string]any{"type": "session_ended", "reason": chat.EndReason(err)})
+			s.c.Close(closeSessionEnded, "session_ended")
 			return
 		}
 	}
+	pctx, pcancel := context.WithTimeout(context.Background(), writeTimeout)
+	err := s.c.Ping(pctx)
+	pcancel()
+	if err != nil {
+		s.c.CloseNow()
+		return
+	}
+	s.mu.Lock()
+	if !s.done {
+		s.ping.Reset(pingInterval)
+	}
+	s.mu.Unlock()
+}
+
+// read reads the client's frames until the connection ends: control frames (ping, close) are processed
+// only while someone reads. A client may send {"type":"ping"} and gets {"type":"pong"}, and the client
+// frames of socketframes.go.
+func (s *widgetConn) read() {
+	var frames *clientFrames // made for the first frame that needs it
+	for {
+		_, data, err := s.c.Read(context.Background())
+		if err != nil {
+			return
+		}
+		var f struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(data, &f) != nil {
+			continue
+		}
+		var reply any
+		switch f.Type {
+		case "ping":
+			reply = map[string]string{"type": "pong"}
+		case "typing", "seen":
+			if frames == nil {
+				var ended bool
+				if frames, reply, ended = s.newClientFrames(); ended {
+					_ = writeFrame(s.c, reply)
+					s.c.Close(closeSessionEnded, "session_ended")
+					return
+				}
+			}
+			if frames != nil {
+				reply = frames.handle(s.a.socketCtx, f.Type, data)
+			}
+		}
+		if reply != nil && writeFrame(s.c, reply) != nil {
+			return
+		}
+	}
+}
+
+// newClientFrames makes the socket's client-frame handler with the session as it is now. When it
+// cannot, it returns the reply to send instead, and ended when that is session_ended: the socket then
+// closes, as a ping that found the session over would close it.
+func (s *widgetConn) newClientFrames() (frames *clientFrames, reply any, ended bool) {
+	v, err := s.a.chat.Recheck(s.a.socketCtx, s.token)
+	if err == nil {
+		return s.a.newClientFrames(&socketVisitor{Visitor: *v, token: s.token}), nil, false
+	}
+	if p, ok := problem.As(err); ok && p.Status == http.StatusUnauthorized {
+		return nil, map[string]any{"type": "session_ended", "reason": chat.EndReason(err)}, true
+	}
+	s.a.log.Error("socket frame", "err", err)
+	return nil, frameError(problem.New(http.StatusInternalServerError, "internal_error", "something went wrong on our side; try again")), false
+}
+
+// finish ends the socket's other work once its handler is done reading, and waits for it.
+func (s *widgetConn) finish() {
+	s.mu.Lock()
+	s.done = true
+	if s.ping != nil {
+		s.ping.Stop()
+	}
+	s.mu.Unlock()
+	s.c.CloseNow() // a write to a client that has gone need not wait for its timeout
+	s.sub.Close()
+	s.busy.Wait()
 }
 
 // socketVisitor is an authenticated socket's visitor and the token it presented.
 type socketVisitor struct {
 	chat.Visitor
-	tokenForRecheck string
-	fingerprint     string // chat.TokenFingerprint of tokenForRecheck
+	token string
 }
 
 // authenticateSocket reads the auth frame. On failure it returns the close code and reason.
 func (a *API) authenticateSocket(ctx context.Context, c *websocket.Conn, r *http.Request) (*socketVisitor, websocket.StatusCode, string) {
-	actx, cancel := context.WithTimeout(ctx, authTimeout)
-	defer cancel()
-	typ, data, err := c.Read(actx)
+	// No auth frame within authTimeout, or a shutdown meanwhile, drops the connection (see writeFrame
+	// for why a timer rather than a context).
+	t := time.AfterFunc(authTimeout, func() { c.CloseNow() })
+	stop := context.AfterFunc(ctx, func() { c.CloseNow() })
+	typ, data, err := c.Read(context.Background())
+	t.Stop()
+	stop()
 	if err != nil {
 		return nil, closeSessionEnded, "no auth frame"
 	}
@@ -211,7 +355,7 @@ func (a *API) authenticateSocket(ctx context.Context, c *websocket.Conn, r *http
 	if a.checkOrigin(r, v) != nil {
 		return nil, closeOriginRefused, "origin_not_allowed"
 	}
-	return &socketVisitor{Visitor: *v, tokenForRecheck: f.SessionToken, fingerprint: chat.TokenFingerprint(f.SessionToken)}, 0, ""
+	return &socketVisitor{Visitor: *v, token: f.SessionToken}, 0, ""
 }
 
 // widgetFrame renders an event for a widget; events meant for agents only are skipped.
@@ -234,39 +378,42 @@ func widgetFrame(ev realtime.Event) (any, bool) {
 	return nil, false
 }
 
-func writeFrame(ctx context.Context, c *websocket.Conn, v any) error {
+// writeFrame writes one frame. Its timeout is a timer that closes the connection, as coder/websocket
+// does when the context of a write ends, rather than a context: the library keeps the context of the
+// last write in the connection, so an idle socket would hold a spent context and its timer.
+func writeFrame(c *websocket.Conn, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
-	defer cancel()
-	return c.Write(wctx, websocket.MessageText, data)
+	t := time.AfterFunc(writeTimeout, func() { c.CloseNow() })
+	defer t.Stop()
+	return c.Write(context.Background(), websocket.MessageText, data)
 }
 
 // deliverWidgetEvent writes one event to an authenticated widget socket; false means the socket is
 // done (the write failed, or the event ended the session and the socket was closed).
-func (a *API) deliverWidgetEvent(ctx, connCtx context.Context, c *websocket.Conn, v *socketVisitor, ev realtime.Event) bool {
+func (a *API) deliverWidgetEvent(s *widgetConn, ev realtime.Event) bool {
 	if ev.Type == chat.EventSessionEnded {
 		// The event may be about an older token of this session (a login rotated it): with several
 		// instances, events arrive after the response that handed out the new token, so a socket
 		// already using the new one must not be ended by it — not even when the session has since
 		// ended for another reason, whose own event says why.
-		if d, ok := ev.Data.(chat.SessionEnded); ok && d.Token != "" && d.Token != v.fingerprint {
+		if d, ok := ev.Data.(chat.SessionEnded); ok && d.Token != "" && d.Token != chat.TokenFingerprint(s.token) {
 			return true
 		}
 		// For the rest, the database decides.
-		if _, err := a.chat.Recheck(ctx, v.tokenForRecheck); err == nil {
+		if _, err := a.chat.Recheck(a.socketCtx, s.token); err == nil {
 			return true
 		}
 	}
 	if frame, ok := widgetFrame(ev); ok {
-		if err := writeFrame(connCtx, c, frame); err != nil {
+		if err := writeFrame(s.c, frame); err != nil {
 			return false
 		}
 	}
 	if ev.Final {
-		c.Close(closeSessionEnded, "session_ended")
+		s.c.Close(closeSessionEnded, "session_ended")
 		return false
 	}
 	return true

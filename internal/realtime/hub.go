@@ -55,6 +55,11 @@ type Subscription struct {
 	limit int
 	queue []Event
 	ready chan struct{}
+
+	// SubscribeNotify's: notify is called when events start waiting (awake becomes true) and when the
+	// subscription ends; awake turns false when Take finds the queue empty.
+	notify func()
+	awake  bool
 }
 
 // Subscribe registers for events on topics, buffering up to buffer undelivered events.
@@ -68,6 +73,15 @@ func (h *Hub) Subscribe(buffer int, topics ...string) *Subscription {
 // Take, not Events.
 func (h *Hub) SubscribeQueue(limit int, topics ...string) *Subscription {
 	return h.subscribe(&Subscription{hub: h, topics: topics, limit: limit, ready: make(chan struct{}, 1), done: make(chan struct{})})
+}
+
+// SubscribeNotify registers for events on topics like SubscribeQueue, but instead of a channel it calls
+// notify: once when events start waiting, and again only after Take has returned nothing (so one
+// receiver at a time drains the queue, in order, without a goroutine parked on a channel in between),
+// and once more when the subscription ends (check Done, then Err). notify runs on the publisher's
+// goroutine, possibly under the hub's lock: it must not block or call the hub.
+func (h *Hub) SubscribeNotify(limit int, notify func(), topics ...string) *Subscription {
+	return h.subscribe(&Subscription{hub: h, topics: topics, limit: limit, notify: notify, done: make(chan struct{})})
 }
 
 func (h *Hub) subscribe(s *Subscription) *Subscription {
@@ -167,27 +181,41 @@ func (s *Subscription) offer(ev Event) bool {
 		}
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if len(s.queue) >= s.limit {
+		s.mu.Unlock()
 		return false
 	}
 	s.queue = append(s.queue, ev)
-	select {
-	case s.ready <- struct{}{}:
-	default: // a token is already waiting
+	wake := false
+	if s.notify != nil {
+		wake = !s.awake
+		s.awake = true
+	} else {
+		select {
+		case s.ready <- struct{}{}:
+		default: // a token is already waiting
+		}
+	}
+	s.mu.Unlock()
+	if wake {
+		s.notify()
 	}
 	return true
 }
 
-// Ready has a value while a SubscribeQueue subscription has events to Take.
+// Ready has a value while a SubscribeQueue subscription has events to Take (nil for SubscribeNotify's).
 func (s *Subscription) Ready() <-chan struct{} { return s.ready }
 
-// Take returns the queued events of a SubscribeQueue subscription, oldest first, and empties the queue.
+// Take returns the queued events of a SubscribeQueue or SubscribeNotify subscription, oldest first, and
+// empties the queue. For SubscribeNotify, an empty result means the next event calls notify again.
 func (s *Subscription) Take() []Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	q := s.queue
 	s.queue = nil
+	if len(q) == 0 {
+		s.awake = false
+	}
 	return q
 }
 
@@ -223,5 +251,8 @@ func (s *Subscription) end(err error) {
 		}
 		s.hub.mu.Unlock()
 		close(s.done)
+		if s.notify != nil {
+			s.notify()
+		}
 	})
 }

@@ -124,3 +124,48 @@ func TestQueueSubscriptionDeliversInOrderAndIsCutOffWhenFull(t *testing.T) {
 		t.Fatalf("%d subscribers left on a", n)
 	}
 }
+
+func TestNotifySubscriptionWakesOncePerDrain(t *testing.T) {
+	h := realtime.NewHub()
+	var wakes int
+	s := h.SubscribeNotify(3, func() { wakes++ }, "a")
+	defer s.Close()
+	h.Publish(realtime.Event{Type: "1"}, "a")
+	h.Publish(realtime.Event{Type: "2"}, "a")
+	if wakes != 1 {
+		t.Fatalf("%d wakes for two events before any Take, want 1", wakes)
+	}
+	if got := s.Take(); len(got) != 2 || got[0].Type != "1" || got[1].Type != "2" {
+		t.Fatalf("took %+v, want events 1 and 2 in order", got)
+	}
+	// The receiver still drains (it has not seen an empty queue): an event now must not start another.
+	h.Publish(realtime.Event{Type: "3"}, "a")
+	if wakes != 1 {
+		t.Fatalf("%d wakes while the receiver was draining, want 1", wakes)
+	}
+	if got := s.Take(); len(got) != 1 || got[0].Type != "3" {
+		t.Fatalf("took %+v, want event 3", got)
+	}
+	if got := s.Take(); len(got) != 0 {
+		t.Fatalf("took %+v from an empty queue", got)
+	}
+	// The receiver has stopped: the next event wakes it again.
+	h.Offer(realtime.Event{Type: "4"}, "a")
+	if wakes != 2 {
+		t.Fatalf("%d wakes after the queue was drained and an event arrived, want 2", wakes)
+	}
+	for i := range 3 { // past the limit: the subscription ends, and says so
+		h.Publish(realtime.Event{Type: string(rune('a' + i))}, "a")
+	}
+	if wakes != 3 {
+		t.Fatalf("%d wakes after the subscription overflowed, want 3", wakes)
+	}
+	select {
+	case <-s.Done():
+	default:
+		t.Fatal("a full queue did not end the subscription")
+	}
+	if !errors.Is(s.Err(), realtime.ErrOverflow) {
+		t.Fatalf("err %v, want ErrOverflow", s.Err())
+	}
+}
