@@ -26,22 +26,23 @@ var socketKinds = map[string]string{
 
 // measure records every request with the pattern that routed it, which the mux sets on the request
 // before calling the handler, so ids in paths never become labels. A request switching protocols
-// (101) is an open WebSocket until its handler returns.
+// (101) is an open WebSocket until its handler returns, or, if the handler kept the request
+// (keepRequest), until the socket ends.
 func (a *API) measure(rec *statusRecorder, r *http.Request, serve func()) {
-	start := time.Now()
-	var closed func()
 	rec.upgraded = func() {
 		if kind, ok := socketKinds[r.Pattern]; ok {
-			closed = a.metrics.SocketOpened(kind)
+			rec.socketClosed = a.metrics.SocketOpened(kind)
 		}
 	}
 	defer func() {
-		if closed != nil {
-			closed()
+		if rec.socketClosed != nil && !rec.kept {
+			rec.socketClosed()
 		}
 	}()
 	serve()
-	a.metrics.Request(r.Pattern, r.Method, rec.status, time.Since(start))
+	if !rec.kept {
+		a.metrics.Request(r.Pattern, r.Method, rec.status, time.Since(rec.start))
+	}
 }
 
 // loginCodes are the error codes POST /v1/widget/login answers with (docs/api.md), the label values of

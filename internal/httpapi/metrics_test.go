@@ -166,6 +166,29 @@ func TestMetricsTraffic(t *testing.T) {
 	if v, _ := series(t, m, "parley_http_requests_total", map[string]string{"route": "GET /v1/widget/ws", "code": "101"}); v != 1 {
 		t.Errorf("closed sockets counted = %v, want 1", v)
 	}
+	// An authenticated socket is served on a goroutine of its own once ready, after its handler has
+	// returned: it is counted the same way, open until it closes.
+	c = wsConnect(t, e, anon)
+	if v, _ := series(t, m, "parley_websocket_connections", map[string]string{"kind": "widget"}); v != 1 {
+		t.Errorf("widget sockets while an authenticated one is open = %v, want 1", v)
+	}
+	if v, _ := series(t, m, "parley_http_requests_total", map[string]string{"route": "GET /v1/widget/ws", "code": "101"}); v != 1 {
+		t.Errorf("an open authenticated socket counted as an answered request (%v counted, want 1)", v)
+	}
+	c.CloseNow()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		v, _ := series(t, m, "parley_websocket_connections", map[string]string{"kind": "widget"})
+		if v == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("widget sockets after closing the authenticated one = %v, want 0", v)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if v, _ := series(t, m, "parley_http_requests_total", map[string]string{"route": "GET /v1/widget/ws", "code": "101"}); v != 2 {
+		t.Errorf("closed sockets counted = %v, want 2", v)
+	}
 	if v, _ := series(t, m, "parley_jobs_queue_scrape_ok", nil); v != 1 {
 		t.Error("the job queue is not watched, or cannot be read")
 	}

@@ -15,8 +15,13 @@ import (
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
-	// upgraded, if set, is called when the handler switches protocols (a WebSocket opens).
-	upgraded func()
+	start  time.Time
+	// upgraded, if set, is called when the handler switches protocols (a WebSocket opens); it sets
+	// socketClosed, which ends the open-sockets gauge's count of it.
+	upgraded     func()
+	socketClosed func()
+	// kept: the handler took over the end of the request (keepRequest).
+	kept bool
 }
 
 func (s *statusRecorder) WriteHeader(code int) {
@@ -43,16 +48,45 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 // headers and bodies), and query strings are left out.
 func (a *API) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &statusRecorder{ResponseWriter: w, start: time.Now()}
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		if a.metrics != nil {
 			a.measure(rec, r, func() { next.ServeHTTP(rec, r) })
 		} else {
 			next.ServeHTTP(rec, r)
 		}
-		a.log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
+		if !rec.kept {
+			a.log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(rec.start))
+		}
 	})
+}
+
+// keepRequest is for a handler whose hijacked connection outlives it (a WebSocket served on a goroutine
+// of its own, so that the request, its response writer and the handler's stack can go): the middleware
+// then leaves the end of the request to the returned func, which counts the request, ends the
+// open-sockets gauge's count and writes the access log line as the middleware would have when the
+// handler returned. It keeps a few strings of the request, not the request.
+func (a *API) keepRequest(w http.ResponseWriter, r *http.Request) (end func()) {
+	for {
+		if rec, ok := w.(*statusRecorder); ok {
+			rec.kept = true
+			pattern, method, path, status, start, closed := r.Pattern, r.Method, strings.Clone(r.URL.Path), rec.status, rec.start, rec.socketClosed
+			return func() {
+				if closed != nil {
+					closed()
+				}
+				if a.metrics != nil {
+					a.metrics.Request(pattern, method, status, time.Since(start))
+				}
+				a.log.Debug("http", "method", method, "path", path, "status", status, "duration", time.Since(start))
+			}
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return func() {}
+		}
+		w = u.Unwrap()
+	}
 }
 
 func (a *API) recoverPanics(next http.Handler) http.Handler {

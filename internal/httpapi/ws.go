@@ -38,10 +38,13 @@ const (
 // token arrives in the first frame; the workspace — and with it the allowed origins — is known only
 // then, which is why the Origin is checked after authentication rather than by Accept.
 //
-// An idle socket is the common case (every open widget has one), so it costs one goroutine: this
-// handler, which reads the client's frames. Events are written by a goroutine that exists only while
-// events wait (realtime.SubscribeNotify), pings by a timer, and being replaced, shutting down and an
-// ended subscription close the socket from callbacks. See widgetConn.
+// An idle socket is the common case (every open widget has one), so once it is ready it costs one
+// goroutine, which reads the client's frames (widgetConn.serve). Events are written by a goroutine that
+// exists only while events wait (realtime.SubscribeNotify), pings by a timer, and being replaced,
+// shutting down and an ended subscription close the socket from callbacks. The reading goroutine is a
+// new one rather than this handler's: this one's stack has grown by then (net/http, the middleware,
+// authentication's database reads) to 16 KiB, more than it can be shrunk back from while it waits in a
+// read under net/http's frames, and returning lets the request and its response writer go.
 func (a *API) widgetSocket(w http.ResponseWriter, r *http.Request) {
 	ip := clientIP(r, a.trusted)
 	if err := a.upgradeLimit.allow(ip); err != nil {
@@ -61,13 +64,21 @@ func (a *API) widgetSocket(w http.ResponseWriter, r *http.Request) {
 		return // Accept has written the HTTP error
 	}
 	a.sockets.Add(1)
-	defer a.sockets.Done()
-	defer c.CloseNow()
+	handedOver := false // to the socket's own goroutine, with what follows
+	defer func() {
+		if handedOver {
+			return
+		}
+		if entry != nil {
+			a.socketTable.close(entry)
+		}
+		c.CloseNow()
+		a.sockets.Done()
+	}()
 	if overloaded {
 		c.Close(websocket.StatusTryAgainLater, "server full; retry later")
 		return
 	}
-	defer a.socketTable.close(entry)
 	c.SetReadLimit(maxClientFrame)
 
 	// Frames are read and written without a context that ends (timeouts are timers that close the
@@ -75,56 +86,96 @@ func (a *API) widgetSocket(w http.ResponseWriter, r *http.Request) {
 	// write for as long as the socket lives, and drops the connection without a close frame when the
 	// context of a Read or Write in progress ends, which would race the 1001 close of a shutdown.
 	// Database calls use socketCtx, which shutdown ends.
-	ctx := a.socketCtx
-	if ctx.Err() != nil {
+	if a.socketCtx.Err() != nil {
 		c.Close(websocket.StatusGoingAway, "server shutting down; reconnect")
 		return
 	}
+	s := a.startWidgetSocket(a.socketCtx, c, r, entry)
+	if s == nil {
+		return
+	}
+	endRequest := a.keepRequest(w, r)
+	handedOver = true
+	go s.serve(entry, endRequest)
+}
 
+// serve runs the ready socket on its own goroutine until it closes, then ends it as the handler would
+// have: the socket table, the connection, the sockets Shutdown waits for, and the request (its count,
+// the open-sockets gauge, the access log).
+func (s *widgetConn) serve(entry *socketEntry, endRequest func()) {
+	a := s.a
+	defer a.sockets.Done()
+	defer endRequest()
+	defer s.c.CloseNow()
+	defer a.socketTable.close(entry)
+	defer s.finish()
+	defer func() {
+		if v := recover(); v != nil {
+			a.log.Error("panic", "path", "/v1/widget/ws", "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
+	// From here on the socket keeps its token only, not the visitor (the session and the workspace
+	// with all its settings): the client frames that need a visitor look it up when the first arrives.
+	s.goLive()
+	a.socketTable.whenReplaced(entry, func() { s.closeWith(closeReplaced, "replaced by a newer connection of this session") })
+	stopShutdown := context.AfterFunc(a.socketCtx, func() { s.closeWith(websocket.StatusGoingAway, "server shutting down; reconnect") })
+	defer stopShutdown()
+	s.read()
+}
+
+// startWidgetSocket authenticates the socket, subscribes it and writes the ready frame. It returns nil
+// when the socket is done (closed with the reason, or gone).
+func (a *API) startWidgetSocket(ctx context.Context, c *websocket.Conn, r *http.Request, entry *socketEntry) (s *widgetConn) {
+	defer func() {
+		if v := recover(); v != nil {
+			a.log.Error("panic", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			c.CloseNow()
+			if s != nil {
+				s.finish()
+			}
+			s = nil
+		}
+	}()
 	v, code, reason := a.authenticateSocket(ctx, c, r)
 	if v == nil {
 		c.Close(code, reason)
-		return
+		return nil
 	}
 	a.socketTable.authenticated(entry, v.Session.ID)
-	s := &widgetConn{a: a, c: c, token: v.token}
+	s = &widgetConn{a: a, c: c, token: v.token}
 	s.sub = a.events.SubscribeNotify(socketBuffer, s.wake, v.Topics()...)
-	defer s.finish()
+	fail := func(code websocket.StatusCode, reason string) *widgetConn {
+		c.Close(code, reason)
+		s.finish()
+		return nil
+	}
 	// The session may have been revoked between authentication and subscription; look again now that
 	// no session_ended can be missed.
 	if _, err := a.chat.Recheck(ctx, s.token); err != nil {
-		c.Close(closeSessionEnded, "session_invalid")
-		return
+		return fail(closeSessionEnded, "session_invalid")
 	}
 	id, err := a.chat.Identity(ctx, &v.Visitor)
 	if err != nil {
 		a.log.Error("socket identity", "err", err)
-		c.Close(websocket.StatusInternalError, "internal_error")
-		return
+		return fail(websocket.StatusInternalError, "internal_error")
 	}
 	// The conversations summary (as GET /v1/widget/session has it) lets a widget whose panel is closed
 	// count what arrived before the subscription without loading any messages.
 	convs, err := a.chat.LauncherSummary(ctx, &v.Visitor)
 	if err != nil {
 		a.log.Error("socket summary", "err", err)
-		c.Close(websocket.StatusInternalError, "internal_error")
-		return
+		return fail(websocket.StatusInternalError, "internal_error")
 	}
 	if err := writeFrame(c, map[string]any{"type": "ready", "identity": identityShape(id), "session": sessionShape(&v.Visitor), "conversations": summaryShapes(convs)}); err != nil {
-		return
+		s.finish()
+		return nil
 	}
-	// From here on the socket keeps its token only, not the visitor (the session and the workspace
-	// with all its settings): the client frames that need a visitor look it up when the first arrives.
-	s.goLive()
-	a.socketTable.whenReplaced(entry, func() { s.closeWith(closeReplaced, "replaced by a newer connection of this session") })
-	stopShutdown := context.AfterFunc(ctx, func() { s.closeWith(websocket.StatusGoingAway, "server shutting down; reconnect") })
-	defer stopShutdown()
-	s.read()
+	return s
 }
 
-// widgetConn is an authenticated widget socket. Its handler's goroutine reads (read); everything else
-// runs on goroutines that exist only while they work, counted in busy so that the handler returns —
-// and the socket counts as closed — only once they are done.
+// widgetConn is an authenticated widget socket. One goroutine reads (serve, read); everything else runs
+// on goroutines that exist only while they work, counted in busy so that serve returns — and the socket
+// counts as closed — only once they are done.
 type widgetConn struct {
 	a     *API
 	c     *websocket.Conn
@@ -134,7 +185,7 @@ type widgetConn struct {
 	mu      sync.Mutex
 	live    bool        // the ready frame is written: events may follow
 	waiting bool        // events (or the subscription's end) arrived before live
-	done    bool        // the handler is finishing: start nothing more
+	done    bool        // the socket is finishing: start nothing more
 	ping    *time.Timer // nil until live
 	busy    sync.WaitGroup
 }
@@ -310,7 +361,7 @@ func (s *widgetConn) newClientFrames() (frames *clientFrames, reply any, ended b
 	return nil, frameError(problem.New(http.StatusInternalServerError, "internal_error", "something went wrong on our side; try again")), false
 }
 
-// finish ends the socket's other work once its handler is done reading, and waits for it.
+// finish ends the socket's other work once it is done reading, and waits for it.
 func (s *widgetConn) finish() {
 	s.mu.Lock()
 	s.done = true
