@@ -2,11 +2,14 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"runtime"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/parleyhq/parley/internal/store"
 )
 
 // socketGoroutines counts the goroutines running code of this package (the server's side of the
@@ -30,9 +33,9 @@ func socketGoroutines() int {
 	return count
 }
 
-// An idle widget socket — nearly every open widget's — holds one goroutine on the server: its handler,
-// reading. Events, pings and closes run on goroutines that exist only while they work (memory per
-// socket is issue 17's target 2; a second goroutine per socket is its biggest lever).
+// An idle widget socket — nearly every open widget's — holds one goroutine on the server, reading.
+// Events, pings and closes run on goroutines that exist only while they work (memory per socket is
+// issue 17's target 2, and a goroutine's stack is its largest part after net/http's buffers).
 func TestWSIdleSocketHoldsOneGoroutine(t *testing.T) {
 	e := newEnv(t)
 	const n = 20
@@ -83,4 +86,25 @@ func TestWSResyncClosesWithTryAgainLater(t *testing.T) {
 	c := wsConnect(t, e, e.session())
 	e.hub.Resync()
 	wsExpectClose(t, c, websocket.StatusTryAgainLater, wsWait)
+}
+
+// The socket no longer keeps the visitor it authenticated: its first typing or seen frame looks the
+// session up, and a session that ended without an event reaching the socket ends it there, as the
+// ping-time check would.
+func TestWSFirstClientFrameChecksTheSession(t *testing.T) {
+	e := newEnv(t)
+	token := e.session()
+	expect(t, e.send(token, "hello", ""), 201, "")
+	conv := e.conversations(token)[0]["id"].(string)
+	c := wsConnect(t, e, token)
+	// Ended in the store only: no event is published.
+	ctx := context.Background()
+	if err := e.st.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.RevokeSessions(ctx, store.SessionFilter{WorkspaceID: e.ws.ID}, time.Now())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wsSend(t, c, `{"type":"typing","conversation_id":"`+conv+`","state":"start"}`)
+	wsSessionEnded(t, wsExpectClose(t, c, 4401, wsWait), "revoked")
 }
