@@ -1,9 +1,13 @@
 package httpapi
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"sync"
@@ -56,7 +60,7 @@ func (a *API) widgetSocket(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	c, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		if entry != nil {
 			a.socketTable.close(entry)
@@ -97,6 +101,42 @@ func (a *API) widgetSocket(w http.ResponseWriter, r *http.Request) {
 	endRequest := a.keepRequest(w, r)
 	handedOver = true
 	go s.serve(entry, endRequest)
+}
+
+// Buffer sizes of a widget socket's connection. net/http's, which coder/websocket would keep after the
+// hijack, are 4 KiB each: 8 KiB of every idle socket's 13 KiB of live heap, for frames that are
+// mostly a few hundred bytes. A read longer than the buffer goes straight into the frame's bytes, and a
+// frame longer than the write buffer costs one more write to the connection.
+const (
+	socketReadBuffer  = 1 << 10
+	socketWriteBuffer = 2 << 10
+)
+
+// smallBuffers hands coder/websocket the hijacked connection with buffers of its own sizes; net/http's
+// go with its connection once the handler returns.
+type smallBuffers struct{ http.ResponseWriter }
+
+func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := brw.Writer.Flush(); err != nil { // the 101 response, if net/http left it there
+		conn.Close()
+		return nil, nil, err
+	}
+	// What the client sent after its request (net/http reads ahead) must be in the new reader's buffer,
+	// where coder/websocket looks for it, not behind it.
+	br := bufio.NewReaderSize(conn, socketReadBuffer)
+	if n := brw.Reader.Buffered(); n > 0 {
+		b, _ := brw.Reader.Peek(n)
+		br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(b)), conn), max(socketReadBuffer, n))
+		if _, err := br.Peek(n); err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
+	}
+	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, socketWriteBuffer)), nil
 }
 
 // serve runs the ready socket on its own goroutine until it closes, then ends it as the handler would

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/parleyhq/parley/internal/chat"
 	"github.com/parleyhq/parley/internal/store"
 )
 
@@ -107,4 +109,22 @@ func TestWSFirstClientFrameChecksTheSession(t *testing.T) {
 	}
 	wsSend(t, c, `{"type":"typing","conversation_id":"`+conv+`","state":"start"}`)
 	wsSessionEnded(t, wsExpectClose(t, c, 4401, wsWait), "revoked")
+}
+
+// A socket's connection has buffers smaller than net/http's (1 KiB to read, 2 KiB to write): frames
+// longer than them pass whole both ways.
+func TestWSFramesLongerThanTheBuffers(t *testing.T) {
+	e := newEnv(t)
+	token := e.session()
+	c := wsConnect(t, e, token)
+	body := strings.Repeat("long message ", 400)[:chat.MaxMessageLength] // 4,000 characters
+	r := e.send(token, body, "")
+	expect(t, r, 201, "")
+	if m := wsNextMessage(t, c, apiMessage(t, r)["id"].(string)); m["body"] != body {
+		t.Fatalf("a long message arrived as %d characters, want %d", len(m["body"].(string)), len(body))
+	}
+	wsSend(t, c, `{"type":"ping"`+strings.Repeat(" ", 3<<10)+`}`) // 3 KiB, under the 4 KiB frame limit
+	if f, err := wsRead(c, wsWait); err != nil || f["type"] != "pong" {
+		t.Fatalf("a 3 KiB ping: %v %v", f, err)
+	}
 }
