@@ -127,14 +127,16 @@ func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	// What the client sent after its request (net/http reads ahead) must be in the new reader's buffer,
 	// where coder/websocket looks for it, not behind it.
-	br := bufio.NewReaderSize(conn, socketReadBuffer)
-	if n := brw.Reader.Buffered(); n > 0 {
+	var rd io.Reader = conn
+	n := brw.Reader.Buffered()
+	if n > 0 {
 		b, _ := brw.Reader.Peek(n)
-		br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(b)), conn), max(socketReadBuffer, n))
-		if _, err := br.Peek(n); err != nil {
-			conn.Close()
-			return nil, nil, err
-		}
+		rd = io.MultiReader(bytes.NewReader(bytes.Clone(b)), conn)
+	}
+	br := bufio.NewReaderSize(rd, max(socketReadBuffer, n))
+	if _, err := br.Peek(n); err != nil {
+		conn.Close()
+		return nil, nil, err
 	}
 	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, socketWriteBuffer)), nil
 }
