@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/parleyhq/parley/internal/chat"
@@ -50,4 +51,17 @@ func durationEnv(e env, key string, def time.Duration) (time.Duration, error) {
 		return 0, usagef("%s: %q is not a duration such as 5m", key, v)
 	}
 	return d, nil
+}
+
+// intEnv reads an integer from the environment, def when unset.
+func intEnv(e env, key string, def int) (int, error) {
+	v := e.getenv(key)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, usagef("%s: %q is not a whole number", key, v)
+	}
+	return n, nil
 }

@@ -34,6 +34,7 @@ type serveOptions struct {
 	jwksAllow      string
 	webhookAllow   string
 	noRateLimits   bool
+	maxSockets     int
 	metricsAddr    string
 	demo           bool
 	cleanup        time.Duration
@@ -50,6 +51,11 @@ func runServe(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&o.webhookAllow, "webhook-allow-networks", e.getenv("PARLEY_WEBHOOK_ALLOW_NETWORKS"), "comma-separated CIDRs of private, loopback or link-local networks webhooks may be delivered to, for receivers on your own network; plain http goes only to these (env PARLEY_WEBHOOK_ALLOW_NETWORKS; default none: public https only)")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", e.getenv("PARLEY_METRICS_ADDR"), metricsAddrUsage)
 	fs.BoolVar(&o.noRateLimits, "no-rate-limits", false, "disable per-client rate limits (load tests only)")
+	maxSocketsDefault, err := intEnv(e, "PARLEY_MAX_SOCKETS", httpapi.DefaultSocketLimits().Total)
+	if err != nil {
+		return err
+	}
+	fs.IntVar(&o.maxSockets, "max-sockets", maxSocketsDefault, "widget WebSockets this process holds at most; beyond it new ones close with 1013 and the widget retries (env PARLEY_MAX_SOCKETS; each needs a file descriptor: raise ulimit -n above it)")
 	fs.BoolVar(&o.demo, "demo", false, "also serve a demo shop at / (creates a demo workspace, key and agent on first run)")
 	cleanupDefault, err := durationEnv(e, "PARLEY_CLEANUP_INTERVAL", DefaultCleanupInterval)
 	if err != nil {
@@ -63,6 +69,9 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	if o.cleanup < 0 {
 		return usagef("--cleanup-interval must not be negative")
+	}
+	if o.maxSockets < 1 {
+		return usagef("--max-sockets must be at least 1, got %d", o.maxSockets)
 	}
 	sender, err := o.mail.sender()
 	if err != nil {
@@ -148,9 +157,11 @@ func runServe(ctx context.Context, e env, args []string) error {
 		}
 	}
 	limits, consoleLimits := httpapi.DefaultLimits(), console.DefaultLimits()
+	limits.Sockets.Total = o.maxSockets
 	if o.noRateLimits {
 		limits, consoleLimits = httpapi.Limits{}, console.Limits{}
 	}
+	warnOpenFiles(log, o.maxSockets)
 	// The master key also seals the console's known-device cookies, so they outlive restarts and are
 	// valid on every instance sharing the database. It opened every sealed secret in newService already.
 	box, err := g.masterKey(e, log)
