@@ -44,8 +44,16 @@ describe('agent console: the timeline', () => {
     return v;
   }
 
-  const open = async (id) => {
+  // open shows a conversation; with holdSocket its live socket connects only after 3 s, so whatever
+  // happens meanwhile falls between the page's render and its subscription, and the page must catch up.
+  const open = async (id, { holdSocket = false } = {}) => {
     const page = await session.tab();
+    if (holdSocket) {
+      await page.routeWebSocket(/\/console\/ws$/, async (ws) => {
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        ws.connectToServer();
+      });
+    }
     await page.goto(`${parley.url}/console/conversations/${encodeURIComponent(id)}`);
     return page;
   };
@@ -101,9 +109,10 @@ describe('agent console: the timeline', () => {
     assert.equal((await consoleTimeline(page))[0].event, 'started', 'the timeline opens with the conversation starting');
     assert.equal(await timeline.evaluate((el) => el === document.activeElement), true, 'focus moves to the timeline');
     assert.equal(await marked(), PAGE, 'still the same nodes');
-    // (Once its socket is ready the page asks for what came after its newest entry, in case something
-    // came between its render and its subscription: that is no entry already shown.)
-    assert.ok(!requests.some((r) => r.startsWith('/console/conversations/') && !r.includes('/timeline?before=') && !r.includes('/timeline?after=110&')),
+    // (Once its socket is ready the page asks for what came after its newest entry, and for the regions
+    // around the timeline, in case something came between its render and its subscription: that is no
+    // entry already shown.)
+    assert.ok(!requests.some((r) => r.startsWith('/console/conversations/') && !r.includes('/timeline?before=') && !r.includes('/timeline?after=110&') && !r.endsWith('/live')),
       `only earlier pages were fetched: ${requests}`);
 
     // A live message is appended; nothing shown is fetched or rebuilt again.
@@ -205,7 +214,8 @@ describe('agent console: the timeline', () => {
     // Anonymous, logging out while the agent watches.
     const anon = await visitor();
     const conv = (await anon.say('Hello, anonymous here')).conversation_id;
-    const page = await open(conv);
+    // The logout comes before the page's socket does: the page learns of it by catching up.
+    const page = await open(conv, { holdSocket: true });
     const reply = page.getByRole('textbox', { name: /^Reply to / });
     await reply.waitFor();
     await anon.call('/v1/widget/logout');

@@ -390,10 +390,10 @@
         if (frame.type === "ready") {
           attempt = 0;
           // After a reconnect, catch up on whatever happened while the socket was down; on the first
-          // connection, on what happened between the page's render and now (a message, a seen mark).
+          // connection, on what happened between the page's render and now (a message, a seen mark, or
+          // a change of the conversation itself: the visitor logged out, it was closed or reassigned).
           wantSeen = kind === "conversation";
-          if (!first) schedule(true, true);
-          else if (kind === "conversation") schedule(true, false);
+          if (!first || kind === "conversation") schedule(true, true);
           first = false;
           return;
         }
