@@ -244,6 +244,34 @@ describe('agent console: the timeline', () => {
     await p2.close();
   });
 
+  test('the first catch-up leaves alone what did not change: a transfer picked and a refused file stay while the socket connects', async () => {
+    const v = await visitor();
+    const conv = (await v.say('Can someone look at this?')).conversation_id;
+    const page = await open(conv, { holdSocket: true });
+    const caughtUp = page.waitForResponse((r) => r.url().endsWith('/live') && r.status() === 200);
+    // Before the socket is there: the agent picks someone to transfer to, and attaches a file the
+    // server refuses (its alert is the only word of it).
+    const transfer = page.getByLabel('Transfer to');
+    const other = await transfer.evaluate((sel) => [...sel.options].find((o) => !o.selected).value);
+    await transfer.selectOption(other);
+    const picked = await transfer.inputValue();
+    assert.equal(picked, other);
+    await page.locator('[data-attach-input]').setInputFiles({ name: 'page.png', mimeType: 'image/png', buffer: Buffer.from('<html><script>alert(1)</script></html>') });
+    const alert = page.locator('form[data-composer]').getByRole('alert');
+    await eventually(async () => assert.match(await alert.textContent(), /^page\.png: .+/));
+    await page.locator('body').click({ position: { x: 1, y: 1 } }); // focus leaves the forms
+    // The socket connects, the page asks for the regions around the timeline: nothing changed there.
+    await caughtUp;
+    await page.waitForTimeout(300); // the answer is put in place after it arrives
+    assert.equal(await transfer.inputValue(), picked, 'the transfer picked is still picked');
+    assert.match(await alert.textContent(), /^page\.png: .+/, 'the alert is still there');
+    // A real change of those regions still shows: the visitor logs out, the reply box goes.
+    await v.call('/v1/widget/logout');
+    await eventually(async () => assert.equal(await page.getByRole('textbox', { name: /^Reply to / }).count(), 0, 'no reply box'));
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
   test('revoking a key says how many widget sessions it ended; an administrator ends every widget session after confirming', async () => {
     // A workspace of its own, so that the counts are this test's sessions only.
     const k = await workspace(parley.dataDir, 'Keys Co');

@@ -79,6 +79,14 @@
     enhanceForms(target);
   }
 
+  // markup is a region's markup for comparing two renderings of it: without the reply form's client_id,
+  // which is new on every rendering (it only makes a resent form idempotent).
+  function markup(region) {
+    var copy = region.cloneNode(true);
+    copy.querySelectorAll('input[name="client_id"]').forEach(function (el) { el.removeAttribute("value"); });
+    return copy.innerHTML;
+  }
+
   // busy reports whether a region holds something the agent is working on: focus in one of its form
   // controls, or a reply being typed.
   function busy(region) {
@@ -241,7 +249,12 @@
         var name = source.getAttribute("data-region");
         var target = document.querySelector('[data-region="' + name + '"]');
         if (!target) return;
+        // A region the server renders as it did last time is left alone: swapping it would only throw
+        // away what the agent has done to it since (a transfer picked, a file refused and its alert).
+        var html = markup(source);
+        if (rendered[name] === html) return;
         if ((name === "reply" || name === "actions" || name === "block") && busy(target)) return;
+        rendered[name] = html;
         swapRegion(target, source);
       });
       var status = document.querySelector("[data-conversation-status]");
@@ -423,6 +436,12 @@
 
   // ---------------------------------------------------------------- start
 
+  // The regions' markup as the server rendered it, before this script or any other touches the page:
+  // what refreshRegions compares a fresh rendering with.
+  var rendered = {};
+  document.querySelectorAll("[data-region]").forEach(function (el) {
+    rendered[el.getAttribute("data-region")] = markup(el);
+  });
   localizeTimes(document);
   enhanceForms(document);
   if (main) {
