@@ -543,7 +543,7 @@ func (s *Service) upsertCustomer(ctx context.Context, tx store.Tx, workspaceID s
 	if isNotFound(err) {
 		c = store.Customer{
 			ID: newID("cu_"), WorkspaceID: workspaceID, ExternalID: claims.Subject, Email: claims.Email,
-			Name: claims.Name, FirstName: claims.FirstName, Phone: claims.Phone, CreatedAt: now, UpdatedAt: now,
+			Name: claims.Name, FirstName: claims.FirstName, Phone: claims.Phone, Locale: claims.Locale, CreatedAt: now, UpdatedAt: now,
 			FirstVerifiedAt: now,
 		}
 		if claims.Attributes != nil {
@@ -568,6 +568,7 @@ func (s *Service) upsertCustomer(ctx context.Context, tx store.Tx, workspaceID s
 	set(&c.Name, claims.Name)
 	set(&c.FirstName, claims.FirstName)
 	set(&c.Phone, claims.Phone)
+	set(&c.Locale, claims.Locale) // the language emails to them are written in (mailtext.go)
 	// A token that carries attributes states the whole set (an empty object clears it); one without the
 	// claim leaves the set as it was, so a token from the customers API need not repeat them.
 	if claims.Attributes != nil && *claims.Attributes != c.Attributes {

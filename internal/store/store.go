@@ -335,6 +335,9 @@ type Customer struct {
 	// Attributes are the customer's verified attributes: from the last login token that carried the
 	// claim, or the customers API. Routing rules may match them.
 	Attributes attributes.Set
+	// Locale is the language the customer uses on the business's site, from the last login token that
+	// carried a "locale" claim (a canonical BCP 47 tag; "" if none ever did): emails to them speak it.
+	Locale string
 }
 
 // ErasedCustomer says what Tx.EraseCustomer deleted.

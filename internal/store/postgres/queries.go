@@ -35,8 +35,8 @@ const (
 		claimed_phone, key_id, verified_at, created_at, updated_at, revoked_at, key_source, last_seen_at`
 	sessionInsertColumns = `id, workspace_id, token_hash, level, customer_id, claimed_name, claimed_email, claimed_phone,
 		key_id, verified_at, created_at, updated_at, revoked_at, key_source, last_seen_at`
-	customerColumns       = `id, workspace_id, COALESCE(external_id, ''), COALESCE(email, ''), name, first_name, phone, created_at, updated_at, logged_out_at, attributes, first_verified_at`
-	customerInsertColumns = `id, workspace_id, external_id, email, name, first_name, phone, created_at, updated_at, logged_out_at, attributes, first_verified_at`
+	customerColumns       = `id, workspace_id, COALESCE(external_id, ''), COALESCE(email, ''), name, first_name, phone, created_at, updated_at, logged_out_at, attributes, first_verified_at, locale`
+	customerInsertColumns = `id, workspace_id, external_id, email, name, first_name, phone, created_at, updated_at, logged_out_at, attributes, first_verified_at, locale`
 	// conversationColumns derives the last message time from the newest message (an index lookup).
 	conversationColumns = `id, workspace_id, COALESCE(customer_id, ''), session_id, status, claimed_name, claimed_email,
 		assignee_id, inbox_id, created_at, updated_at,
@@ -150,8 +150,8 @@ const (
 	sqlUpdateSession   = `UPDATE sessions SET token_hash = $1, level = $2, customer_id = $3, claimed_name = $4, claimed_email = $5,
 		claimed_phone = $6, key_id = $7, verified_at = $8, updated_at = $9, revoked_at = $10, key_source = $11,
 		last_seen_at = GREATEST(last_seen_at, $12) WHERE id = $13`
-	sqlInsertCustomer = `INSERT INTO customers (` + customerInsertColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
-	sqlUpdateCustomer = `UPDATE customers SET external_id = $1, email = $2, name = $3, first_name = $4, phone = $5, updated_at = $6, logged_out_at = $7, attributes = $8, first_verified_at = $9 WHERE id = $10`
+	sqlInsertCustomer = `INSERT INTO customers (` + customerInsertColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
+	sqlUpdateCustomer = `UPDATE customers SET external_id = $1, email = $2, name = $3, first_name = $4, phone = $5, updated_at = $6, logged_out_at = $7, attributes = $8, first_verified_at = $9, locale = $10 WHERE id = $11`
 	// An expired record may be reused; a live one makes the statement change nothing.
 	sqlUseJTI = `INSERT INTO used_jtis (workspace_id, jti, until) VALUES ($1, $2, $3)
 		ON CONFLICT (workspace_id, jti) DO UPDATE SET until = excluded.until WHERE used_jtis.until <= $4`
@@ -359,7 +359,7 @@ func scanCustomer(row pgx.Row) (store.Customer, error) {
 	var c store.Customer
 	var attrs string
 	err := row.Scan(&c.ID, &c.WorkspaceID, &c.ExternalID, &c.Email, &c.Name, &c.FirstName, &c.Phone,
-		tz(&c.CreatedAt), tz(&c.UpdatedAt), tz(&c.LoggedOutAt), &attrs, tz(&c.FirstVerifiedAt))
+		tz(&c.CreatedAt), tz(&c.UpdatedAt), tz(&c.LoggedOutAt), &attrs, tz(&c.FirstVerifiedAt), &c.Locale)
 	if err == nil {
 		c.Attributes, err = storedAttributes(attrs, "customer "+c.ID)
 	}
@@ -400,7 +400,7 @@ func (q queries) CountCustomersWithEmail(ctx context.Context, workspaceID, email
 
 func (t *txn) CreateCustomer(ctx context.Context, c *store.Customer) error {
 	_, err := t.db.Exec(ctx, sqlInsertCustomer, c.ID, c.WorkspaceID, nullString(c.ExternalID), nullString(c.Email),
-		c.Name, c.FirstName, c.Phone, ts(c.CreatedAt), ts(c.UpdatedAt), ts(c.LoggedOutAt), c.Attributes.String(), ts(c.FirstVerifiedAt))
+		c.Name, c.FirstName, c.Phone, ts(c.CreatedAt), ts(c.UpdatedAt), ts(c.LoggedOutAt), c.Attributes.String(), ts(c.FirstVerifiedAt), c.Locale)
 	if err != nil {
 		return writeErr(err, "insert customer")
 	}
@@ -409,7 +409,7 @@ func (t *txn) CreateCustomer(ctx context.Context, c *store.Customer) error {
 
 func (t *txn) UpdateCustomer(ctx context.Context, c *store.Customer) error {
 	tag, err := t.db.Exec(ctx, sqlUpdateCustomer, nullString(c.ExternalID), nullString(c.Email), c.Name, c.FirstName,
-		c.Phone, ts(c.UpdatedAt), ts(c.LoggedOutAt), c.Attributes.String(), ts(c.FirstVerifiedAt), c.ID)
+		c.Phone, ts(c.UpdatedAt), ts(c.LoggedOutAt), c.Attributes.String(), ts(c.FirstVerifiedAt), c.Locale, c.ID)
 	return mustChange(tag, err, "update customer")
 }
 

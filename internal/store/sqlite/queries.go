@@ -31,7 +31,7 @@ const (
 	keyColumns       = `workspace_id, kid, kind, alg, secret, public_key, jwks_url, allow_private, created_at, revoked_at, last_used_at`
 	sessionColumns   = `id, workspace_id, token_hash, level, customer_id, claimed_name, claimed_email, claimed_phone,
 		key_id, verified_at, created_at, updated_at, revoked_at, key_source, last_seen_at`
-	customerColumns = `id, workspace_id, external_id, email, name, first_name, phone, created_at, updated_at, logged_out_at, attributes, first_verified_at`
+	customerColumns = `id, workspace_id, external_id, email, name, first_name, phone, created_at, updated_at, logged_out_at, attributes, first_verified_at, locale`
 	// conversationColumns derives the last message time from the newest message (an index lookup).
 	conversationColumns = `id, workspace_id, customer_id, session_id, status, claimed_name, claimed_email,
 		assignee_id, inbox_id, created_at, updated_at,
@@ -94,8 +94,8 @@ const (
 	sqlTouchKey               = `UPDATE signing_keys SET last_used_at = ? WHERE workspace_id = ? AND kid = ? AND (last_used_at IS NULL OR last_used_at < ?)`
 	sqlInsertSession          = `INSERT INTO sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlUpdateSession          = `UPDATE sessions SET token_hash = ?, level = ?, customer_id = ?, claimed_name = ?, claimed_email = ?, claimed_phone = ?, key_id = ?, verified_at = ?, updated_at = ?, revoked_at = ?, key_source = ?, last_seen_at = MAX(last_seen_at, COALESCE(?, 0)) WHERE id = ?`
-	sqlInsertCustomer         = `INSERT INTO customers (` + customerColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	sqlUpdateCustomer         = `UPDATE customers SET external_id = ?, email = ?, name = ?, first_name = ?, phone = ?, updated_at = ?, logged_out_at = ?, attributes = ?, first_verified_at = ? WHERE id = ?`
+	sqlInsertCustomer         = `INSERT INTO customers (` + customerColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlUpdateCustomer         = `UPDATE customers SET external_id = ?, email = ?, name = ?, first_name = ?, phone = ?, updated_at = ?, logged_out_at = ?, attributes = ?, first_verified_at = ?, locale = ? WHERE id = ?`
 	sqlInsertConversation     = `INSERT INTO conversations (` + conversationInsertColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlUpdateConversation     = `UPDATE conversations SET status = ?, customer_id = ?, claimed_name = ?, claimed_email = ?, assignee_id = ?, inbox_id = ?, updated_at = ?, closed_at = ? WHERE id = ?`
 	sqlSetConversationInbox   = `UPDATE conversations SET inbox_id = ?, updated_at = ? WHERE id = ?`
@@ -408,7 +408,7 @@ func scanCustomer(s scanner) (store.Customer, error) {
 	var external, email sql.NullString
 	var created, updated, loggedOut, firstVerified sql.NullInt64
 	var attrs string
-	err := s.Scan(&c.ID, &c.WorkspaceID, &external, &email, &c.Name, &c.FirstName, &c.Phone, &created, &updated, &loggedOut, &attrs, &firstVerified)
+	err := s.Scan(&c.ID, &c.WorkspaceID, &external, &email, &c.Name, &c.FirstName, &c.Phone, &created, &updated, &loggedOut, &attrs, &firstVerified, &c.Locale)
 	c.ExternalID, c.Email = external.String, email.String
 	c.CreatedAt, c.UpdatedAt, c.LoggedOutAt = fromMicros(created), fromMicros(updated), fromMicros(loggedOut)
 	c.FirstVerifiedAt = fromMicros(firstVerified)
@@ -452,7 +452,7 @@ func (q queries) CountCustomersWithEmail(ctx context.Context, workspaceID, email
 
 func (t *txn) CreateCustomer(ctx context.Context, c *store.Customer) error {
 	_, err := t.run.exec(ctx, sqlInsertCustomer, c.ID, c.WorkspaceID, nullString(c.ExternalID), nullString(c.Email),
-		c.Name, c.FirstName, c.Phone, micros(c.CreatedAt), micros(c.UpdatedAt), micros(c.LoggedOutAt), c.Attributes.String(), micros(c.FirstVerifiedAt))
+		c.Name, c.FirstName, c.Phone, micros(c.CreatedAt), micros(c.UpdatedAt), micros(c.LoggedOutAt), c.Attributes.String(), micros(c.FirstVerifiedAt), c.Locale)
 	if err != nil {
 		return writeErr(err, "insert customer")
 	}
@@ -461,7 +461,7 @@ func (t *txn) CreateCustomer(ctx context.Context, c *store.Customer) error {
 
 func (t *txn) UpdateCustomer(ctx context.Context, c *store.Customer) error {
 	res, err := t.run.exec(ctx, sqlUpdateCustomer, nullString(c.ExternalID), nullString(c.Email), c.Name, c.FirstName,
-		c.Phone, micros(c.UpdatedAt), micros(c.LoggedOutAt), c.Attributes.String(), micros(c.FirstVerifiedAt), c.ID)
+		c.Phone, micros(c.UpdatedAt), micros(c.LoggedOutAt), c.Attributes.String(), micros(c.FirstVerifiedAt), c.Locale, c.ID)
 	return mustChange(res, err, "update customer")
 }
 

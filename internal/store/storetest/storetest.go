@@ -642,7 +642,7 @@ func testCustomers(t *testing.T, s store.Store) {
 	w, other := newWorkspace(t, s, "ws"), newWorkspace(t, s, "ws-other")
 
 	byExternal := store.Customer{ID: "cust-ext", WorkspaceID: w.ID, ExternalID: "user-1", Email: "ada@example.com",
-		Name: "Ada Lovelace", FirstName: "Ada", Phone: "+44 20 7946 0000", CreatedAt: at(time.Second), UpdatedAt: at(2 * time.Second)}
+		Name: "Ada Lovelace", FirstName: "Ada", Phone: "+44 20 7946 0000", Locale: "de-AT", CreatedAt: at(time.Second), UpdatedAt: at(2 * time.Second)}
 	byEmail := store.Customer{ID: "cust-email", WorkspaceID: w.ID, Email: "ada@example.com",
 		Name: "A. Lovelace", CreatedAt: at(3 * time.Second), UpdatedAt: at(3 * time.Second)}
 	// Another external id with the same email is yet another customer.
@@ -733,7 +733,7 @@ func testCustomers(t *testing.T, s store.Store) {
 	// the customer keyed by that email, which frees the email key.
 	updated := byEmail
 	updated.ExternalID, updated.Email = "user-5", "ada.lovelace@example.com"
-	updated.Name, updated.FirstName, updated.Phone = "Ada King", "Augusta", "+44 1"
+	updated.Name, updated.FirstName, updated.Phone, updated.Locale = "Ada King", "Augusta", "+44 1", "pt-BR"
 	updated.UpdatedAt = at(time.Minute)
 	mustUpdate(t, s, func(tx store.Tx) error { return tx.UpdateCustomer(ctx, &updated) })
 	got, err = s.Customer(ctx, byEmail.ID)
