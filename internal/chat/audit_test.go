@@ -218,7 +218,7 @@ func TestAuditTranscriptEmailed(t *testing.T) {
 	if _, err := e.svc.EmailTranscript(ctx, e.agent, m.ConversationID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.EmailTranscriptToVisitor(t.Context(), ada, m.ConversationID); err != nil {
+	if _, err := e.svc.EmailTranscriptToVisitor(t.Context(), ada, m.ConversationID, ""); err != nil {
 		t.Fatal(err)
 	}
 	wantRows(t, "transcripts", auditRows(t, e.svc, e.ws, store.AuditFilter{Action: "transcript."}), []string{

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"net/url"
+	"strconv"
 	texttemplate "text/template"
 	"time"
 
@@ -198,13 +199,18 @@ func (s *Service) runReplyEmail(ctx context.Context, j store.Job) error {
 	})
 }
 
-// replyView is what the reply email's templates show.
+// replyView is what the reply email's templates show, in the customer's language (mailtext.go).
 type replyView struct {
-	Workspace   string
-	Name        string // the customer's first name, or ""
+	Lang, Dir   string
+	Greeting    string
+	Intro       string
 	Replies     []replyLine
+	Continue    string
 	Link        string
-	Unsubscribe string
+	Footer      string
+	Unsubscribe string // the label
+	Colon       string
+	Leave       string // the unsubscribe link
 }
 
 type replyLine struct {
@@ -213,48 +219,61 @@ type replyLine struct {
 	Body  string
 }
 
-// The templates quote replies as text: html/template escapes everything a customer or agent wrote.
+// The templates quote replies as text: html/template escapes everything a customer or agent wrote, and
+// the texts around them, which name the business.
 var (
-	replyText = texttemplate.Must(texttemplate.New("text").Parse(`{{if .Name}}Hello {{.Name}},{{else}}Hello,{{end}}
+	replyText = texttemplate.Must(texttemplate.New("text").Parse(`{{.Greeting}}
 
-you have {{len .Replies}} new {{if eq (len .Replies) 1}}reply{{else}}replies{{end}} from {{.Workspace}}:
+{{.Intro}}
 {{range .Replies}}
 {{.Agent}}, {{.At}}:
 {{.Body}}
 {{end}}
-Continue the conversation: {{.Link}}
+{{.Continue}}{{.Colon}}{{.Link}}
 
-You receive this because you chatted with {{.Workspace}} while signed in. Unsubscribe: {{.Unsubscribe}}
+{{.Footer}} {{.Unsubscribe}}{{.Colon}}{{.Leave}}
 `))
 	replyHTML = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype html>
-<html><body style="font-family: sans-serif; line-height: 1.5">
-<p>{{if .Name}}Hello {{.Name}},{{else}}Hello,{{end}}</p>
-<p>you have {{len .Replies}} new {{if eq (len .Replies) 1}}reply{{else}}replies{{end}} from {{.Workspace}}:</p>
-{{range .Replies}}<blockquote style="margin: 0 0 1em; padding-left: 1em; border-left: 3px solid #ccc">
+<html lang="{{.Lang}}"{{if .Dir}} dir="{{.Dir}}"{{end}}><body style="font-family: sans-serif; line-height: 1.5">
+<p>{{.Greeting}}</p>
+<p>{{.Intro}}</p>
+{{range .Replies}}<blockquote style="margin: 0 0 1em; padding-inline-start: 1em; border-inline-start: 3px solid #ccc">
 <p style="margin: 0; color: #555">{{.Agent}}, {{.At}}</p>
 <p style="margin: 0; white-space: pre-wrap">{{.Body}}</p>
 </blockquote>
-{{end}}<p><a href="{{.Link}}">Continue the conversation</a></p>
-<p style="color: #777; font-size: 0.9em">You receive this because you chatted with {{.Workspace}} while signed in.
-<a href="{{.Unsubscribe}}">Unsubscribe</a></p>
+{{end}}<p><a href="{{.Link}}">{{.Continue}}</a></p>
+<p style="color: #777; font-size: 0.9em">{{.Footer}}
+<a href="{{.Leave}}">{{.Unsubscribe}}</a></p>
 </body></html>
 `))
 )
 
 // transcriptHTML shows a transcript's text, escaped, as preformatted text.
 var transcriptHTML = htmltemplate.Must(htmltemplate.New("transcript").Parse(`<!doctype html>
-<html><body style="font-family: sans-serif">
-<p>Here is your conversation with {{.Workspace}}, as you asked.</p>
+<html lang="{{.Lang}}"{{if .Dir}} dir="{{.Dir}}"{{end}}><body style="font-family: sans-serif">
+<p>{{.Intro}}</p>
 <pre style="white-space: pre-wrap; font-family: inherit">{{.Text}}</pre>
 </body></html>
 `))
 
-// replyEmail builds the email of a batch of replies.
+// replyEmail builds the email of a batch of replies, in the customer's language.
 func (s *Service) replyEmail(ws store.Workspace, conv store.Conversation, c store.Customer, to string, replies []store.Message, names map[string]string) (mail.Message, error) {
 	if s.publicURL == "" {
 		return mail.Message{}, errors.New("no public URL is configured (--public-url), so an email could not link back")
 	}
-	v := replyView{Workspace: ws.Name, Name: firstNonEmpty(c.FirstName, firstName(c.Name)), Link: ws.Settings.LoginURL, Unsubscribe: s.UnsubscribeURL(c)}
+	lang := customerLocale(c.Locale, ws.Settings.DefaultLocale)
+	t := textsFor(lang)
+	n := strconv.Itoa(len(replies))
+	v := replyView{Lang: lang, Dir: t.Dir, Greeting: t.Greeting, Intro: format(t.ReplyIntroMany, "n", n, "workspace", ws.Name),
+		Continue: t.Continue, Link: ws.Settings.LoginURL, Footer: format(t.Footer, "workspace", ws.Name),
+		Unsubscribe: t.Unsubscribe, Colon: t.Colon, Leave: s.UnsubscribeURL(c)}
+	subject := format(t.ReplySubjectMany, "n", n, "workspace", ws.Name)
+	if len(replies) == 1 {
+		v.Intro, subject = format(t.ReplyIntroOne, "workspace", ws.Name), format(t.ReplySubjectOne, "workspace", ws.Name)
+	}
+	if name := firstNonEmpty(c.FirstName, firstName(c.Name)); name != "" {
+		v.Greeting = format(t.GreetingNamed, "name", name)
+	}
 	if v.Link == "" {
 		v.Link = s.publicURL + "/chat/" + url.PathEscape(ws.ID)
 	}
@@ -263,7 +282,7 @@ func (s *Service) replyEmail(ws store.Workspace, conv store.Conversation, c stor
 		if name == "" {
 			name = ws.Name
 		}
-		v.Replies = append(v.Replies, replyLine{Agent: name, At: m.CreatedAt.UTC().Format("2 Jan 2006 15:04 UTC"), Body: m.Body})
+		v.Replies = append(v.Replies, replyLine{Agent: name, At: m.CreatedAt.UTC().Format(t.TimeLayout) + " UTC", Body: m.Body})
 	}
 	var text, html bytes.Buffer
 	if err := replyText.Execute(&text, v); err != nil {
@@ -272,14 +291,9 @@ func (s *Service) replyEmail(ws store.Workspace, conv store.Conversation, c stor
 	if err := replyHTML.Execute(&html, v); err != nil {
 		return mail.Message{}, err
 	}
-	host := s.mailHost()
-	subject := "New reply from " + ws.Name
-	if len(replies) > 1 {
-		subject = fmt.Sprintf("%d new replies from %s", len(replies), ws.Name)
-	}
 	return mail.Message{
-		To: to, Subject: subject, Text: text.String(), HTML: html.String(), Unsubscribe: v.Unsubscribe,
-		MessageID: fmt.Sprintf("reply-%s-%d@%s", conv.ID, replies[len(replies)-1].N, host),
+		To: to, Subject: subject, Text: text.String(), HTML: html.String(), Unsubscribe: v.Leave, Language: lang,
+		MessageID: fmt.Sprintf("reply-%s-%d@%s", conv.ID, replies[len(replies)-1].N, s.mailHost()),
 		Headers:   map[string]string{"X-Parley-Workspace": ws.ID, "X-Parley-Conversation": conv.ID},
 	}, nil
 }

@@ -358,11 +358,11 @@ func TestTranscriptEmail(t *testing.T) {
 	seen := e.reply(t, conv, "Tracking: 12345")
 	_ = e.svc.MarkSeen(ctx, ada, conv, chat.MessageID(seen)) // seen: no reply email
 
-	to, err := e.svc.EmailTranscriptToVisitor(ctx, ada, conv)
+	to, err := e.svc.EmailTranscriptToVisitor(ctx, ada, conv, "")
 	if err != nil || to != "ada@example.com" {
 		t.Fatalf("EmailTranscriptToVisitor = %q, %v", to, err)
 	}
-	if _, err := e.svc.EmailTranscriptToVisitor(ctx, ada, conv); err != nil { // pressed twice: one email
+	if _, err := e.svc.EmailTranscriptToVisitor(ctx, ada, conv, ""); err != nil { // pressed twice: one email
 		t.Fatal(err)
 	}
 	e.runJobs(t)
@@ -377,11 +377,11 @@ func TestTranscriptEmail(t *testing.T) {
 	_, claimer := e.session(t)
 	_, claimer, _ = e.svc.Identify(ctx, claimer, chat.Claims{Name: "Eve", Email: "victim@example.com"})
 	cm, _, _ := e.svc.PostMessage(ctx, claimer, "mail me everything", "")
-	_, err = e.svc.EmailTranscriptToVisitor(ctx, claimer, cm.ConversationID)
+	_, err = e.svc.EmailTranscriptToVisitor(ctx, claimer, cm.ConversationID, "")
 	wantCode(t, "a claimed visitor asking", err, "verification_required")
 	_, err = e.svc.EmailTranscript(ctx, e.agent, cm.ConversationID)
 	wantCode(t, "an agent asking for a claimed visitor", err, "no_verified_email")
-	_, err = e.svc.EmailTranscriptToVisitor(ctx, claimer, conv)
+	_, err = e.svc.EmailTranscriptToVisitor(ctx, claimer, conv, "")
 	wantCode(t, "another visitor's conversation", err, "conversation_not_found")
 
 	// An agent can send it to the verified customer.
@@ -393,7 +393,7 @@ func TestTranscriptEmail(t *testing.T) {
 	e.wantMails(t, 2, "the agent's transcript")
 
 	// Downloaded as text by anyone who can see the conversation: the same, without notes.
-	text, err := e.svc.VisitorTranscript(ctx, ada, conv)
+	text, err := e.svc.VisitorTranscript(ctx, ada, conv, "")
 	if err != nil || !strings.Contains(text, "It left the warehouse.") || strings.Contains(text, "VIP") {
 		t.Errorf("VisitorTranscript = %q, %v", text, err)
 	}

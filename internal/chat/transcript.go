@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/internal/files"
+	"github.com/parleyhq/parley/internal/identity"
 	"github.com/parleyhq/parley/internal/jobs"
 	"github.com/parleyhq/parley/internal/mail"
 	"github.com/parleyhq/parley/internal/problem"
@@ -29,14 +30,17 @@ const JobEmailTranscript = "email.transcript"
 // button pressed twice, or a script, sends one.
 const transcriptEmailSpacing = 5 * time.Minute
 
-// Transcript renders the conversation as text for someone allowed to see it.
-func (s *Service) transcript(ctx context.Context, ws store.Workspace, conv store.Conversation) (string, error) {
+// transcript renders the conversation as text for someone allowed to see it, in a language
+// customerLocale chose.
+func (s *Service) transcript(ctx context.Context, ws store.Workspace, conv store.Conversation, lang string) (string, error) {
 	_, names, err := s.agentNames(ctx, ws.ID)
 	if err != nil {
 		return "", err
 	}
+	t := textsFor(lang)
 	var b strings.Builder
-	fmt.Fprintf(&b, "Conversation with %s\nStarted %s\n\n", ws.Name, conv.CreatedAt.UTC().Format("2 Jan 2006 15:04 UTC"))
+	b.WriteString(format(t.TranscriptTitle, "workspace", ws.Name) + "\n")
+	b.WriteString(format(t.TranscriptStarted, "time", conv.CreatedAt.UTC().Format(t.TimeLayout)+" UTC") + "\n\n")
 	var after int64
 	for {
 		msgs, err := s.store.MessagesAfterNumber(ctx, conv.ID, after, DefaultPageSize)
@@ -44,20 +48,20 @@ func (s *Service) transcript(ctx context.Context, ws store.Workspace, conv store
 			return "", err
 		}
 		for _, m := range customerVisible(msgs) {
-			who := "You"
+			who := t.You
 			switch m.Sender {
 			case store.SenderAgent:
 				who = firstNonEmpty(names[m.AgentID], ws.Name)
 			case store.SenderSystem:
 				who = ws.Name
 			}
-			fmt.Fprintf(&b, "[%s] %s:\n", m.CreatedAt.UTC().Format("2 Jan 2006 15:04"), who)
+			fmt.Fprintf(&b, "[%s] %s%s\n", m.CreatedAt.UTC().Format(t.TimeLayout), who, strings.TrimRight(t.Colon, " "))
 			if m.Body != "" {
 				b.WriteString(m.Body)
 				b.WriteString("\n")
 			}
 			for _, a := range m.Attachments {
-				fmt.Fprintf(&b, "(file: %s, %s)\n", a.Name, files.HumanSize(a.Size))
+				b.WriteString("(" + format(t.File, "name", a.Name, "size", files.HumanSize(a.Size)) + ")\n")
 			}
 			b.WriteString("\n")
 			after = m.N
@@ -68,18 +72,34 @@ func (s *Service) transcript(ctx context.Context, ws store.Workspace, conv store
 	}
 }
 
-// VisitorTranscript is the text of one of the visitor's conversations.
-func (s *Service) VisitorTranscript(ctx context.Context, v *Visitor, conversationID string) (string, error) {
+// VisitorTranscript is the text of one of the visitor's conversations, in locale (the widget's
+// language: a BCP 47 tag, or "" for the workspace's default; one the texts lack falls back).
+func (s *Service) VisitorTranscript(ctx context.Context, v *Visitor, conversationID, locale string) (string, error) {
+	if err := checkLocale(locale); err != nil {
+		return "", err
+	}
 	conv, err := s.visibleConversation(ctx, v, conversationID)
 	if err != nil {
 		return "", err
 	}
-	return s.transcript(ctx, v.Workspace, conv)
+	return s.transcript(ctx, v.Workspace, conv, customerLocale(locale, v.Workspace.Settings.DefaultLocale))
+}
+
+// checkLocale refuses a language that is not a BCP 47 tag; "" is none.
+func checkLocale(locale string) error {
+	if _, ok := identity.CanonicalLocale(locale); locale != "" && !ok {
+		return problem.InvalidField("locale", "must be a BCP 47 language tag such as de or pt-BR")
+	}
+	return nil
 }
 
 // EmailTranscriptToVisitor mails a conversation's transcript to the visitor: only a verified customer,
-// at their verified address. It returns that address so the widget can say where it went.
-func (s *Service) EmailTranscriptToVisitor(ctx context.Context, v *Visitor, conversationID string) (string, error) {
+// at their verified address, in locale (as VisitorTranscript). It returns that address so the widget
+// can say where it went.
+func (s *Service) EmailTranscriptToVisitor(ctx context.Context, v *Visitor, conversationID, locale string) (string, error) {
+	if err := checkLocale(locale); err != nil {
+		return "", err
+	}
 	conv, err := s.visibleConversation(ctx, v, conversationID)
 	if err != nil {
 		return "", err
@@ -87,7 +107,7 @@ func (s *Service) EmailTranscriptToVisitor(ctx context.Context, v *Visitor, conv
 	if v.Session.Level != store.LevelVerified || conv.CustomerID != v.Session.CustomerID {
 		return "", forbidden("verification_required", "only a signed-in customer can have a transcript emailed, to the address their sign-in proved")
 	}
-	return s.enqueueTranscript(ctx, v.Workspace, conv, "customer")
+	return s.enqueueTranscript(ctx, v.Workspace, conv, "customer", locale)
 }
 
 // EmailTranscript mails a conversation's transcript to its verified customer on an agent's request.
@@ -100,16 +120,19 @@ func (s *Service) EmailTranscript(ctx context.Context, agent store.Agent, conver
 	if err != nil {
 		return "", err
 	}
-	return s.enqueueTranscript(ctx, ws, conv, "agent "+agent.ID)
+	return s.enqueueTranscript(ctx, ws, conv, "agent "+agent.ID, "")
 }
 
 type transcriptJob struct {
 	WorkspaceID    string `json:"workspace_id"`
 	ConversationID string `json:"conversation_id"`
 	RequestedBy    string `json:"requested_by"`
+	// Locale is the widget's language when the customer asked; "" when an agent did (the customer's
+	// own language is looked up when the job runs).
+	Locale string `json:"locale,omitempty"`
 }
 
-func (s *Service) enqueueTranscript(ctx context.Context, ws store.Workspace, conv store.Conversation, by string) (string, error) {
+func (s *Service) enqueueTranscript(ctx context.Context, ws store.Workspace, conv store.Conversation, by, locale string) (string, error) {
 	if s.mailer == nil {
 		return "", problem.New(http.StatusServiceUnavailable, "email_unavailable", "this server sends no email (no SMTP server is configured)")
 	}
@@ -135,7 +158,7 @@ func (s *Service) enqueueTranscript(ctx context.Context, ws store.Workspace, con
 	window := now.Truncate(transcriptEmailSpacing).Unix()
 	err := s.update(ctx, func(tx store.Tx, _ *outbox) error {
 		_, _, err := jobs.Enqueue(ctx, tx, jobs.Job{Kind: JobEmailTranscript, Key: fmt.Sprintf("%s:%d", conv.ID, window),
-			Payload: transcriptJob{WorkspaceID: ws.ID, ConversationID: conv.ID, RequestedBy: by}, MaxAttempts: 8}, now)
+			Payload: transcriptJob{WorkspaceID: ws.ID, ConversationID: conv.ID, RequestedBy: by, Locale: locale}, MaxAttempts: 8}, now)
 		if err != nil {
 			return err
 		}
@@ -175,15 +198,18 @@ func (s *Service) runTranscriptEmail(ctx context.Context, j store.Job) error {
 	if to == "" {
 		return nil
 	}
-	text, err := s.transcript(ctx, ws, conv)
+	lang := customerLocale(p.Locale, c.Locale, ws.Settings.DefaultLocale)
+	t := textsFor(lang)
+	text, err := s.transcript(ctx, ws, conv, lang)
 	if err != nil {
 		return err
 	}
 	var html bytes.Buffer
-	if err := transcriptHTML.Execute(&html, map[string]string{"Workspace": ws.Name, "Text": text}); err != nil {
+	view := map[string]string{"Lang": lang, "Dir": t.Dir, "Intro": format(t.TranscriptIntro, "workspace", ws.Name), "Text": text}
+	if err := transcriptHTML.Execute(&html, view); err != nil {
 		return jobs.Permanent(err)
 	}
-	msg := mail.Message{To: to, Subject: "Your conversation with " + ws.Name, Text: text, HTML: html.String(),
+	msg := mail.Message{To: to, Subject: format(t.TranscriptSubject, "workspace", ws.Name), Text: text, HTML: html.String(), Language: lang,
 		MessageID: fmt.Sprintf("transcript-%s-%s@%s", conv.ID, strings.ReplaceAll(j.Key, ":", "-"), s.mailHost()),
 		Headers:   map[string]string{"X-Parley-Workspace": ws.ID, "X-Parley-Conversation": conv.ID}}
 	return s.sendLogged(ctx, j, ws.ID, "transcript", msg, nil)

@@ -4,10 +4,10 @@ import (
 	"net/http"
 )
 
-// transcript serves one of the session's conversations as a text file: what the customer saw, never
-// internal notes.
+// transcript serves one of the session's conversations as a text file, in the widget's language (query
+// locale): what the customer saw, never internal notes.
 func (a *API) transcript(w http.ResponseWriter, r *http.Request) {
-	text, err := a.chat.VisitorTranscript(r.Context(), visitorFrom(r), r.PathValue("id"))
+	text, err := a.chat.VisitorTranscript(r.Context(), visitorFrom(r), r.PathValue("id"), r.URL.Query().Get("locale"))
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -32,7 +32,7 @@ func (a *API) emailTranscript(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	to, err := a.chat.EmailTranscriptToVisitor(r.Context(), v, r.PathValue("id"))
+	to, err := a.chat.EmailTranscriptToVisitor(r.Context(), v, r.PathValue("id"), r.URL.Query().Get("locale"))
 	if err != nil {
 		a.writeError(w, r, err)
 		return

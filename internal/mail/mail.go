@@ -150,6 +150,8 @@ type Message struct {
 	// Unsubscribe is the one-click unsubscribe URL (RFC 8058), sent as List-Unsubscribe with
 	// List-Unsubscribe-Post: List-Unsubscribe=One-Click; empty for messages one cannot unsubscribe from.
 	Unsubscribe string
+	// Language is the message's language as a BCP 47 tag, sent as Content-Language (RFC 3282).
+	Language string
 	// Headers are extra headers (X-Parley-…); names must start with X-.
 	Headers map[string]string
 }
@@ -236,6 +238,9 @@ func (s *Sender) build(m Message) (*gomail.Msg, error) {
 	if m.Unsubscribe != "" {
 		msg.SetGenHeader(gomail.HeaderListUnsubscribe, "<"+m.Unsubscribe+">")
 		msg.SetGenHeader(gomail.HeaderListUnsubscribePost, "List-Unsubscribe=One-Click")
+	}
+	if m.Language != "" {
+		msg.SetGenHeader(gomail.Header("Content-Language"), m.Language)
 	}
 	for k, v := range m.Headers {
 		if !strings.HasPrefix(k, "X-") {

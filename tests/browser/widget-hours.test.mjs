@@ -6,7 +6,8 @@
 // chat page shows the panel with the notice; the notice goes when the clock moves into opening hours,
 // by the widget's own timer and on visibilitychange. Transcripts: the downloaded text has the
 // conversation and no internal note; "Email me this conversation" is offered to a verified customer only
-// and says "Email isn't available." on a server without SMTP, or where it goes on one with it.
+// and says "Email isn't available." on a server without SMTP, or where it goes on one with it; a
+// transcript is written in the language the widget speaks.
 // axe-core and the keyboard throughout.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -311,6 +312,29 @@ describe('transcripts in the widget', () => {
       assert.match(text, /Sam Agent:\nIt ships tomorrow\.\n/);
       assert.doesNotMatch(text, /SECRET NOTE/, 'no internal note');
       assert.deepEqual(await axeViolations(page), []);
+      assert.deepEqual(page.errors, []);
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  test('download in the widget\'s language: a German browser gets the transcript in German', async () => {
+    const w = await workspace(parley.dataDir, 'Sprach Co');
+    const page = await newPage(browser, { locale: 'de-DE' });
+    try {
+      await page.goto(site.set('/t-de', embedPage(parley.url, w.id)));
+      await whenReady(page);
+      await openChat(page);
+      // Typed and sent by keyboard, in German.
+      await widget(page).getByRole('textbox', { name: 'Nachricht', exact: true }).fill('Wo ist meine Bestellung?');
+      await page.keyboard.press('Enter');
+      await waitForBubble(page, (b) => b.sender === 'customer' && b.state === 'sent' && b.text === 'Wo ist meine Bestellung?', 'the message');
+      const button = widget(page).getByRole('button', { name: 'Unterhaltung herunterladen', exact: true });
+      await button.focus();
+      const [file] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
+      const text = readFileSync(await file.path(), 'utf8');
+      assert.match(text, /^Unterhaltung mit Sprach Co\nBegonnen am \d\d\.\d\d\.\d{4} \d\d:\d\d UTC\n/);
+      assert.match(text, /\] Sie:\nWo ist meine Bestellung\?\n/);
       assert.deepEqual(page.errors, []);
     } finally {
       await page.context().close();

@@ -1254,6 +1254,8 @@
   }
 
   const transcriptPath = (c) => '/v1/widget/conversations/' + encodeURIComponent(c.id) + '/transcript';
+  // The transcript, downloaded or emailed, is written in the language the widget speaks.
+  const inLocale = (path) => path + '?locale=' + encodeURIComponent(state.locale);
 
   // download fetches the text with the session's header (no token in a URL) and saves it from a blob.
   async function download() {
@@ -1262,7 +1264,7 @@
     const token = state.token;
     ui.toolsNote.textContent = '';
     try {
-      const res = await fetch(base + transcriptPath(c), { headers: { Authorization: 'Bearer ' + token }, credentials: 'omit', cache: 'no-store' });
+      const res = await fetch(base + inLocale(transcriptPath(c)), { headers: { Authorization: 'Bearer ' + token }, credentials: 'omit', cache: 'no-store' });
       if (!res.ok) {
         const e = ((await res.json().catch(() => null)) || {}).error || {};
         throw new ParleyError(res.status, e.code || 'http_' + res.status, e.message || '');
@@ -1286,7 +1288,7 @@
     ui.toolsNote.textContent = '';
     let text;
     try {
-      const { email } = await call('POST', transcriptPath(c) + '/email');
+      const { email } = await call('POST', inLocale(transcriptPath(c) + '/email'));
       text = t('mail_sent', { email });
     } catch (e) {
       text = MAIL_REFUSED[e.code] ? t(MAIL_REFUSED[e.code]) : friendly(e);
