@@ -198,6 +198,9 @@ type CustomerInput struct {
 	Email *string
 	Name  *string
 	Phone *string
+	// Locale is the language the customer uses (a BCP 47 tag; "" clears it): what a login token's
+	// locale claim sets, and what emails to them are written in (mailtext.go).
+	Locale *string
 	// Attributes replace the customer's verified attributes (an empty set clears them).
 	Attributes *attributes.Set
 }
@@ -210,7 +213,7 @@ func (s *Service) PutCustomer(ctx context.Context, c APIClient, externalID strin
 	if err := checkExternalID(externalID); err != nil {
 		return store.Customer{}, false, err
 	}
-	var email, name, phone string
+	var email, name, phone, locale string
 	if in.Email != nil && strings.TrimSpace(*in.Email) != "" {
 		var err error
 		if email, err = identity.CanonicalEmail(*in.Email); err != nil {
@@ -227,6 +230,12 @@ func (s *Service) PutCustomer(ctx context.Context, c APIClient, externalID strin
 		phone = strings.TrimSpace(*in.Phone)
 		if err := checkText("phone", phone, 40, false); err != nil {
 			return store.Customer{}, false, err
+		}
+	}
+	if in.Locale != nil && strings.TrimSpace(*in.Locale) != "" {
+		var ok bool
+		if locale, ok = identity.CanonicalLocale(strings.TrimSpace(*in.Locale)); !ok {
+			return store.Customer{}, false, problem.InvalidField("locale", "must be a BCP 47 language tag such as de or pt-BR (at most 20 characters)")
 		}
 	}
 	w := c.Workspace.ID
@@ -252,6 +261,9 @@ func (s *Service) PutCustomer(ctx context.Context, c APIClient, externalID strin
 		}
 		if in.Phone != nil {
 			cu.Phone = phone
+		}
+		if in.Locale != nil {
+			cu.Locale = locale
 		}
 		if in.Attributes != nil {
 			cu.Attributes = *in.Attributes

@@ -117,6 +117,7 @@ type ExportedCustomer struct {
 	Email       string         `json:"email"`
 	Name        string         `json:"name"`
 	Phone       string         `json:"phone"`
+	Locale      string         `json:"locale"` // the language emails to them are written in, "" if none is known
 	Attributes  attributes.Set `json:"attributes"`
 	CreatedAt   time.Time      `json:"created_at"`
 	UpdatedAt   time.Time      `json:"updated_at"`
@@ -209,7 +210,7 @@ func (s *Service) exportCustomer(ctx context.Context, cu store.Customer) (Custom
 	x := CustomerExport{
 		ExportedAt: s.clock().UTC(),
 		Customer: ExportedCustomer{
-			ID: cu.ID, ExternalID: cu.ExternalID, Email: cu.Email, Name: cu.Name, Phone: cu.Phone,
+			ID: cu.ID, ExternalID: cu.ExternalID, Email: cu.Email, Name: cu.Name, Phone: cu.Phone, Locale: cu.Locale,
 			Attributes: cu.Attributes, CreatedAt: cu.CreatedAt.UTC(), UpdatedAt: cu.UpdatedAt.UTC(), LoggedOutAt: optTime(cu.LoggedOutAt),
 			FirstVerifiedAt: optTime(cu.FirstVerifiedAt),
 		},

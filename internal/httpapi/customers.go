@@ -53,8 +53,10 @@ type customerJSON struct {
 	Email      string `json:"email"`
 	Name       string `json:"name"`
 	Phone      string `json:"phone"`
-	CreatedAt  string `json:"created_at"`
-	UpdatedAt  string `json:"updated_at"`
+	// Locale is the customer's language ("" if none is known): emails to them are written in it.
+	Locale    string `json:"locale"`
+	CreatedAt string `json:"created_at"`
+	UpdatedAt string `json:"updated_at"`
 	// FirstVerifiedAt is the customer's first verified login, "" until they have logged in.
 	FirstVerifiedAt string         `json:"first_verified_at"`
 	Attributes      attributes.Set `json:"attributes"` // verified; {} when none
@@ -62,7 +64,7 @@ type customerJSON struct {
 
 func customerShape(c store.Customer) customerJSON {
 	out := customerJSON{
-		ID: c.ID, ExternalID: c.ExternalID, Email: c.Email, Name: c.Name, Phone: c.Phone,
+		ID: c.ID, ExternalID: c.ExternalID, Email: c.Email, Name: c.Name, Phone: c.Phone, Locale: c.Locale,
 		CreatedAt: timestamp(c.CreatedAt), UpdatedAt: timestamp(c.UpdatedAt), Attributes: c.Attributes,
 	}
 	if !c.FirstVerifiedAt.IsZero() {
@@ -85,6 +87,7 @@ func (a *API) putCustomer(w http.ResponseWriter, r *http.Request) {
 		Email      *string         `json:"email"`
 		Name       *string         `json:"name"`
 		Phone      *string         `json:"phone"`
+		Locale     *string         `json:"locale"`
 		Attributes json.RawMessage `json:"attributes"`
 	}
 	// An empty body is a create with no profile: the back end may know only its user id.
@@ -100,7 +103,7 @@ func (a *API) putCustomer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, created, err := a.chat.PutCustomer(r.Context(), apiClientFrom(r), r.PathValue("external_id"),
-		chat.CustomerInput{Email: req.Email, Name: req.Name, Phone: req.Phone, Attributes: verified})
+		chat.CustomerInput{Email: req.Email, Name: req.Name, Phone: req.Phone, Locale: req.Locale, Attributes: verified})
 	if err != nil {
 		a.writeError(w, r, err)
 		return

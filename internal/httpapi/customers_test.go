@@ -145,6 +145,26 @@ func TestCustomersPut(t *testing.T) {
 		t.Fatalf("a token with sub user-42 logged in as %s, want the API's customer %s", login.str("identity", "customer_id"), id)
 	}
 
+	// The customer's language: set here (in canonical case), by a login token's locale claim, cleared
+	// with "".
+	locale := func(want string) {
+		t.Helper()
+		got := e.customers("GET", "user-42", "", key, nil)
+		expect(t, got, 200, "")
+		if got.str("customer", "locale") != want {
+			t.Errorf("locale = %q; want %q (%s)", got.str("customer", "locale"), want, got.raw)
+		}
+	}
+	locale("")
+	expect(t, e.customers("PUT", "user-42", "", key, map[string]string{"locale": "pt-br"}), 200, "")
+	locale("pt-BR")
+	expect(t, e.login(e.session(), e.sign(claims(map[string]any{"sub": "user-42", "locale": "de"}))), 200, "")
+	locale("de")
+	expect(t, e.customers("PUT", "user-42", "", key, map[string]string{"name": "Ada King"}), 200, "")
+	locale("de")
+	expect(t, e.customers("PUT", "user-42", "", key, map[string]string{"locale": ""}), 200, "")
+	locale("")
+
 	for _, c := range []struct {
 		externalID string
 		body       any
@@ -158,6 +178,9 @@ func TestCustomersPut(t *testing.T) {
 		{"user-42", map[string]string{"email": "not an email"}, 422, "invalid_field"},
 		{"user-42", map[string]string{"name": strings.Repeat("n", 500)}, 422, "invalid_field"},
 		{"user-42", map[string]string{"name": "a\u0000b"}, 422, "invalid_field"},
+		{"user-42", map[string]string{"locale": "deutsch"}, 422, "invalid_field"},
+		{"user-42", map[string]string{"locale": "de-DE-x-private"}, 422, "invalid_field"},
+		{"user-42", `{"locale": 7}`, 422, "invalid_field"},
 		{strings.Repeat("x", 256), nil, 422, "invalid_field"},
 		{"tab\tinside", nil, 422, "invalid_field"},
 		{" padded", nil, 422, "invalid_field"},
