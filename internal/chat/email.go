@@ -10,6 +10,7 @@ import (
 	htmltemplate "html/template"
 	"net/url"
 	"strconv"
+	"strings"
 	texttemplate "text/template"
 	"time"
 
@@ -318,23 +319,7 @@ func (s *Service) UnsubscribeURL(c store.Customer) string {
 // a POST from their mail client, or the button of the page the link opens). It returns the workspace's
 // name for the confirmation.
 func (s *Service) Unsubscribe(ctx context.Context, token string) (string, error) {
-	invalid := problem.NotFound("unsubscribe_invalid", "this unsubscribe link is not valid; use the link of a recent email")
-	sealed, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(token) > 512 {
-		return "", invalid
-	}
-	id, err := s.box.Open(sealed, unsubscribeLabel)
-	if err != nil {
-		return "", invalid
-	}
-	c, err := s.store.Customer(ctx, string(id))
-	if isNotFound(err) {
-		return "", invalid
-	}
-	if err != nil {
-		return "", err
-	}
-	ws, err := s.store.Workspace(ctx, c.WorkspaceID)
+	c, ws, err := s.unsubscribing(ctx, token)
 	if err != nil {
 		return "", err
 	}
@@ -343,6 +328,77 @@ func (s *Service) Unsubscribe(ctx context.Context, token string) (string, error)
 		return "", err
 	}
 	return ws.Name, nil
+}
+
+// unsubscribing is the customer an unsubscribe token names, and their workspace.
+func (s *Service) unsubscribing(ctx context.Context, token string) (store.Customer, store.Workspace, error) {
+	invalid := problem.NotFound("unsubscribe_invalid", "this unsubscribe link is not valid; use the link of a recent email")
+	sealed, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(token) > 512 {
+		return store.Customer{}, store.Workspace{}, invalid
+	}
+	id, err := s.box.Open(sealed, unsubscribeLabel)
+	if err != nil {
+		return store.Customer{}, store.Workspace{}, invalid
+	}
+	c, err := s.store.Customer(ctx, string(id))
+	if isNotFound(err) {
+		return c, store.Workspace{}, invalid
+	}
+	if err != nil {
+		return c, store.Workspace{}, err
+	}
+	ws, err := s.store.Workspace(ctx, c.WorkspaceID)
+	return c, ws, err
+}
+
+// UnsubscribeWords is what the page an unsubscribe link opens says, in one language.
+type UnsubscribeWords struct {
+	Lang, Dir                 string
+	FormTitle, FormText       string
+	Button                    string
+	DoneTitle, DoneText       string // DoneText names the workspace
+	InvalidTitle, InvalidText string
+}
+
+// UnsubscribePage gives the words of the unsubscribe page of a token: in its customer's language, as
+// their emails are, else in the first of the browser's languages (an Accept-Language header) that the
+// texts have — for a link that names nobody any more.
+func (s *Service) UnsubscribePage(ctx context.Context, token, acceptLanguage string) UnsubscribeWords {
+	tags := acceptedLanguages(acceptLanguage)
+	if c, ws, err := s.unsubscribing(ctx, token); err == nil {
+		tags = []string{customerLocale(c.Locale, ws.Settings.DefaultLocale)}
+	}
+	lang := customerLocale(tags...)
+	t := textsFor(lang)
+	return UnsubscribeWords{Lang: lang, Dir: t.Dir, FormTitle: t.UnsubscribeTitle, FormText: t.UnsubscribeText, Button: t.Unsubscribe,
+		DoneTitle: t.UnsubscribedTitle, DoneText: t.UnsubscribedText, InvalidTitle: t.LinkInvalidTitle, InvalidText: t.LinkInvalidText}
+}
+
+// Done is DoneText for a workspace.
+func (w UnsubscribeWords) Done(workspace string) string {
+	return format(w.DoneText, "workspace", workspace)
+}
+
+// acceptedLanguages reads the tags of an Accept-Language header in its order, leaving out those with
+// q=0 and "*"; a long header is read in part.
+func acceptedLanguages(header string) []string {
+	var tags []string
+	for i, part := range strings.Split(header, ",") {
+		if i == 10 {
+			break
+		}
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if q, ok := strings.CutPrefix(strings.ReplaceAll(params, " ", ""), "q="); ok {
+			if v, err := strconv.ParseFloat(q, 64); err == nil && v == 0 {
+				continue // "not this one"
+			}
+		}
+		if tag = strings.TrimSpace(tag); tag != "" && tag != "*" {
+			tags = append(tags, tag)
+		}
+	}
+	return tags
 }
 
 // EmailLog returns the workspace's newest emails, for administrators.

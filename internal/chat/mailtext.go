@@ -36,6 +36,14 @@ type customerText struct {
 	TranscriptStarted string // {time}
 	You               string // the customer, as the sender of their own messages
 	File              string // {name} {size}: a file in a message
+
+	// The page the unsubscribe link opens (package httpapi).
+	UnsubscribeTitle  string
+	UnsubscribeText   string
+	UnsubscribedTitle string
+	UnsubscribedText  string // {workspace}
+	LinkInvalidTitle  string
+	LinkInvalidText   string
 }
 
 // customerTexts are the languages of customerText, by the widget's tags.
@@ -49,6 +57,9 @@ var customerTexts = map[string]*customerText{
 		Unsubscribe:       "Unsubscribe",
 		TranscriptSubject: "Your conversation with {workspace}", TranscriptIntro: "Here is your conversation with {workspace}, as you asked.",
 		TranscriptTitle: "Conversation with {workspace}", TranscriptStarted: "Started {time}", You: "You", File: "file: {name}, {size}",
+		UnsubscribeTitle: "Unsubscribe from email", UnsubscribeText: "You will no longer receive email about your conversations. Chatting on the website is not affected.",
+		UnsubscribedTitle: "You are unsubscribed", UnsubscribedText: "{workspace} will not email you about your conversations any more.",
+		LinkInvalidTitle: "This link does not work", LinkInvalidText: "This unsubscribe link is not valid; use the link of a recent email.",
 	},
 	"ar": {
 		Dir: "rtl", TimeLayout: "2006-01-02 15:04", Colon: ": ",
@@ -59,6 +70,9 @@ var customerTexts = map[string]*customerText{
 		Unsubscribe:       "إلغاء الاشتراك",
 		TranscriptSubject: "محادثتك مع {workspace}", TranscriptIntro: "إليك محادثتك مع {workspace} كما طلبت.",
 		TranscriptTitle: "محادثة مع {workspace}", TranscriptStarted: "بدأت في {time}", You: "أنت", File: "ملف: {name}، {size}",
+		UnsubscribeTitle: "إلغاء الاشتراك في الرسائل", UnsubscribeText: "لن تصلك بعد الآن رسائل بريد إلكتروني بشأن محادثاتك، ولن تتأثر الدردشة على الموقع.",
+		UnsubscribedTitle: "تم إلغاء اشتراكك", UnsubscribedText: "لن يرسل إليك {workspace} رسائل بريد إلكتروني بشأن محادثاتك بعد الآن.",
+		LinkInvalidTitle: "هذا الرابط لا يعمل", LinkInvalidText: "رابط إلغاء الاشتراك هذا غير صالح؛ استخدم الرابط الموجود في رسالة حديثة.",
 	},
 	"de": {
 		TimeLayout: "02.01.2006 15:04", Colon: ": ",
@@ -69,6 +83,9 @@ var customerTexts = map[string]*customerText{
 		Unsubscribe:       "Abmelden",
 		TranscriptSubject: "Ihre Unterhaltung mit {workspace}", TranscriptIntro: "Hier ist wie gewünscht Ihre Unterhaltung mit {workspace}.",
 		TranscriptTitle: "Unterhaltung mit {workspace}", TranscriptStarted: "Begonnen am {time}", You: "Sie", File: "Datei: {name}, {size}",
+		UnsubscribeTitle: "Von E-Mails abmelden", UnsubscribeText: "Sie erhalten dann keine E-Mails mehr zu Ihren Unterhaltungen. Der Chat auf der Website bleibt davon unberührt.",
+		UnsubscribedTitle: "Sie sind abgemeldet", UnsubscribedText: "{workspace} schickt Ihnen keine E-Mails mehr zu Ihren Unterhaltungen.",
+		LinkInvalidTitle: "Dieser Link funktioniert nicht", LinkInvalidText: "Dieser Abmeldelink ist ungültig; verwenden Sie den Link aus einer neueren E-Mail.",
 	},
 	"es": {
 		TimeLayout: "02/01/2006 15:04", Colon: ": ",
@@ -79,6 +96,9 @@ var customerTexts = map[string]*customerText{
 		Unsubscribe:       "Darse de baja",
 		TranscriptSubject: "Su conversación con {workspace}", TranscriptIntro: "Aquí tiene su conversación con {workspace}, como pidió.",
 		TranscriptTitle: "Conversación con {workspace}", TranscriptStarted: "Iniciada el {time}", You: "Usted", File: "archivo: {name}, {size}",
+		UnsubscribeTitle: "Darse de baja del correo", UnsubscribeText: "Dejará de recibir correos sobre sus conversaciones. El chat en el sitio web no se ve afectado.",
+		UnsubscribedTitle: "Se ha dado de baja", UnsubscribedText: "{workspace} ya no le enviará correos sobre sus conversaciones.",
+		LinkInvalidTitle: "Este enlace no funciona", LinkInvalidText: "Este enlace para darse de baja no es válido; use el enlace de un correo reciente.",
 	},
 	"fr": {
 		TimeLayout: "02/01/2006 15:04", Colon: "\u202f: ",
@@ -89,6 +109,9 @@ var customerTexts = map[string]*customerText{
 		Unsubscribe:       "Se désabonner",
 		TranscriptSubject: "Votre conversation avec {workspace}", TranscriptIntro: "Voici votre conversation avec {workspace}, comme demandé.",
 		TranscriptTitle: "Conversation avec {workspace}", TranscriptStarted: "Commencée le {time}", You: "Vous", File: "fichier\u202f: {name}, {size}",
+		UnsubscribeTitle: "Se désabonner des e-mails", UnsubscribeText: "Vous ne recevrez plus d’e-mails au sujet de vos conversations. Le chat sur le site n’est pas concerné.",
+		UnsubscribedTitle: "Vous êtes désabonné", UnsubscribedText: "{workspace} ne vous enverra plus d’e-mails au sujet de vos conversations.",
+		LinkInvalidTitle: "Ce lien ne fonctionne pas", LinkInvalidText: "Ce lien de désabonnement n’est pas valide\u202f; utilisez celui d’un e-mail récent.",
 	},
 	"ja": {
 		TimeLayout: "2006/01/02 15:04", Colon: "：",
@@ -99,6 +122,9 @@ var customerTexts = map[string]*customerText{
 		Unsubscribe:       "配信停止",
 		TranscriptSubject: "{workspace}との会話", TranscriptIntro: "ご依頼いただいた{workspace}との会話の記録です。",
 		TranscriptTitle: "{workspace}との会話", TranscriptStarted: "開始：{time}", You: "あなた", File: "ファイル：{name}、{size}",
+		UnsubscribeTitle: "メール配信の停止", UnsubscribeText: "会話に関するメールは今後届かなくなります。ウェブサイトでのチャットには影響しません。",
+		UnsubscribedTitle: "配信を停止しました", UnsubscribedText: "{workspace}から会話に関するメールは今後送信されません。",
+		LinkInvalidTitle: "このリンクは使用できません", LinkInvalidText: "この配信停止リンクは無効です。最近のメールにあるリンクをご利用ください。",
 	},
 	"nl": {
 		TimeLayout: "02-01-2006 15:04", Colon: ": ",
@@ -109,6 +135,9 @@ var customerTexts = map[string]*customerText{
 		Unsubscribe:       "Afmelden",
 		TranscriptSubject: "Uw gesprek met {workspace}", TranscriptIntro: "Hier is uw gesprek met {workspace}, zoals gevraagd.",
 		TranscriptTitle: "Gesprek met {workspace}", TranscriptStarted: "Begonnen op {time}", You: "U", File: "bestand: {name}, {size}",
+		UnsubscribeTitle: "Afmelden voor e-mail", UnsubscribeText: "U ontvangt dan geen e-mails meer over uw gesprekken. Chatten op de website blijft gewoon mogelijk.",
+		UnsubscribedTitle: "U bent afgemeld", UnsubscribedText: "{workspace} stuurt u geen e-mails meer over uw gesprekken.",
+		LinkInvalidTitle: "Deze link werkt niet", LinkInvalidText: "Deze afmeldlink is niet geldig; gebruik de link uit een recente e-mail.",
 	},
 	"pl": {
 		// Polish counts in three forms; a number in brackets after the noun reads well with any of them.
@@ -120,6 +149,9 @@ var customerTexts = map[string]*customerText{
 		Unsubscribe:       "Wypisz się",
 		TranscriptSubject: "Twoja rozmowa z {workspace}", TranscriptIntro: "Oto zamówiony zapis rozmowy z {workspace}.",
 		TranscriptTitle: "Rozmowa z {workspace}", TranscriptStarted: "Rozpoczęta {time}", You: "Ty", File: "plik: {name}, {size}",
+		UnsubscribeTitle: "Rezygnacja z wiadomości e-mail", UnsubscribeText: "Wiadomości e-mail o rozmowach nie będą już przychodzić. Czat na stronie działa bez zmian.",
+		UnsubscribedTitle: "Subskrypcja anulowana", UnsubscribedText: "{workspace} nie będzie już wysyłać wiadomości e-mail o rozmowach.",
+		LinkInvalidTitle: "Ten link nie działa", LinkInvalidText: "Ten link do rezygnacji jest nieprawidłowy; użyj linku z nowszej wiadomości.",
 	},
 	"pt-BR": {
 		TimeLayout: "02/01/2006 15:04", Colon: ": ",
@@ -130,6 +162,9 @@ var customerTexts = map[string]*customerText{
 		Unsubscribe:       "Cancelar inscrição",
 		TranscriptSubject: "Sua conversa com {workspace}", TranscriptIntro: "Aqui está sua conversa com {workspace}, como você pediu.",
 		TranscriptTitle: "Conversa com {workspace}", TranscriptStarted: "Iniciada em {time}", You: "Você", File: "arquivo: {name}, {size}",
+		UnsubscribeTitle: "Cancelar o recebimento de e-mails", UnsubscribeText: "Você não receberá mais e-mails sobre suas conversas. O chat no site continua funcionando.",
+		UnsubscribedTitle: "Inscrição cancelada", UnsubscribedText: "{workspace} não enviará mais e-mails sobre suas conversas.",
+		LinkInvalidTitle: "Este link não funciona", LinkInvalidText: "Este link de cancelamento não é válido; use o link de um e-mail recente.",
 	},
 }
 

@@ -11,40 +11,43 @@ import (
 // page with a button; mail clients that offer "Unsubscribe" POST to the same address themselves. A GET
 // never unsubscribes: link scanners and previews open links without anyone asking.
 
+// The page speaks the customer's language, as their emails do (chat.UnsubscribePage).
 var unsubscribePage = template.Must(template.New("unsubscribe").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="{{.Lang}}"{{if .Dir}} dir="{{.Dir}}"{{end}}><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}}</title></head>
 <body><main>
 <h1>{{.Title}}</h1>
 <p>{{.Text}}</p>
-{{if .Form}}<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>{{end}}
+{{if .Button}}<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">{{.Button}}</button></form>{{end}}
 </main></body></html>
 `))
 
 type unsubscribeView struct {
+	Lang, Dir   string
 	Title, Text string
-	Form        bool
+	Button      string // the form's, when there is one
 }
 
 func (a *API) unsubscribeForm(w http.ResponseWriter, r *http.Request) {
-	a.renderUnsubscribe(w, http.StatusOK, unsubscribeView{Title: "Unsubscribe from email",
-		Text: "You will no longer receive email about your conversations. Chatting on the website is not affected.", Form: true})
+	words := a.chat.UnsubscribePage(r.Context(), r.URL.Query().Get("t"), r.Header.Get("Accept-Language"))
+	a.renderUnsubscribe(w, http.StatusOK, unsubscribeView{Lang: words.Lang, Dir: words.Dir, Title: words.FormTitle, Text: words.FormText, Button: words.Button})
 }
 
 func (a *API) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 1024)
 	_ = r.ParseForm() // RFC 8058's body, List-Unsubscribe=One-Click; nothing else is needed
-	workspace, err := a.chat.Unsubscribe(r.Context(), r.URL.Query().Get("t"))
+	token := r.URL.Query().Get("t")
+	words := a.chat.UnsubscribePage(r.Context(), token, r.Header.Get("Accept-Language"))
+	workspace, err := a.chat.Unsubscribe(r.Context(), token)
 	if err != nil {
 		if p, ok := problem.As(err); ok && p.Status < 500 {
-			a.renderUnsubscribe(w, p.Status, unsubscribeView{Title: "This link does not work", Text: p.Message})
+			a.renderUnsubscribe(w, p.Status, unsubscribeView{Lang: words.Lang, Dir: words.Dir, Title: words.InvalidTitle, Text: words.InvalidText})
 			return
 		}
 		a.writeError(w, r, err)
 		return
 	}
-	a.renderUnsubscribe(w, http.StatusOK, unsubscribeView{Title: "You are unsubscribed",
-		Text: workspace + " will not email you about your conversations any more."})
+	a.renderUnsubscribe(w, http.StatusOK, unsubscribeView{Lang: words.Lang, Dir: words.Dir, Title: words.DoneTitle, Text: words.Done(workspace)})
 }
 
 func (a *API) renderUnsubscribe(w http.ResponseWriter, status int, v unsubscribeView) {
