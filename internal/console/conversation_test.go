@@ -33,7 +33,7 @@ func TestConversationPage(t *testing.T) {
 	// A visitor writes anonymously, then signs in mid-conversation (rule 7).
 	v := tn.visitor()
 	conv := tn.say(v, "Before signing in").ConversationID
-	_, v, _, err := e.svc.Login(ctx, v, tn.token(jwt.MapClaims{"sub": "u-1", "email": "cust@bank.example", "name": "Cleo Customer"}))
+	_, v, _, err := e.svc.Login(ctx, v, tn.token(jwt.MapClaims{"sub": "u-1", "email": "cust@bank.example", "name": "Cleo Customer", "locale": "fr-CA"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,6 +67,7 @@ func TestConversationPage(t *testing.T) {
 		`Sent without signing in, so whoever wrote it has not proved who they are</span>`,
 		`data-event-type="authenticated"`, "Authenticated as cust@bank.example (key " + tn.key.ID + ")",
 		`data-verified-email>cust@bank.example<`, "Signed login, key <code>" + tn.key.ID + "</code>",
+		`<dt>Language</dt><dd data-customer-language>French (fr-CA)</dd>`, // what to answer in
 		"/console/customers/", ">Send<", ">Close conversation<", ">Transfer<",
 	} {
 		if !strings.Contains(p.body, want) {
@@ -186,7 +187,7 @@ func TestConversationPage(t *testing.T) {
 		t.Fatal("no customer link")
 	}
 	cp := b.mustGet("/console/customers/" + cust[1])
-	if !strings.Contains(cp.body, "Cleo Customer") || !strings.Contains(cp.body, path) {
+	if !strings.Contains(cp.body, "Cleo Customer") || !strings.Contains(cp.body, path) || !strings.Contains(cp.body, "<dd data-customer-language>French (fr-CA)</dd>") {
 		t.Fatalf("customer page:\n%s", cp.body)
 	}
 	if p := b.get("/console/customers/cu_nope"); p.status != http.StatusNotFound || !strings.Contains(p.body, "Not found") {

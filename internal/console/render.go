@@ -39,19 +39,20 @@ type pages struct {
 
 func loadPages(as *assets) (*pages, error) {
 	funcs := template.FuncMap{
-		"asset":       as.url,
-		"levelLabel":  levelLabel,
-		"when":        when,
-		"iso":         iso,
-		"percent":     percent,
-		"lines":       func(list []string) string { return strings.Join(list, "\n") },
-		"roleLabel":   roleLabel,
-		"actionLabel": actionLabel,
-		"segment":     url.PathEscape, // an id inside a URL path, where a kid may hold "/" or "?"
-		"utc":         utc,
-		"fileSize":    files.HumanSize, // attachments.go
-		"kindLabel":   kindLabel,
-		"isImage":     isImage,
+		"asset":        as.url,
+		"levelLabel":   levelLabel,
+		"when":         when,
+		"iso":          iso,
+		"percent":      percent,
+		"lines":        func(list []string) string { return strings.Join(list, "\n") },
+		"roleLabel":    roleLabel,
+		"actionLabel":  actionLabel,
+		"segment":      url.PathEscape, // an id inside a URL path, where a kid may hold "/" or "?"
+		"utc":          utc,
+		"fileSize":     files.HumanSize, // attachments.go
+		"kindLabel":    kindLabel,
+		"isImage":      isImage,
+		"languageName": languageName,
 	}
 	base, err := template.New("console").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/partials.html")
 	if err != nil {
@@ -299,3 +300,15 @@ func iso(t time.Time) string {
 }
 
 func percent(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) + "%" }
+
+// languageName names a customer's language (a canonical BCP 47 tag) for agents, in English like the
+// rest of the console: "German (de-AT)" for a language the widget speaks, the tag alone otherwise.
+func languageName(tag string) string {
+	names := map[string]string{"ar": "Arabic", "de": "German", "en": "English", "es": "Spanish", "fr": "French",
+		"ja": "Japanese", "nl": "Dutch", "pl": "Polish", "pt": "Portuguese"}
+	base, _, _ := strings.Cut(tag, "-")
+	if name, ok := names[base]; ok {
+		return name + " (" + tag + ")"
+	}
+	return tag
+}
