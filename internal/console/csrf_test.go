@@ -24,14 +24,13 @@ func TestCSRFRefusal(t *testing.T) {
 	jwksURL, _ := jwksServer(t, "idp-1")
 	ec := newECKey(t)
 	b := e.signedIn(tn.admin)
-
 	refusals := []struct {
 		name    string
 		csrf    []string // nil: none at all
 		headers []string
 	}{
 		{"missing token", []string{""}, nil},
-		{"wrong token", []string{"x" + b.csrf[1:]}, nil},
+		{"wrong token", []string{tamper(b.csrf)}, nil},
 		{"another session's token", []string{e.signedIn(tn.admin).csrf}, nil},
 		{"right token from another site", nil, []string{"Origin", "https://evil.example"}},
 		{"right token, opaque origin", nil, []string{"Origin", "null"}},

@@ -359,3 +359,12 @@ func mustPrefix(t *testing.T, s string) netip.Prefix {
 	}
 	return p
 }
+
+// tamper is a token one character off: its first changed, to "x" unless it begins with one (a random
+// token does, one time in 32 or so, and "x"+token[1:] was then the right token).
+func tamper(token string) string {
+	if strings.HasPrefix(token, "x") {
+		return "y" + token[1:]
+	}
+	return "x" + token[1:]
+}

@@ -115,7 +115,7 @@ func TestWebhookEdit(t *testing.T) {
 		headers []string
 	}{
 		{"no token", "", nil},
-		{"wrong token", "x" + b.csrf[1:], nil},
+		{"wrong token", tamper(b.csrf), nil},
 		{"right token from another site", b.csrf, []string{"Origin", "https://evil.example"}},
 	} {
 		form := url.Values{"csrf": {c.csrf}}
