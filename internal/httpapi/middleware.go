@@ -72,11 +72,13 @@ func (a *API) keepRequest(w http.ResponseWriter, r *http.Request) (end func()) {
 			rec.kept = true
 			pattern, method, path, status, start, closed := r.Pattern, r.Method, strings.Clone(r.URL.Path), rec.status, rec.start, rec.socketClosed
 			return func() {
-				if closed != nil {
-					closed()
-				}
+				// Counted before the gauge drops, as when the handler returns (measure): whoever sees
+				// the socket gone from the gauge sees its request counted.
 				if a.metrics != nil {
 					a.metrics.Request(pattern, method, status, time.Since(start))
+				}
+				if closed != nil {
+					closed()
 				}
 				a.log.Debug("http", "method", method, "path", path, "status", status, "duration", time.Since(start))
 			}

@@ -146,16 +146,18 @@ func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // the open-sockets gauge, the access log).
 func (s *widgetConn) serve(entry *socketEntry, endRequest func()) {
 	a := s.a
-	defer a.sockets.Done()
-	defer endRequest()
-	defer s.c.CloseNow()
-	defer a.socketTable.close(entry)
-	defer s.finish()
+	// Deferred first, so it runs last: this goroutine is under no net/http recover, and a panic in the
+	// ending below would otherwise end the process.
 	defer func() {
 		if v := recover(); v != nil {
 			a.log.Error("panic", "path", "/v1/widget/ws", "panic", v, "stack", string(debug.Stack()))
 		}
 	}()
+	defer a.sockets.Done()
+	defer endRequest()
+	defer s.c.CloseNow()
+	defer a.socketTable.close(entry)
+	defer s.finish()
 	// From here on the socket keeps its token only, not the visitor (the session and the workspace
 	// with all its settings): the client frames that need a visitor look it up when the first arrives.
 	s.goLive()
@@ -303,6 +305,9 @@ func (s *widgetConn) deliver() {
 		}
 		for _, ev := range evs {
 			if !s.a.deliverWidgetEvent(s, ev) {
+				// The hub wakes this socket no more until it drains its queue: a socket that cannot be
+				// written to is closed (the reader then ends it), not left open and deaf.
+				s.c.CloseNow()
 				return
 			}
 		}
