@@ -232,10 +232,10 @@ func (s *Service) PutCustomer(ctx context.Context, c APIClient, externalID strin
 			return store.Customer{}, false, err
 		}
 	}
-	if in.Locale != nil && strings.TrimSpace(*in.Locale) != "" {
-		var ok bool
-		if locale, ok = identity.CanonicalLocale(strings.TrimSpace(*in.Locale)); !ok {
-			return store.Customer{}, false, problem.InvalidField("locale", "must be a BCP 47 language tag such as de or pt-BR (at most 20 characters)")
+	if in.Locale != nil {
+		var err error
+		if locale, err = parseLocale(*in.Locale); err != nil {
+			return store.Customer{}, false, err
 		}
 	}
 	w := c.Workspace.ID

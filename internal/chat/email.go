@@ -316,18 +316,17 @@ func (s *Service) UnsubscribeURL(c store.Customer) string {
 }
 
 // Unsubscribe records that the customer named by an unsubscribe token wants no more email (RFC 8058:
-// a POST from their mail client, or the button of the page the link opens). It returns the workspace's
-// name for the confirmation.
-func (s *Service) Unsubscribe(ctx context.Context, token string) (string, error) {
+// a POST from their mail client, or the button of the page the link opens). It returns the words of
+// the page that says so, or that the link does not work (UnsubscribePage), with the error.
+func (s *Service) Unsubscribe(ctx context.Context, token, acceptLanguage string) (UnsubscribeWords, error) {
 	c, ws, err := s.unsubscribing(ctx, token)
+	words := unsubscribeWords(c, ws, err, acceptLanguage)
 	if err != nil {
-		return "", err
+		return words, err
 	}
 	now := s.clock()
-	if err := s.update(ctx, func(tx store.Tx, _ *outbox) error { return tx.SetCustomerOptOut(ctx, c.ID, now) }); err != nil {
-		return "", err
-	}
-	return ws.Name, nil
+	err = s.update(ctx, func(tx store.Tx, _ *outbox) error { return tx.SetCustomerOptOut(ctx, c.ID, now) })
+	return words, err
 }
 
 // unsubscribing is the customer an unsubscribe token names, and their workspace.
@@ -361,23 +360,24 @@ type UnsubscribeWords struct {
 	InvalidTitle, InvalidText string
 }
 
-// UnsubscribePage gives the words of the unsubscribe page of a token: in its customer's language, as
-// their emails are, else in the first of the browser's languages (an Accept-Language header) that the
-// texts have — for a link that names nobody any more.
+// UnsubscribePage gives the words of the unsubscribe page of a token (the page before the button).
 func (s *Service) UnsubscribePage(ctx context.Context, token, acceptLanguage string) UnsubscribeWords {
-	tags := acceptedLanguages(acceptLanguage)
-	if c, ws, err := s.unsubscribing(ctx, token); err == nil {
-		tags = []string{customerLocale(c.Locale, ws.Settings.DefaultLocale)}
-	}
-	lang := customerLocale(tags...)
-	t := textsFor(lang)
-	return UnsubscribeWords{Lang: lang, Dir: t.Dir, FormTitle: t.UnsubscribeTitle, FormText: t.UnsubscribeText, Button: t.Unsubscribe,
-		DoneTitle: t.UnsubscribedTitle, DoneText: t.UnsubscribedText, InvalidTitle: t.LinkInvalidTitle, InvalidText: t.LinkInvalidText}
+	c, ws, err := s.unsubscribing(ctx, token)
+	return unsubscribeWords(c, ws, err, acceptLanguage)
 }
 
-// Done is DoneText for a workspace.
-func (w UnsubscribeWords) Done(workspace string) string {
-	return format(w.DoneText, "workspace", workspace)
+// unsubscribeWords words the unsubscribe page in the customer's language, as their emails are; for a
+// token that names nobody (err), in the first of the browser's languages (an Accept-Language header)
+// that the texts have.
+func unsubscribeWords(c store.Customer, ws store.Workspace, err error, acceptLanguage string) UnsubscribeWords {
+	lang := customerLocale(acceptedLanguages(acceptLanguage)...)
+	if err == nil {
+		lang = customerLocale(c.Locale, ws.Settings.DefaultLocale)
+	}
+	t := textsFor(lang)
+	return UnsubscribeWords{Lang: lang, Dir: t.Dir, FormTitle: t.UnsubscribeTitle, FormText: t.UnsubscribeText, Button: t.Unsubscribe,
+		DoneTitle: t.UnsubscribedTitle, DoneText: format(t.UnsubscribedText, "workspace", ws.Name),
+		InvalidTitle: t.LinkInvalidTitle, InvalidText: t.LinkInvalidText}
 }
 
 // acceptedLanguages reads the tags of an Accept-Language header in its order, leaving out those with

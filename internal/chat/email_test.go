@@ -78,8 +78,15 @@ func newMailEnv(t *testing.T) *mailEnv {
 // customer signs a fresh browser in as a customer with that id, email and name.
 func (e *mailEnv) customer(t *testing.T, sub, email, name string) *chat.Visitor {
 	t.Helper()
+	return e.signIn(t, jwt.MapClaims{"sub": sub, "email": email, "name": name})
+}
+
+// signIn logs a fresh browser in with a token of these claims (iat, exp and kid added).
+func (e *mailEnv) signIn(t *testing.T, claims jwt.MapClaims) *chat.Visitor {
+	t.Helper()
 	now := e.clock.Now()
-	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": sub, "email": email, "name": name, "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix()})
+	claims["iat"], claims["exp"] = now.Unix(), now.Add(5*time.Minute).Unix()
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
 	tok.Header["kid"] = e.key.ID
 	raw, err := tok.SignedString([]byte(e.key.Secret))
 	if err != nil {
@@ -239,14 +246,14 @@ func TestContinueByEmail(t *testing.T) {
 	e.wantMails(t, 2, "an interval after the first email")
 
 	// Unsubscribing stops them.
-	if _, err := e.svc.Unsubscribe(ctx, strings.TrimPrefix(unsub, "https://chat.acme.example/email/unsubscribe?t=")); err != nil {
+	if _, err := e.svc.Unsubscribe(ctx, strings.TrimPrefix(unsub, "https://chat.acme.example/email/unsubscribe?t="), ""); err != nil {
 		t.Fatal(err)
 	}
 	e.reply(t, conv, "Are you there?")
 	e.clock.Advance(2 * time.Hour)
 	e.runJobs(t)
 	e.wantMails(t, 2, "after unsubscribing")
-	if _, err := e.svc.Unsubscribe(ctx, "not-a-token"); err == nil {
+	if _, err := e.svc.Unsubscribe(ctx, "not-a-token", ""); err == nil {
 		t.Error("a forged unsubscribe token was accepted")
 	}
 }

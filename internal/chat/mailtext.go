@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/parleyhq/parley/internal/identity"
+	"github.com/parleyhq/parley/internal/problem"
 )
 
 // What Parley writes to customers outside the widget — the email of replies they missed, transcripts
@@ -188,6 +189,20 @@ func customerLocale(tags ...string) string {
 		}
 	}
 	return "en"
+}
+
+// parseLocale reads a language someone asks for (a customer's, a page's): a BCP 47 tag in canonical
+// case, "" for none; anything else is refused.
+func parseLocale(tag string) (string, error) {
+	tag = strings.TrimSpace(tag)
+	if tag == "" {
+		return "", nil
+	}
+	canon, ok := identity.CanonicalLocale(tag)
+	if !ok {
+		return "", problem.InvalidField("locale", "must be a BCP 47 language tag such as de or pt-BR (at most 20 characters)")
+	}
+	return canon, nil
 }
 
 // textsFor is the customerText of a language customerLocale chose.

@@ -11,25 +11,6 @@ import (
 	"github.com/parleyhq/parley/internal/chat"
 )
 
-// signIn logs a fresh browser in with a token of these claims (iat, exp and kid added).
-func (e *mailEnv) signIn(t *testing.T, claims jwt.MapClaims) *chat.Visitor {
-	t.Helper()
-	now := e.clock.Now()
-	claims["iat"], claims["exp"] = now.Unix(), now.Add(5*time.Minute).Unix()
-	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
-	tok.Header["kid"] = e.key.ID
-	raw, err := tok.SignedString([]byte(e.key.Secret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, v := e.session(t)
-	_, nv, _, err := e.svc.Login(t.Context(), v, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return nv
-}
-
 // replyMail has an agent answer the customer and returns the email it leads to once nobody saw it.
 func (e *mailEnv) replyMail(t *testing.T, v *chat.Visitor, convID string, n int) email {
 	t.Helper()

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/internal/files"
-	"github.com/parleyhq/parley/internal/identity"
 	"github.com/parleyhq/parley/internal/jobs"
 	"github.com/parleyhq/parley/internal/mail"
 	"github.com/parleyhq/parley/internal/problem"
@@ -75,7 +74,7 @@ func (s *Service) transcript(ctx context.Context, ws store.Workspace, conv store
 // VisitorTranscript is the text of one of the visitor's conversations, in locale (the widget's
 // language: a BCP 47 tag, or "" for the workspace's default; one the texts lack falls back).
 func (s *Service) VisitorTranscript(ctx context.Context, v *Visitor, conversationID, locale string) (string, error) {
-	if err := checkLocale(locale); err != nil {
+	if _, err := parseLocale(locale); err != nil {
 		return "", err
 	}
 	conv, err := s.visibleConversation(ctx, v, conversationID)
@@ -85,19 +84,11 @@ func (s *Service) VisitorTranscript(ctx context.Context, v *Visitor, conversatio
 	return s.transcript(ctx, v.Workspace, conv, customerLocale(locale, v.Workspace.Settings.DefaultLocale))
 }
 
-// checkLocale refuses a language that is not a BCP 47 tag; "" is none.
-func checkLocale(locale string) error {
-	if _, ok := identity.CanonicalLocale(locale); locale != "" && !ok {
-		return problem.InvalidField("locale", "must be a BCP 47 language tag such as de or pt-BR")
-	}
-	return nil
-}
-
 // EmailTranscriptToVisitor mails a conversation's transcript to the visitor: only a verified customer,
 // at their verified address, in locale (as VisitorTranscript). It returns that address so the widget
 // can say where it went.
 func (s *Service) EmailTranscriptToVisitor(ctx context.Context, v *Visitor, conversationID, locale string) (string, error) {
-	if err := checkLocale(locale); err != nil {
+	if _, err := parseLocale(locale); err != nil {
 		return "", err
 	}
 	conv, err := s.visibleConversation(ctx, v, conversationID)

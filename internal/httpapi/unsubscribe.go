@@ -36,9 +36,7 @@ func (a *API) unsubscribeForm(w http.ResponseWriter, r *http.Request) {
 func (a *API) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 1024)
 	_ = r.ParseForm() // RFC 8058's body, List-Unsubscribe=One-Click; nothing else is needed
-	token := r.URL.Query().Get("t")
-	words := a.chat.UnsubscribePage(r.Context(), token, r.Header.Get("Accept-Language"))
-	workspace, err := a.chat.Unsubscribe(r.Context(), token)
+	words, err := a.chat.Unsubscribe(r.Context(), r.URL.Query().Get("t"), r.Header.Get("Accept-Language"))
 	if err != nil {
 		if p, ok := problem.As(err); ok && p.Status < 500 {
 			a.renderUnsubscribe(w, p.Status, unsubscribeView{Lang: words.Lang, Dir: words.Dir, Title: words.InvalidTitle, Text: words.InvalidText})
@@ -47,7 +45,7 @@ func (a *API) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	a.renderUnsubscribe(w, http.StatusOK, unsubscribeView{Lang: words.Lang, Dir: words.Dir, Title: words.DoneTitle, Text: words.Done(workspace)})
+	a.renderUnsubscribe(w, http.StatusOK, unsubscribeView{Lang: words.Lang, Dir: words.Dir, Title: words.DoneTitle, Text: words.DoneText})
 }
 
 func (a *API) renderUnsubscribe(w http.ResponseWriter, status int, v unsubscribeView) {
